@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#![allow(clippy::non_send_fields_in_send_ty)]
+
+//! camwall's GStreamer elements.
+//!
+//! - `motionalarm`: watches one camera for motion and raises and clears alarms.
+//! - `alarmselector`: forwards one camera, chosen by the user unless an alarm overrides.
+//! - `mjpegwssink`: pushes JPEG frames to browsers over WebSocket.
+//!
+//! The crate builds both the `libgstcamwall.so` plugin that `gst-launch-1.0` loads and an rlib:
+//! applications and tests call [`plugin_register_static`] instead of setting a plugin path.
+
+pub mod messages;
+pub mod protocol;
+
+fn plugin_init(_plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    Ok(())
+}
+
+gst::plugin_define!(
+    camwall,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MIT/X11",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Messages on the viewer WebSocket, shared by `mjpegwssink`, the launcher, the page and the tests.
+//!
+//! Every message is one text message holding one JSON object with a `type` field:
+//!
+//! ```json
+//! {"type":"frame","camera":"cam1","seq":42,"ts":1763731200123,"jpeg":"/9j/4AAQ..."}
+//! {"type":"alarm","camera":"cam2","kind":"motion","active":true,"level":0.04,"ts":1763731200456}
+//! {"type":"switch","camera":"cam2","previous":"cam1","reason":"alarm","ts":1763731200460}
+//! {"type":"camera","camera":"cam3","state":"offline","ts":1763731200500}
+//! ```
+//!
+//! With `envelope=none`, `mjpegwssink` sends frames as a bare base64 string instead, as the original
+//! design did, and no other messages.
+
+use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, as used in every `ts` field.
+pub fn unix_ms_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// One JPEG frame. `jpeg` is the base64 of the JPEG bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame<'a> {
+    /// Camera id from the stream's latest `title` tag (set by `alarmselector`); `null` if none.
+    #[serde(borrow)]
+    pub camera: Option<Cow<'a, str>>,
+    /// Sequence number of the frame in the sink, from 1; a gap means frames were skipped.
+    pub seq: u64,
+    /// Unix time in milliseconds when the sink received the frame.
+    pub ts: u64,
+    /// Width and height of the JPEG when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(borrow)]
+    pub jpeg: Cow<'a, str>,
+}
+
+/// An alarm started or ended on a camera.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alarm<'a> {
+    #[serde(borrow)]
+    pub camera: Cow<'a, str>,
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+    pub active: bool,
+    pub level: f64,
+    pub ts: u64,
+}
+
+/// The camera on screen changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Switch<'a> {
+    #[serde(borrow)]
+    pub camera: Cow<'a, str>,
+    #[serde(borrow)]
+    pub previous: Cow<'a, str>,
+    /// `user`, `alarm`, `alarm-ended`, `stalled` or `pad-removed`.
+    #[serde(borrow)]
+    pub reason: Cow<'a, str>,
+    pub ts: u64,
+}
+
+/// A camera's connection state changed (`connecting`, `live`, `offline`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CameraState<'a> {
+    #[serde(borrow)]
+    pub camera: Cow<'a, str>,
+    #[serde(borrow)]
+    pub state: Cow<'a, str>,
+    pub ts: u64,
+}
+
+/// Any message on the viewer WebSocket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Message<'a> {
+    #[serde(borrow)]
+    Frame(Frame<'a>),
+    #[serde(borrow)]
+    Alarm(Alarm<'a>),
+    #[serde(borrow)]
+    Switch(Switch<'a>),
+    #[serde(borrow)]
+    Camera(CameraState<'a>),
+}
+
+impl<'a> Message<'a> {
+    /// Serialises to the JSON text sent on the socket.
+    pub fn to_json(&self) -> String {
+        // Serialising these plain structs cannot fail.
+        serde_json::to_string(self).expect("protocol messages always serialise")
+    }
+
+    /// Parses one text message.
+    pub fn from_json(text: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+impl<'a> From<&'a crate::messages::Alarm> for Alarm<'a> {
+    fn from(a: &'a crate::messages::Alarm) -> Self {
+        Alarm {
+            camera: Cow::Borrowed(&a.camera_id),
+            kind: Cow::Borrowed(&a.kind),
+            active: a.active,
+            level: a.level,
+            ts: unix_ms_now(),
+        }
+    }
+}
+
+impl<'a> From<&'a crate::messages::SelectorSwitched> for Switch<'a> {
+    fn from(s: &'a crate::messages::SelectorSwitched) -> Self {
+        Switch {
+            camera: Cow::Borrowed(&s.camera_id),
+            previous: Cow::Borrowed(&s.previous),
+            reason: Cow::Borrowed(s.reason.as_str()),
+            ts: unix_ms_now(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_layout_is_the_documented_one() {
+        let m = Message::Frame(Frame {
+            camera: Some("cam1".into()),
+            seq: 7,
+            ts: 1000,
+            width: None,
+            height: None,
+            jpeg: "AAAA".into(),
+        });
+        assert_eq!(
+            m.to_json(),
+            r#"{"type":"frame","camera":"cam1","seq":7,"ts":1000,"jpeg":"AAAA"}"#
+        );
+        let text = m.to_json();
+        assert_eq!(Message::from_json(&text).unwrap(), m);
+    }
+
+    #[test]
+    fn frame_without_camera_is_null() {
+        let m = Message::Frame(Frame {
+            camera: None,
+            seq: 1,
+            ts: 2,
+            width: Some(640),
+            height: Some(360),
+            jpeg: "".into(),
+        });
+        assert_eq!(
+            m.to_json(),
+            r#"{"type":"frame","camera":null,"seq":1,"ts":2,"width":640,"height":360,"jpeg":""}"#
+        );
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        let msgs = [
+            Message::Alarm(Alarm {
+                camera: "c".into(),
+                kind: "motion".into(),
+                active: true,
+                level: 0.5,
+                ts: 3,
+            }),
+            Message::Switch(Switch {
+                camera: "b".into(),
+                previous: "a".into(),
+                reason: "user".into(),
+                ts: 4,
+            }),
+            Message::Camera(CameraState {
+                camera: "c".into(),
+                state: "offline".into(),
+                ts: 5,
+            }),
+        ];
+        for m in msgs {
+            let text = m.to_json();
+            assert_eq!(Message::from_json(&text).unwrap(), m, "{text}");
+        }
+        assert!(Message::from_json(r#"{"type":"nonsense"}"#).is_err());
+        assert!(Message::from_json("not json").is_err());
+    }
+}

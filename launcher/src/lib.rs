@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The camwall launcher as a library: the simulated cameras, the configuration, the pipeline and
+//! the HTTP server that the `camwall` binary ties together.
