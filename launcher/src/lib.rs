@@ -2,3 +2,6 @@
 
 //! The camwall launcher as a library: the simulated cameras, the configuration, the pipeline and
 //! the HTTP server that the `camwall` binary ties together.
+
+pub mod fakecam;
+pub mod framestamp;

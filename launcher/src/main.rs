@@ -1,3 +1,153 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tracing::{error, info};
+
+use camwall::fakecam::{self, CameraConfig, Codec, FakeCam, FakeCamConfig};
+
+/// camwall: a low-latency camera wall in the browser.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve simulated IP cameras over RTSP on 127.0.0.1, with an HTTP control endpoint.
+    Fakecam(FakecamArgs),
+}
+
+#[derive(Args)]
+struct FakecamArgs {
+    /// Number of cameras (cam1..camN).
+    #[arg(long, default_value_t = 4)]
+    cameras: usize,
+    /// RTSP port (0 = any free port).
+    #[arg(long, default_value_t = 8554)]
+    port: u16,
+    /// Control endpoint port (0 = any free port).
+    #[arg(long, default_value_t = 8555)]
+    control_port: u16,
+    /// Address to listen on. Keep it on loopback unless you mean it.
+    #[arg(long, default_value = "127.0.0.1")]
+    address: String,
+    #[arg(long, default_value_t = 1280)]
+    width: u32,
+    #[arg(long, default_value_t = 720)]
+    height: u32,
+    #[arg(long, default_value_t = 25)]
+    fps: u32,
+    /// Frames between H.264 keyframes (0 = one second).
+    #[arg(long, default_value_t = 0)]
+    gop: u32,
+    #[arg(long, value_enum, default_value_t = Codec::H264)]
+    codec: Codec,
+    /// Motion schedule for a camera, repeatable: cam2=5s..8s,20s..25s or cam3=every:20s:4s[@10s].
+    #[arg(long = "motion", value_name = "CAMERA=SCHEDULE")]
+    motion: Vec<String>,
+    /// Do not paint the machine-readable capture-time strip along the bottom edge.
+    #[arg(long)]
+    no_stamp: bool,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn fakecam_config(args: &FakecamArgs) -> anyhow::Result<FakeCamConfig> {
+    let mut config = FakeCamConfig::with_cameras(args.cameras);
+    config.address = args.address.clone();
+    config.port = args.port;
+    config.width = args.width;
+    config.height = args.height;
+    config.fps = args.fps;
+    config.gop = args.gop;
+    config.codec = args.codec;
+    config.stamp = !args.no_stamp;
+    for spec in &args.motion {
+        let (id, schedule) = fakecam::schedule::parse_camera_spec(spec)?;
+        let cam: &mut CameraConfig = config
+            .cameras
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(|| anyhow::anyhow!("--motion {spec}: no camera named '{id}'"))?;
+        cam.motion = schedule;
+    }
+    Ok(config)
+}
+
+async fn run_fakecam(args: FakecamArgs) -> anyhow::Result<()> {
+    let config = fakecam_config(&args)?;
+    let cams = FakeCam::start(config)?;
+    let listener = tokio::net::TcpListener::bind((args.address.as_str(), args.control_port))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "control endpoint on {}:{}: {e}",
+                args.address,
+                args.control_port
+            )
+        })?;
+    let control = listener.local_addr()?;
+    for cam in cams.cameras() {
+        println!("{}  {}", cam.id, cam.url);
+    }
+    println!("control  http://{control}/cameras");
+    info!(port = cams.port(), %control, "fakecam serving");
+    fakecam::control::serve(cams.clone(), listener, shutdown_signal()).await;
+    cams.stop();
+    info!("fakecam stopped");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CAMWALL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Fakecam(args) => run_fakecam(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            eprintln!("camwall: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,3 +1,316 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 
-//! Helpers shared by camwall's end-to-end tests.
+//! Helpers shared by camwall's end-to-end tests: start-up, a frame grabber that pulls a camera
+//! over RTSP, and a minimal HTTP client for loopback requests.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use gst::prelude::*;
+
+/// Initialises GStreamer and registers camwall's elements statically.
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().expect("GStreamer initialises");
+        gstcamwall::plugin_register_static().expect("camwall plugin registers");
+    });
+}
+
+/// The cargo target directory of the running test binary (`target/<profile>`).
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test-binary>
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .to_path_buf()
+}
+
+/// A decoded frame as grey (luma) pixels.
+#[derive(Clone)]
+pub struct GreyFrame {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<u8>,
+}
+
+impl GreyFrame {
+    /// Mean absolute difference against another frame over rows `[y0, y1)`.
+    pub fn mean_abs_diff(&self, other: &GreyFrame, y0: usize, y1: usize) -> f64 {
+        let w = self.width;
+        let (mut sum, mut n) = (0u64, 0u64);
+        for y in y0..y1.min(self.height).min(other.height) {
+            for x in 0..w.min(other.width) {
+                sum +=
+                    u64::from(self.pixels[y * w + x].abs_diff(other.pixels[y * other.width + x]));
+                n += 1;
+            }
+        }
+        sum as f64 / n.max(1) as f64
+    }
+
+    pub fn stamp(&self) -> Option<camwall::framestamp::Stamp> {
+        camwall::framestamp::read_luma(&self.pixels, self.width, self.width, self.height)
+    }
+}
+
+/// Pulls one camera over RTSP (rtspsrc latency=0), decodes it and hands out grey frames.
+pub struct FrameGrabber {
+    pipeline: gst::Pipeline,
+    sink: gst_app::AppSink,
+}
+
+impl FrameGrabber {
+    pub fn start(url: &str) -> anyhow::Result<Self> {
+        init();
+        let pipeline = gst::parse::launch(&format!(
+            "rtspsrc location={url} latency=0 protocols=tcp ! decodebin ! videoconvert \
+             ! video/x-raw,format=GRAY8 ! appsink name=sink sync=false max-buffers=2 drop=true"
+        ))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| anyhow!("not a pipeline"))?;
+        let sink = pipeline
+            .by_name("sink")
+            .and_then(|s| s.downcast::<gst_app::AppSink>().ok())
+            .context("appsink")?;
+        pipeline.set_state(gst::State::Playing)?;
+        Ok(FrameGrabber { pipeline, sink })
+    }
+
+    /// The next frame, or an error on timeout, EOS or a pipeline error (with its message).
+    pub fn next_frame(&self, timeout: Duration) -> anyhow::Result<GreyFrame> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(err) = self.pending_error() {
+                bail!(err);
+            }
+            if let Some(sample) = self
+                .sink
+                .try_pull_sample(gst::ClockTime::from_mseconds(100))
+            {
+                return grey_frame(&sample);
+            }
+            if self.sink.is_eos() {
+                bail!("end of stream");
+            }
+        }
+        bail!("no frame within {timeout:?}")
+    }
+
+    /// The first error on the bus, if any.
+    pub fn pending_error(&self) -> Option<String> {
+        let bus = self.pipeline.bus()?;
+        while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+            if let gst::MessageView::Error(e) = msg.view() {
+                return Some(format!("{}: {:?}", e.error(), e.debug()));
+            }
+        }
+        None
+    }
+}
+
+impl Drop for FrameGrabber {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+fn grey_frame(sample: &gst::Sample) -> anyhow::Result<GreyFrame> {
+    let caps = sample.caps().context("sample caps")?;
+    let info = gst_video::VideoInfo::from_caps(caps)?;
+    let buffer = sample.buffer().context("sample buffer")?;
+    let map = buffer.map_readable()?;
+    let (w, h, stride) = (
+        info.width() as usize,
+        info.height() as usize,
+        info.stride()[0] as usize,
+    );
+    let mut pixels = Vec::with_capacity(w * h);
+    for y in 0..h {
+        pixels.extend_from_slice(&map[y * stride..y * stride + w]);
+    }
+    Ok(GreyFrame {
+        width: w,
+        height: h,
+        pixels,
+    })
+}
+
+/// A response from [`http`].
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn json(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::from_slice(&self.body)?)
+    }
+}
+
+/// One HTTP/1.1 request to a loopback server (`Connection: close`).
+pub fn http(
+    method: &str,
+    addr: &str,
+    path: &str,
+    body: Option<&str>,
+) -> anyhow::Result<HttpResponse> {
+    http_with_headers(method, addr, path, &[], body)
+}
+
+/// Like [`http`], with extra request headers.
+pub fn http_with_headers(
+    method: &str,
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> anyhow::Result<HttpResponse> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let body = body.unwrap_or("");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        req.push_str("Content-Type: application/json\r\n");
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no end of headers")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .context("no status")?
+        .parse()?;
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body)?;
+    }
+    Ok(HttpResponse { status, body })
+}
+
+fn dechunk(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("chunk size line")?;
+        let size_str = std::str::from_utf8(&data[..line_end])?;
+        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16)?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(data.get(..size).context("short chunk")?);
+        data = data.get(size + 2..).context("chunk end")?;
+    }
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, up to `timeout`.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A fakecam with its HTTP control endpoint, both on loopback, stopped on drop.
+pub struct FakeCamWithControl {
+    pub cams: camwall::fakecam::FakeCam,
+    /// `127.0.0.1:PORT` of the control endpoint.
+    pub control: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeCamWithControl {
+    pub fn start(config: camwall::fakecam::FakeCamConfig) -> anyhow::Result<Self> {
+        init();
+        let cams = camwall::fakecam::FakeCam::start(config)?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let control = listener.local_addr()?.to_string();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = cams.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                camwall::fakecam::control::serve(served, listener, async {
+                    let _ = stopped.await;
+                })
+                .await;
+            });
+        });
+        Ok(FakeCamWithControl {
+            cams,
+            control,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn url(&self, id: &str) -> String {
+        self.cams.url(id).expect("known camera")
+    }
+
+    /// POSTs a control action (`motion/on`, `offline`, ...) and checks it succeeded.
+    pub fn control(&self, id: &str, action: &str) -> anyhow::Result<()> {
+        let res = http(
+            "POST",
+            &self.control,
+            &format!("/cameras/{id}/{action}"),
+            None,
+        )?;
+        if res.status != 200 {
+            bail!(
+                "control {id}/{action}: {} {}",
+                res.status,
+                String::from_utf8_lossy(&res.body)
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for FakeCamWithControl {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.cams.stop();
+    }
+}

@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Simulated IP cameras served by a real RTSP server (gst-rtsp-server) on 127.0.0.1.
+//!
+//! Each camera shows its own test pattern, its name and a running clock, and a machine-readable
+//! stamp ([`crate::framestamp`]) of its index and capture time along the bottom edge. The scene is
+//! static unless motion is on: then a checkered square crosses the picture. Motion follows a
+//! schedule ([`MotionSchedule`]) or is forced on and off at run time; a camera can be taken
+//! offline (connections refused and dropped, as when its network goes away), frozen (the
+//! connection stays open but no frames come) and brought back.
+//!
+//! ```no_run
+//! use camwall::fakecam::{FakeCam, FakeCamConfig};
+//! let cams = FakeCam::start(FakeCamConfig::with_cameras(4)).unwrap();
+//! println!("{}", cams.url("cam1").unwrap()); // rtsp://127.0.0.1:PORT/cam1
+//! cams.set_motion("cam2", Some(true)).unwrap();
+//! ```
+
+pub mod control;
+mod paint;
+pub mod schedule;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use gst_rtsp_server::prelude::*;
+use gst_rtsp_server::{RTSPFilterResult, RTSPMediaFactory, RTSPServer};
+use serde::Serialize;
+
+use crate::framestamp::Stamp;
+pub use schedule::{MotionSchedule, ScheduleError};
+
+/// How the cameras encode their video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Codec {
+    /// H.264 (x264, zero-latency tuning) over RTP.
+    #[default]
+    H264,
+    /// Motion JPEG over RTP (RFC 2435).
+    Mjpeg,
+}
+
+/// What a camera is doing, as set through the control endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CameraMode {
+    /// Streaming normally.
+    #[default]
+    Online,
+    /// Unreachable: its path is gone (DESCRIBE answers 404) and its clients are disconnected.
+    Offline,
+    /// Connected but sending nothing, like a camera that hung.
+    Frozen,
+}
+
+/// One simulated camera.
+#[derive(Debug, Clone)]
+pub struct CameraConfig {
+    /// Path on the server (`rtsp://host:port/<id>`) and the name used by the control endpoint.
+    pub id: String,
+    /// Text burnt into the picture.
+    pub name: String,
+    pub motion: MotionSchedule,
+}
+
+/// The whole fake camera set.
+#[derive(Debug, Clone)]
+pub struct FakeCamConfig {
+    /// Address the RTSP server listens on. Keep it on loopback.
+    pub address: String,
+    /// RTSP port; 0 picks a free one.
+    pub port: u16,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    /// Frames between keyframes (H.264); 0 means one second's worth.
+    pub gop: u32,
+    pub codec: Codec,
+    /// Paint the machine-readable stamp strip.
+    pub stamp: bool,
+    pub cameras: Vec<CameraConfig>,
+}
+
+impl FakeCamConfig {
+    /// `n` cameras named `cam1`..`camN`, 640x360 at 25 fps, H.264, on a free port.
+    pub fn with_cameras(n: usize) -> Self {
+        FakeCamConfig {
+            address: "127.0.0.1".into(),
+            port: 0,
+            width: 640,
+            height: 360,
+            fps: 25,
+            gop: 0,
+            codec: Codec::H264,
+            stamp: true,
+            cameras: (1..=n)
+                .map(|i| CameraConfig {
+                    id: format!("cam{i}"),
+                    name: format!("Camera {i}"),
+                    motion: MotionSchedule::default(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FakeCamError {
+    #[error("no camera named '{0}'")]
+    UnknownCamera(String),
+    #[error("invalid fakecam configuration: {0}")]
+    Config(String),
+    #[error("RTSP server: {0}")]
+    Server(String),
+}
+
+/// The state of one camera as the control endpoint reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CameraStatus {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub mode: CameraMode,
+    /// Whether the picture shows motion now.
+    pub motion: bool,
+    /// `true` when motion is forced on/off rather than following the schedule.
+    pub motion_forced: bool,
+    /// Frames painted since start.
+    pub frames: u64,
+}
+
+struct Camera {
+    index: usize,
+    config: CameraConfig,
+    motion_override: Mutex<Option<bool>>,
+    mode: Mutex<CameraMode>,
+    frames: AtomicU64,
+}
+
+impl Camera {
+    fn mode(&self) -> CameraMode {
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn motion_forced(&self) -> Option<bool> {
+        *self
+            .motion_override
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn motion_at(&self, since_start: Duration) -> bool {
+        self.motion_forced()
+            .unwrap_or_else(|| self.config.motion.active_at(since_start))
+    }
+
+    fn path(&self) -> String {
+        format!("/{}", self.config.id)
+    }
+}
+
+struct Inner {
+    config: FakeCamConfig,
+    cameras: Vec<Arc<Camera>>,
+    server: RTSPServer,
+    context: glib::MainContext,
+    main_loop: glib::MainLoop,
+    source: Mutex<Option<glib::SourceId>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    port: u16,
+    started: Instant,
+}
+
+/// A running set of simulated cameras. Stops when dropped.
+#[derive(Clone)]
+pub struct FakeCam {
+    inner: Arc<Inner>,
+}
+
+const PATTERNS: [&str; 8] = [
+    "smpte",
+    "colors",
+    "gradient",
+    "smpte75",
+    "bar",
+    "smpte100",
+    "circular",
+    "checkers-16",
+];
+
+fn sanitize_text(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric() || " -_.:#()".contains(*c))
+        .take(40)
+        .collect()
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl FakeCam {
+    /// Starts the RTSP server with all cameras online.
+    pub fn start(config: FakeCamConfig) -> Result<FakeCam, FakeCamError> {
+        gst::init().map_err(|e| FakeCamError::Server(e.to_string()))?;
+        if config.cameras.is_empty() || config.cameras.len() > 64 {
+            return Err(FakeCamError::Config("between 1 and 64 cameras".into()));
+        }
+        if !(16..=3840).contains(&config.width)
+            || !(16..=2160).contains(&config.height)
+            || !config.width.is_multiple_of(2)
+            || !config.height.is_multiple_of(2)
+        {
+            return Err(FakeCamError::Config(format!(
+                "resolution {}x{} must be even, from 16x16 to 3840x2160",
+                config.width, config.height
+            )));
+        }
+        if !(1..=120).contains(&config.fps) {
+            return Err(FakeCamError::Config("fps must be from 1 to 120".into()));
+        }
+        if config.codec == Codec::Mjpeg && (config.width > 2040 || config.height > 2040) {
+            return Err(FakeCamError::Config(
+                "MJPEG over RTP carries at most 2040x2040".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for cam in &config.cameras {
+            if !valid_id(&cam.id) {
+                return Err(FakeCamError::Config(format!(
+                    "camera id '{}' must be 1-64 characters of a-z, 0-9, - and _",
+                    cam.id
+                )));
+            }
+            if !seen.insert(cam.id.as_str()) {
+                return Err(FakeCamError::Config(format!(
+                    "camera id '{}' is used twice",
+                    cam.id
+                )));
+            }
+        }
+
+        let cameras: Vec<Arc<Camera>> = config
+            .cameras
+            .iter()
+            .enumerate()
+            .map(|(index, c)| {
+                Arc::new(Camera {
+                    index,
+                    config: c.clone(),
+                    motion_override: Mutex::new(None),
+                    mode: Mutex::new(CameraMode::Online),
+                    frames: AtomicU64::new(0),
+                })
+            })
+            .collect();
+
+        let server = RTSPServer::new();
+        server.set_address(&config.address);
+        server.set_service(&config.port.to_string());
+        let started = Instant::now();
+        let mounts = server
+            .mount_points()
+            .ok_or_else(|| FakeCamError::Server("no mount points".into()))?;
+        for cam in &cameras {
+            mounts.add_factory(&cam.path(), make_factory(&config, cam, started));
+        }
+
+        let context = glib::MainContext::new();
+        let source = server
+            .attach(Some(&context))
+            .map_err(|e| FakeCamError::Server(format!("cannot listen: {e}")))?;
+        let port = u16::try_from(server.bound_port())
+            .map_err(|_| FakeCamError::Server("not bound".into()))?;
+        let main_loop = glib::MainLoop::new(Some(&context), false);
+        let thread = {
+            let (context, main_loop) = (context.clone(), main_loop.clone());
+            std::thread::Builder::new()
+                .name("fakecam-rtsp".into())
+                .spawn(move || {
+                    let _ = context.with_thread_default(|| main_loop.run());
+                })
+                .map_err(|e| FakeCamError::Server(e.to_string()))?
+        };
+
+        Ok(FakeCam {
+            inner: Arc::new(Inner {
+                config,
+                cameras,
+                server,
+                context,
+                main_loop,
+                source: Mutex::new(Some(source)),
+                thread: Mutex::new(Some(thread)),
+                port,
+                started,
+            }),
+        })
+    }
+
+    /// The RTSP port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.inner.port
+    }
+
+    /// The configuration it was started with.
+    pub fn config(&self) -> &FakeCamConfig {
+        &self.inner.config
+    }
+
+    /// `rtsp://address:port/<id>`, or `None` for an unknown camera.
+    pub fn url(&self, id: &str) -> Option<String> {
+        self.camera(id).ok().map(|c| self.url_of(c))
+    }
+
+    fn url_of(&self, cam: &Camera) -> String {
+        format!(
+            "rtsp://{}:{}{}",
+            self.inner.config.address,
+            self.inner.port,
+            cam.path()
+        )
+    }
+
+    fn camera(&self, id: &str) -> Result<&Arc<Camera>, FakeCamError> {
+        self.inner
+            .cameras
+            .iter()
+            .find(|c| c.config.id == id)
+            .ok_or_else(|| FakeCamError::UnknownCamera(id.to_string()))
+    }
+
+    /// Status of every camera, in configuration order.
+    pub fn cameras(&self) -> Vec<CameraStatus> {
+        let t = self.inner.started.elapsed();
+        self.inner
+            .cameras
+            .iter()
+            .map(|c| CameraStatus {
+                id: c.config.id.clone(),
+                name: c.config.name.clone(),
+                url: self.url_of(c),
+                mode: c.mode(),
+                motion: c.motion_at(t),
+                motion_forced: c.motion_forced().is_some(),
+                frames: c.frames.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    /// Forces motion on (`Some(true)`), off (`Some(false)`), or back to the schedule (`None`).
+    pub fn set_motion(&self, id: &str, motion: Option<bool>) -> Result<(), FakeCamError> {
+        let cam = self.camera(id)?;
+        *cam.motion_override
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = motion;
+        Ok(())
+    }
+
+    /// Takes a camera offline, freezes it, or brings it back online.
+    pub fn set_mode(&self, id: &str, mode: CameraMode) -> Result<(), FakeCamError> {
+        let cam = self.camera(id)?.clone();
+        let previous = {
+            let mut m = cam.mode.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::replace(&mut *m, mode)
+        };
+        if previous == mode {
+            return Ok(());
+        }
+        let inner = self.inner.clone();
+        // Mounts and clients belong to the server's main context: change them there and wait.
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.inner.context.invoke(move || {
+            let path = cam.path();
+            if let Some(mounts) = inner.server.mount_points() {
+                if mode == CameraMode::Offline {
+                    mounts.remove_factory(&path);
+                    disconnect_clients_of(&inner.server, &path);
+                } else if previous == CameraMode::Offline {
+                    mounts.add_factory(&path, make_factory(&inner.config, &cam, inner.started));
+                }
+            }
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(Duration::from_secs(5))
+            .map_err(|_| FakeCamError::Server("the RTSP server thread did not answer".into()))
+    }
+
+    /// Stops the server and disconnects every client. Also done on drop of the last handle.
+    pub fn stop(&self) {
+        let Some(thread) = self
+            .inner
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
+            return;
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let inner = self.inner.clone();
+        self.inner.context.invoke(move || {
+            inner
+                .server
+                .client_filter(Some(&mut |_, _| RTSPFilterResult::Remove));
+            let id = inner
+                .source
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            // The listening source lives in our own context, not the default one.
+            if let Some(source) = id.and_then(|id| inner.context.find_source_by_id(&id)) {
+                source.destroy();
+            }
+            let _ = tx.send(());
+        });
+        let _ = rx.recv_timeout(Duration::from_secs(5));
+        self.inner.main_loop.quit();
+        let _ = thread.join();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.main_loop.quit();
+        if let Some(t) = self.thread.get_mut().map(Option::take).ok().flatten() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Closes the connection of every client that plays `path`, as a network cut would.
+fn disconnect_clients_of(server: &RTSPServer, path: &str) {
+    server.client_filter(Some(&mut |_, client| {
+        let mut plays = false;
+        client.session_filter(Some(&mut |_, session| {
+            let (media, matched) = session.media(path);
+            if media.is_some() && usize::try_from(matched).ok() == Some(path.len()) {
+                plays = true;
+            }
+            RTSPFilterResult::Keep
+        }));
+        if plays {
+            RTSPFilterResult::Remove
+        } else {
+            RTSPFilterResult::Keep
+        }
+    }));
+}
+
+fn launch_line(config: &FakeCamConfig, cam: &Camera) -> String {
+    let (w, h, fps) = (config.width, config.height, config.fps);
+    let gop = if config.gop == 0 { fps } else { config.gop };
+    let pattern = PATTERNS[cam.index % PATTERNS.len()];
+    let font = (h / 18).max(8);
+    let text = sanitize_text(&cam.config.name);
+    let encode = match config.codec {
+        Codec::H264 => format!(
+            "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bframes=0 threads=1 \
+             ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1"
+        ),
+        Codec::Mjpeg => "jpegenc quality=85 ! rtpjpegpay name=pay0 pt=26".to_string(),
+    };
+    format!(
+        "( videotestsrc is-live=true pattern={pattern} \
+         ! video/x-raw,format=I420,width={w},height={h},framerate={fps}/1 \
+         ! identity name=painter \
+         ! clockoverlay text=\"{text}\" time-format=\"%H:%M:%S\" halignment=left valignment=top \
+           font-desc=\"Sans {font}px\" shaded-background=true \
+         ! {encode} )"
+    )
+}
+
+fn make_factory(config: &FakeCamConfig, cam: &Arc<Camera>, started: Instant) -> RTSPMediaFactory {
+    let factory = RTSPMediaFactory::new();
+    factory.set_launch(&launch_line(config, cam));
+    factory.set_shared(true);
+    factory.set_latency(0);
+    let (cam, stamp) = (cam.clone(), config.stamp);
+    let (width, height) = (config.width as usize, config.height as usize);
+    factory.connect_media_configure(move |_, media| {
+        let element = media.element();
+        let Some(painter) = element
+            .downcast_ref::<gst::Bin>()
+            .and_then(|b| b.by_name("painter"))
+        else {
+            return;
+        };
+        let Some(pad) = painter.static_pad("src") else {
+            return;
+        };
+        let cam = cam.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if cam.mode() == CameraMode::Frozen {
+                return gst::PadProbeReturn::Drop;
+            }
+            if let Some(buffer) = info.buffer_mut() {
+                paint_buffer(buffer.make_mut(), width, height, &cam, started, stamp);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    });
+    factory
+}
+
+fn paint_buffer(
+    buffer: &mut gst::BufferRef,
+    width: usize,
+    height: usize,
+    cam: &Camera,
+    started: Instant,
+    stamp: bool,
+) {
+    let Ok(info) =
+        gst_video::VideoInfo::builder(gst_video::VideoFormat::I420, width as u32, height as u32)
+            .build()
+    else {
+        return;
+    };
+    let (offsets, strides) = (info.offset(), info.stride());
+    let Ok(mut map) = buffer.map_writable() else {
+        return;
+    };
+    // The planes are disjoint, consecutive regions of the one mapped buffer.
+    let data = map.as_mut_slice();
+    if data.len() < info.size() {
+        return;
+    }
+    let (y, rest) = data.split_at_mut(offsets[1]);
+    let (u, v) = rest.split_at_mut(offsets[2] - offsets[1]);
+    let t = started.elapsed();
+    let mut planes = paint::I420 {
+        width,
+        height,
+        y,
+        y_stride: strides[0] as usize,
+        u,
+        u_stride: strides[1] as usize,
+        v,
+        v_stride: strides[2] as usize,
+    };
+    if cam.motion_at(t) {
+        paint::paint_object(&mut planes, t);
+    }
+    if stamp {
+        paint::paint_stamp(
+            &mut planes,
+            Stamp {
+                camera: cam.index as u8,
+                unix_ms: gstcamwall::protocol::unix_ms_now(),
+            },
+        );
+    }
+    cam.frames.fetch_add(1, Ordering::Relaxed);
+}
