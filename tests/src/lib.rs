@@ -314,3 +314,67 @@ impl Drop for FakeCamWithControl {
         self.cams.stop();
     }
 }
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+/// Runs `pipelines/<script>` with the test build's plugin until a line of its output contains
+/// `expect` (returns that line) or `timeout` passes (error with the output); the script is
+/// killed either way.
+pub fn run_example_until(
+    script: &str,
+    args: &[&str],
+    expect: &str,
+    timeout: Duration,
+) -> anyhow::Result<String> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new("bash")
+        .arg(repo_root().join("pipelines").join(script))
+        .args(args)
+        .env("CAMWALL_PLUGIN_DIR", profile_dir())
+        .env("GST_REGISTRY", profile_dir().join("examples-registry.bin"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    for stream in [
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    let found = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(expect) => break Some(line),
+            Ok(line) => seen.push(line),
+            Err(_) => break None,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    found.ok_or_else(|| {
+        let tail = seen[seen.len().saturating_sub(30)..].join("\n");
+        anyhow!("{script}: no line with '{expect}' within {timeout:?}; output:\n{tail}")
+    })
+}
