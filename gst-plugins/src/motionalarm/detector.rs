@@ -26,12 +26,17 @@ const BACKGROUND_RATE: f32 = 0.05;
 /// Learning rate under changed cells, so a parked car becomes background after a few seconds
 /// while a passer-by does not smear into it.
 const BACKGROUND_RATE_MOVING: f32 = 0.01;
-/// Learning rate of the per-cell noise estimate.
-const NOISE_RATE: f32 = 1.0 / 64.0;
+/// Step of the per-cell noise tracker (it follows the median residual by fixed steps, so a
+/// passing object barely moves it while a flickering screen or leaves raise it for good).
+const NOISE_STEP: f32 = 0.25;
+/// The tracker's step while warming up, to learn a new scene's noise quickly.
+const NOISE_STEP_WARMUP: f32 = 1.0;
+/// Upper bound of the noise estimate.
+const NOISE_MAX: f32 = 64.0;
 /// How many times its own noise a cell must exceed on top of `threshold`.
-const NOISE_GAIN: f32 = 2.0;
-/// Noise estimate a fresh background starts with.
-const NOISE_START: f32 = 1.0;
+const NOISE_GAIN: f32 = 2.5;
+/// Frames after a reset that only learn the background and its noise (the first one seeds it).
+pub const WARMUP_FRAMES: u32 = 10;
 /// Fraction of the watched area changing at once that is taken for a lighting change.
 pub const LIGHTING_FRACTION: f64 = 0.5;
 /// Changed neighbours (of 8) a changed cell needs to count.
@@ -112,7 +117,8 @@ pub struct Analysis {
     pub level: f64,
     /// Watched cells in the grid (0 when the zones leave nothing to watch).
     pub watched_cells: usize,
-    /// The first frame after a reset: it only seeds the background.
+    /// One of the first [`WARMUP_FRAMES`] frames after a reset: they only learn the background
+    /// and its noise, and report no motion.
     pub warming_up: bool,
     /// Most of the area changed at once: taken as lighting, the background was re-learnt.
     pub lighting_change: bool,
@@ -290,7 +296,8 @@ pub struct MotionDetector {
     /// Changed cells, with a one-cell border of zeros for the neighbour count.
     changed: Vec<u8>,
     column_sums: Vec<u8>,
-    seeded: bool,
+    /// Frames learnt since the last reset; 0 = no background yet.
+    learnt: u32,
 }
 
 impl MotionDetector {
@@ -300,7 +307,7 @@ impl MotionDetector {
 
     /// Forgets the background: the next frame seeds a new one.
     pub fn reset(&mut self) {
-        self.seeded = false;
+        self.learnt = 0;
     }
 
     /// Size of the analysed grid for the last frame, if any.
@@ -318,11 +325,11 @@ impl MotionDetector {
             let n = grid.cells();
             self.current = vec![0.0; n];
             self.background = vec![0.0; n];
-            self.noise = vec![NOISE_START; n];
+            self.noise = vec![0.0; n];
             self.changed = vec![0; (grid.width + 2) * (grid.height + 2)];
             self.column_sums = vec![0; grid.width + 2];
             self.grid = Some(grid);
-            self.seeded = false;
+            self.learnt = 0;
         }
         let zones_changed = !self
             .zones
@@ -356,10 +363,10 @@ impl MotionDetector {
         }
         grid.sample(frame.data, &mut self.current);
 
-        if !self.seeded {
+        if self.learnt == 0 {
             self.background.copy_from_slice(&self.current);
-            self.noise.fill(NOISE_START);
-            self.seeded = true;
+            self.noise.fill(0.0);
+            self.learnt = 1;
             return Ok(Analysis {
                 watched_cells: self.watched,
                 warming_up: true,
@@ -373,6 +380,17 @@ impl MotionDetector {
 
         let (offset, gain) = self.global_change();
         let threshold = params.threshold as f32;
+        let warming_up = self.learnt < WARMUP_FRAMES;
+        // The first comparison sets each cell's noise outright; the tracker refines it.
+        let first = self.learnt == 1;
+        if warming_up {
+            self.learnt += 1;
+        }
+        let noise_step = if warming_up {
+            NOISE_STEP_WARMUP
+        } else {
+            NOISE_STEP
+        };
         let (gw, gh) = (grid.width, grid.height);
         let padded = gw + 2;
 
@@ -390,12 +408,27 @@ impl MotionDetector {
             {
                 let residual = (cur - bg - (offset + gain * bg)).abs();
                 let hit = residual > threshold + NOISE_GAIN * *noise;
-                *noise += NOISE_RATE * (residual.min(threshold) - *noise);
+                *noise = if first {
+                    residual.min(NOISE_MAX)
+                } else if residual > *noise {
+                    (*noise + noise_step).min(NOISE_MAX)
+                } else {
+                    (*noise - noise_step).max(0.0)
+                };
                 *c = u8::from(hit) & m;
                 raw_changed += usize::from(*c);
             }
         }
 
+        if warming_up {
+            // The background is the plain mean of the warm-up frames.
+            self.learn(1.0 / self.learnt as f32);
+            return Ok(Analysis {
+                watched_cells: self.watched,
+                warming_up: true,
+                ..Analysis::default()
+            });
+        }
         if raw_changed as f64 > LIGHTING_FRACTION * self.watched as f64 {
             self.background.copy_from_slice(&self.current);
             self.changed.fill(0);
