@@ -11,9 +11,11 @@
 //! applications and tests call [`plugin_register_static`] instead of setting a plugin path.
 
 pub mod messages;
+pub mod motionalarm;
 pub mod protocol;
 
-fn plugin_init(_plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    motionalarm::register(plugin)?;
     Ok(())
 }
 

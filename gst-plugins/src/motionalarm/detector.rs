@@ -1,0 +1,759 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The motion detector's maths, with no GStreamer in sight.
+//!
+//! Each frame is reduced to a small grey grid (`analysis-width` cells wide, height by aspect
+//! ratio), read straight out of the luma plane (or, for RGB, luma computed at the sampled pixels
+//! only): each cell is the mean of a run of up to 4 neighbouring pixels of one row at its centre
+//! (one row, so a 1080p frame costs one cache line per cell rather than two). Nothing is
+//! converted or copied.
+//!
+//! Per cell the detector keeps a running-average background and a running estimate of how much
+//! that cell wobbles on its own (sensor noise, compression flicker, leaves). A cell has changed
+//! when it differs from the background by more than `threshold` plus twice its own wobble, after
+//! taking out the *global* change of the frame: a robust gain-and-offset fit (medians of the
+//! difference in the dark and in the bright half of the picture), so lights switched on or off,
+//! auto exposure and dusk do not count as motion. When most of the watched area changes anyway,
+//! the detector treats it as a lighting change and re-learns the background instead of
+//! reporting motion (Frigate's "lightning" rule). Isolated changed cells are dropped (despeckle):
+//! a changed cell counts only if at least 3 of its 8 neighbours changed too.
+//!
+//! The result is the *level*: the counted fraction of the watched cells.
+
+use super::zones::Zones;
+use std::sync::Arc;
+
+/// Learning rate of the background where nothing moves.
+const BACKGROUND_RATE: f32 = 0.05;
+/// Learning rate under changed cells, so a parked car becomes background after a few seconds
+/// while a passer-by does not smear into it.
+const BACKGROUND_RATE_MOVING: f32 = 0.01;
+/// Step of the per-cell noise tracker (it follows the median residual by fixed steps, so a
+/// passing object barely moves it while a flickering screen or leaves raise it for good).
+const NOISE_STEP: f32 = 0.25;
+/// The tracker's step while warming up, to learn a new scene's noise quickly.
+const NOISE_STEP_WARMUP: f32 = 1.0;
+/// Upper bound of the noise estimate.
+const NOISE_MAX: f32 = 64.0;
+/// How many times its own noise a cell must exceed on top of `threshold`.
+const NOISE_GAIN: f32 = 2.5;
+/// Frames after a reset that only learn the background and its noise (the first one seeds it).
+pub const WARMUP_FRAMES: u32 = 10;
+/// Fraction of the watched area changing at once that is taken for a lighting change.
+pub const LIGHTING_FRACTION: f64 = 0.5;
+/// Changed neighbours (of 8) a changed cell needs to count.
+const DESPECKLE_NEIGHBOURS: u8 = 3;
+/// The global fit looks at every n-th cell: plenty for two medians, and cheap.
+const FIT_STEP: usize = 3;
+/// Fewest sampled cells per half for a gain fit; below that only an offset is fitted.
+const FIT_MIN_CELLS: u32 = 16;
+
+/// How one pixel's luma is found in the bytes of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelLayout {
+    /// A luma byte per pixel, `pixel_stride` bytes apart, at byte `offset` of each pixel
+    /// (1 and 0 for planar and semi-planar YUV and GRAY8, 2 and 0/1 for YUY2/UYVY).
+    Luma { pixel_stride: usize, offset: usize },
+    /// Packed RGB: byte offsets of red, green and blue inside a pixel.
+    Rgb {
+        pixel_stride: usize,
+        r: usize,
+        g: usize,
+        b: usize,
+    },
+}
+
+impl PixelLayout {
+    fn pixel_stride(self) -> usize {
+        match self {
+            PixelLayout::Luma { pixel_stride, .. } | PixelLayout::Rgb { pixel_stride, .. } => {
+                pixel_stride
+            }
+        }
+    }
+
+    fn last_byte(self) -> usize {
+        match self {
+            PixelLayout::Luma { offset, .. } => offset,
+            PixelLayout::Rgb { r, g, b, .. } => r.max(g).max(b),
+        }
+    }
+}
+
+/// A borrowed view of one frame's luma: the first plane's bytes and how to read them.
+#[derive(Debug, Clone, Copy)]
+pub struct LumaFrame<'a> {
+    pub data: &'a [u8],
+    pub width: usize,
+    pub height: usize,
+    /// Bytes from one row to the next.
+    pub stride: usize,
+    pub layout: PixelLayout,
+}
+
+/// The detector's settings that shape the analysis.
+#[derive(Debug, Clone)]
+pub struct DetectorParams {
+    /// Luma change (0-255) a cell must exceed, on top of its own noise.
+    pub threshold: u32,
+    /// Width of the analysed grid; clamped to the frame's width.
+    pub analysis_width: usize,
+    /// Watched and ignored areas.
+    pub zones: Arc<Zones>,
+}
+
+impl Default for DetectorParams {
+    fn default() -> Self {
+        DetectorParams {
+            threshold: 25,
+            analysis_width: 320,
+            zones: Arc::new(Zones::default()),
+        }
+    }
+}
+
+/// What the detector made of one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Analysis {
+    /// Fraction of the watched cells that changed (after despeckle), `0.0..=1.0`.
+    pub level: f64,
+    /// Watched cells in the grid (0 when the zones leave nothing to watch).
+    pub watched_cells: usize,
+    /// One of the first [`WARMUP_FRAMES`] frames after a reset: they only learn the background
+    /// and its noise, and report no motion.
+    pub warming_up: bool,
+    /// Most of the area changed at once: taken as lighting, the background was re-learnt.
+    pub lighting_change: bool,
+}
+
+/// Why a frame could not be analysed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame has no pixels ({width}x{height})")]
+    Empty { width: usize, height: usize },
+    #[error("frame data is {available} bytes, its layout needs {needed}")]
+    TooSmall { needed: usize, available: usize },
+    #[error("row stride {stride} is smaller than a row ({row} bytes)")]
+    Stride { stride: usize, row: usize },
+}
+
+/// Where the grid's samples are read from, for one frame geometry.
+#[derive(Debug, Clone, PartialEq)]
+struct Grid {
+    src_width: usize,
+    src_height: usize,
+    stride: usize,
+    layout: PixelLayout,
+    requested_width: usize,
+    width: usize,
+    height: usize,
+    /// Byte offset of each column's first sample inside a row.
+    col_offsets: Vec<usize>,
+    /// Byte offset of each row's first sample.
+    row_offsets: Vec<usize>,
+    /// Pixels averaged per cell, along a row: 4, or fewer when cells are narrower.
+    run: usize,
+    pixel_stride: usize,
+    needed_len: usize,
+}
+
+/// First pixel of a `box_len` box centred in each of `cells` equal parts of `len` pixels.
+fn sample_starts(len: usize, cells: usize, box_len: usize) -> Vec<usize> {
+    (0..cells)
+        .map(|i| {
+            let centre = ((2 * i + 1) * len) / (2 * cells);
+            centre.saturating_sub(box_len / 2).min(len - box_len)
+        })
+        .collect()
+}
+
+impl Grid {
+    fn new(frame: &LumaFrame, requested_width: usize) -> Result<Grid, FrameError> {
+        let (w, h) = (frame.width, frame.height);
+        if w == 0 || h == 0 {
+            return Err(FrameError::Empty {
+                width: w,
+                height: h,
+            });
+        }
+        let ps = frame.layout.pixel_stride().max(1);
+        let row = (w - 1) * ps + frame.layout.last_byte() + 1;
+        if frame.stride < row {
+            return Err(FrameError::Stride {
+                stride: frame.stride,
+                row,
+            });
+        }
+        let gw = requested_width.clamp(1, w);
+        let gh = ((h * gw + w / 2) / w).clamp(1, h);
+        let run = match w / gw {
+            0 | 1 => 1,
+            2 | 3 => 2,
+            _ => 4,
+        };
+        let col_offsets: Vec<usize> = sample_starts(w, gw, run)
+            .into_iter()
+            .map(|x| x * ps)
+            .collect();
+        let row_offsets: Vec<usize> = sample_starts(h, gh, 1)
+            .into_iter()
+            .map(|y| y * frame.stride)
+            .collect();
+        let needed_len = row_offsets.last().copied().unwrap_or(0)
+            + col_offsets.last().copied().unwrap_or(0)
+            + (run - 1) * ps
+            + frame.layout.last_byte()
+            + 1;
+        Ok(Grid {
+            src_width: w,
+            src_height: h,
+            stride: frame.stride,
+            layout: frame.layout,
+            requested_width,
+            width: gw,
+            height: gh,
+            col_offsets,
+            row_offsets,
+            run,
+            pixel_stride: ps,
+            needed_len,
+        })
+    }
+
+    fn matches(&self, frame: &LumaFrame, requested_width: usize) -> bool {
+        self.src_width == frame.width
+            && self.src_height == frame.height
+            && self.stride == frame.stride
+            && self.layout == frame.layout
+            && self.requested_width == requested_width
+    }
+
+    fn cells(&self) -> usize {
+        self.width * self.height
+    }
+
+    /// Fills `out` with the mean luma of each cell's run of pixels.
+    fn sample(&self, data: &[u8], out: &mut [f32]) {
+        let (run, ps) = (self.run, self.pixel_stride);
+        let rows = out.chunks_exact_mut(self.width).zip(&self.row_offsets);
+        match self.layout {
+            PixelLayout::Luma { offset, .. } if run == 4 && ps == 1 => {
+                // The common case (planar YUV, GRAY8): four adjacent bytes, one load.
+                for (out_row, &ro) in rows {
+                    let row = &data[ro + offset..];
+                    for (o, &co) in out_row.iter_mut().zip(&self.col_offsets) {
+                        let four =
+                            u32::from_le_bytes([row[co], row[co + 1], row[co + 2], row[co + 3]]);
+                        let pairs = (four & 0x00ff_00ff) + ((four >> 8) & 0x00ff_00ff);
+                        let sum = (pairs & 0xffff) + (pairs >> 16);
+                        *o = sum as f32 * 0.25;
+                    }
+                }
+            }
+            PixelLayout::Luma { offset, .. } => {
+                let scale = 1.0 / run as f32;
+                for (out_row, &ro) in rows {
+                    let row = &data[ro + offset..];
+                    for (o, &co) in out_row.iter_mut().zip(&self.col_offsets) {
+                        let sum: u32 = (0..run).map(|k| u32::from(row[co + k * ps])).sum();
+                        *o = sum as f32 * scale;
+                    }
+                }
+            }
+            PixelLayout::Rgb { r, g, b, .. } => {
+                // BT.601 luma in 8-bit fixed point (weights sum to 256).
+                let scale = 1.0 / (256 * run) as f32;
+                for (out_row, &ro) in rows {
+                    let row = &data[ro..];
+                    for (o, &co) in out_row.iter_mut().zip(&self.col_offsets) {
+                        let sum: u32 = (0..run)
+                            .map(|k| {
+                                let p = co + k * ps;
+                                77 * u32::from(row[p + r])
+                                    + 150 * u32::from(row[p + g])
+                                    + 29 * u32::from(row[p + b])
+                            })
+                            .sum();
+                        *o = sum as f32 * scale;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Median of a histogram of differences (bin `i` holds difference `i - 255`).
+fn histogram_median(hist: &[u32; 511], count: u32) -> f32 {
+    let half = count.div_ceil(2);
+    let mut seen = 0;
+    for (i, &n) in hist.iter().enumerate() {
+        seen += n;
+        if seen >= half {
+            return i as f32 - 255.0;
+        }
+    }
+    0.0
+}
+
+/// Luma motion detector over a background model; one per video stream.
+#[derive(Debug, Default)]
+pub struct MotionDetector {
+    grid: Option<Grid>,
+    zones: Option<Arc<Zones>>,
+    /// 1 where the grid is watched.
+    mask: Vec<u8>,
+    watched: usize,
+    current: Vec<f32>,
+    background: Vec<f32>,
+    noise: Vec<f32>,
+    /// Changed cells, with a one-cell border of zeros for the neighbour count.
+    changed: Vec<u8>,
+    column_sums: Vec<u8>,
+    /// Frames learnt since the last reset; 0 = no background yet.
+    learnt: u32,
+    /// Background level splitting the global fit into a dark and a bright half.
+    fit_split: f32,
+}
+
+impl MotionDetector {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets the background: the next frame seeds a new one.
+    pub fn reset(&mut self) {
+        self.learnt = 0;
+    }
+
+    /// Size of the analysed grid for the last frame, if any.
+    pub fn grid_size(&self) -> Option<(usize, usize)> {
+        self.grid.as_ref().map(|g| (g.width, g.height))
+    }
+
+    fn configure(&mut self, frame: &LumaFrame, params: &DetectorParams) -> Result<(), FrameError> {
+        let geometry_changed = !self
+            .grid
+            .as_ref()
+            .is_some_and(|g| g.matches(frame, params.analysis_width));
+        if geometry_changed {
+            let grid = Grid::new(frame, params.analysis_width)?;
+            let n = grid.cells();
+            self.current = vec![0.0; n];
+            self.background = vec![0.0; n];
+            self.noise = vec![0.0; n];
+            self.changed = vec![0; (grid.width + 2) * (grid.height + 2)];
+            self.column_sums = vec![0; grid.width + 2];
+            self.grid = Some(grid);
+            self.learnt = 0;
+        }
+        let zones_changed = !self
+            .zones
+            .as_ref()
+            .is_some_and(|z| Arc::ptr_eq(z, &params.zones) || **z == *params.zones);
+        if geometry_changed || zones_changed {
+            if let Some(grid) = &self.grid {
+                self.mask = params.zones.mask(grid.width, grid.height);
+                self.watched = self.mask.iter().map(|&m| usize::from(m)).sum();
+            }
+            self.zones = Some(params.zones.clone());
+        }
+        Ok(())
+    }
+
+    /// Analyses one frame and learns from it.
+    pub fn analyse(
+        &mut self,
+        frame: &LumaFrame,
+        params: &DetectorParams,
+    ) -> Result<Analysis, FrameError> {
+        self.configure(frame, params)?;
+        let Some(grid) = self.grid.as_ref() else {
+            return Ok(Analysis::default());
+        };
+        if frame.data.len() < grid.needed_len {
+            return Err(FrameError::TooSmall {
+                needed: grid.needed_len,
+                available: frame.data.len(),
+            });
+        }
+        grid.sample(frame.data, &mut self.current);
+        let (gw, gh) = (grid.width, grid.height);
+
+        if self.learnt == 0 {
+            self.background.copy_from_slice(&self.current);
+            self.noise.fill(0.0);
+            self.learnt = 1;
+            self.fit_split = self.current.iter().sum::<f32>() / self.current.len().max(1) as f32;
+            return Ok(Analysis {
+                watched_cells: self.watched,
+                warming_up: true,
+                ..Analysis::default()
+            });
+        }
+        if self.watched == 0 {
+            self.learn(BACKGROUND_RATE);
+            return Ok(Analysis::default());
+        }
+
+        let (offset, gain) = self.global_change();
+        let threshold = params.threshold as f32;
+        let warming_up = self.learnt < WARMUP_FRAMES;
+        if self.learnt == 1 {
+            // The first comparison sets each cell's noise outright; the tracker refines it.
+            for ((noise, &cur), &bg) in self
+                .noise
+                .iter_mut()
+                .zip(&self.current)
+                .zip(&self.background)
+            {
+                *noise = (cur - bg - (offset + gain * bg)).abs().min(NOISE_MAX);
+            }
+        }
+        if warming_up {
+            self.learnt += 1;
+        }
+        let noise_step = if warming_up {
+            NOISE_STEP_WARMUP
+        } else {
+            NOISE_STEP
+        };
+        let padded = gw + 2;
+
+        // Residual after the global change, compared with threshold plus the cell's own noise.
+        let mut raw_changed = 0usize;
+        for y in 0..gh {
+            let cells = y * gw..(y + 1) * gw;
+            let out = &mut self.changed[(y + 1) * padded + 1..(y + 1) * padded + 1 + gw];
+            for ((((c, &cur), &bg), noise), &m) in out
+                .iter_mut()
+                .zip(&self.current[cells.clone()])
+                .zip(&self.background[cells.clone()])
+                .zip(&mut self.noise[cells.clone()])
+                .zip(&self.mask[cells])
+            {
+                let residual = (cur - bg - (offset + gain * bg)).abs();
+                let hit = residual > threshold + NOISE_GAIN * *noise;
+                let step = if residual > *noise {
+                    noise_step
+                } else {
+                    -noise_step
+                };
+                *noise = (*noise + step).clamp(0.0, NOISE_MAX);
+                *c = u8::from(hit) & m;
+                raw_changed += usize::from(*c);
+            }
+        }
+
+        if warming_up {
+            // The background is the plain mean of the warm-up frames.
+            self.learn(1.0 / self.learnt as f32);
+            return Ok(Analysis {
+                watched_cells: self.watched,
+                warming_up: true,
+                ..Analysis::default()
+            });
+        }
+        if raw_changed as f64 > LIGHTING_FRACTION * self.watched as f64 {
+            self.background.copy_from_slice(&self.current);
+            self.changed.fill(0);
+            return Ok(Analysis {
+                watched_cells: self.watched,
+                lighting_change: true,
+                ..Analysis::default()
+            });
+        }
+
+        let counted = self.despeckle(gw, gh);
+        self.learn_around_motion(gw, gh);
+        Ok(Analysis {
+            level: counted as f64 / self.watched as f64,
+            watched_cells: self.watched,
+            ..Analysis::default()
+        })
+    }
+
+    /// Robust fit of `current - background ≈ offset + gain * background` over watched cells:
+    /// the median difference in the darker and in the brighter half of the background.
+    /// The halves are split at the mean background of the previous frame (it moves slowly),
+    /// so one pass over every `FIT_STEP`-th cell does.
+    fn global_change(&mut self) -> (f32, f32) {
+        let split = self.fit_split;
+        let mut hist = [[0u32; 511]; 2];
+        let mut count = [0u32; 2];
+        let mut bg_sum = [0.0f32; 2];
+        for ((&c, &b), _) in self
+            .current
+            .iter()
+            .zip(&self.background)
+            .zip(&self.mask)
+            .step_by(FIT_STEP)
+            .filter(|(_, &m)| m != 0)
+        {
+            let half = usize::from(b >= split);
+            // Rounded to the nearest bin; the cast truncates a value already made positive.
+            let bin = (c - b + 255.5).clamp(0.0, 510.0) as usize;
+            hist[half][bin] += 1;
+            count[half] += 1;
+            bg_sum[half] += b;
+        }
+        if count[0] + count[1] == 0 {
+            return (0.0, 0.0);
+        }
+        self.fit_split = (bg_sum[0] + bg_sum[1]) / (count[0] + count[1]) as f32;
+        let mean_bg = |h: usize| bg_sum[h] / count[h].max(1) as f32;
+        if count[0] >= FIT_MIN_CELLS && count[1] >= FIT_MIN_CELLS && mean_bg(1) - mean_bg(0) >= 16.0
+        {
+            let (lo, hi) = (
+                histogram_median(&hist[0], count[0]),
+                histogram_median(&hist[1], count[1]),
+            );
+            let gain = ((hi - lo) / (mean_bg(1) - mean_bg(0))).clamp(-0.95, 3.0);
+            (lo - gain * mean_bg(0), gain)
+        } else {
+            let mut all = hist[0];
+            for (a, b) in all.iter_mut().zip(&hist[1]) {
+                *a += b;
+            }
+            (histogram_median(&all, count[0] + count[1]), 0.0)
+        }
+    }
+
+    /// Counts changed cells with at least `DESPECKLE_NEIGHBOURS` changed neighbours.
+    fn despeckle(&mut self, gw: usize, gh: usize) -> usize {
+        let padded = gw + 2;
+        let mut counted = 0usize;
+        for y in 1..=gh {
+            let (above, rest) = self.changed[(y - 1) * padded..].split_at(padded);
+            let (row, rest) = rest.split_at(padded);
+            let below = &rest[..padded];
+            for (((s, &a), &r), &b) in self.column_sums.iter_mut().zip(above).zip(row).zip(below) {
+                *s = a + r + b;
+            }
+            let sums = &self.column_sums;
+            for (((&l, &c), &r), &me) in sums
+                .iter()
+                .zip(&sums[1..])
+                .zip(&sums[2..])
+                .zip(&row[1..=gw])
+            {
+                // The 3x3 sum includes the cell itself.
+                let neighbours = l + c + r - me;
+                counted += usize::from(me & u8::from(neighbours >= DESPECKLE_NEIGHBOURS));
+            }
+        }
+        counted
+    }
+
+    fn learn(&mut self, rate: f32) {
+        for (bg, &cur) in self.background.iter_mut().zip(&self.current) {
+            *bg += rate * (cur - *bg);
+        }
+    }
+
+    /// Background update: fast where nothing changed, slow under changed cells.
+    fn learn_around_motion(&mut self, gw: usize, gh: usize) {
+        let padded = gw + 2;
+        for y in 0..gh {
+            let cells = y * gw..(y + 1) * gw;
+            let changed = &self.changed[(y + 1) * padded + 1..(y + 1) * padded + 1 + gw];
+            for ((bg, &cur), &c) in self.background[cells.clone()]
+                .iter_mut()
+                .zip(&self.current[cells])
+                .zip(changed)
+            {
+                let rate =
+                    BACKGROUND_RATE - (BACKGROUND_RATE - BACKGROUND_RATE_MOVING) * f32::from(c);
+                *bg += rate * (cur - *bg);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::motionalarm::zones::parse_zones;
+
+    /// A deterministic textured grey scene with noise and a moving square.
+    struct Scene {
+        width: usize,
+        height: usize,
+        seed: u64,
+    }
+
+    impl Scene {
+        fn rand(&mut self) -> u32 {
+            self.seed ^= self.seed << 13;
+            self.seed ^= self.seed >> 7;
+            self.seed ^= self.seed << 17;
+            (self.seed >> 32) as u32
+        }
+
+        fn frame(&mut self, brightness: i32, square: Option<(usize, usize, usize)>) -> Vec<u8> {
+            let mut out = vec![0u8; self.width * self.height];
+            for y in 0..self.height {
+                for x in 0..self.width {
+                    let base = 60 + ((x * 7 + y * 3) % 90) as i32;
+                    let noise = (self.rand() % 9) as i32 - 4;
+                    let mut v = base + brightness + noise;
+                    if let Some((sx, sy, size)) = square {
+                        if (sx..sx + size).contains(&x) && (sy..sy + size).contains(&y) {
+                            v = 230;
+                        }
+                    }
+                    out[y * self.width + x] = v.clamp(0, 255) as u8;
+                }
+            }
+            out
+        }
+    }
+
+    fn view(data: &[u8], w: usize, h: usize) -> LumaFrame<'_> {
+        LumaFrame {
+            data,
+            width: w,
+            height: h,
+            stride: w,
+            layout: PixelLayout::Luma {
+                pixel_stride: 1,
+                offset: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn grid_keeps_aspect_ratio_and_stays_inside_the_frame() {
+        let data = vec![0u8; 1920 * 1080];
+        let mut d = MotionDetector::new();
+        d.analyse(&view(&data, 1920, 1080), &DetectorParams::default())
+            .unwrap();
+        assert_eq!(d.grid_size(), Some((320, 180)));
+
+        // A frame narrower than analysis-width is analysed at its own size.
+        let small = vec![0u8; 100 * 50];
+        d.analyse(&view(&small, 100, 50), &DetectorParams::default())
+            .unwrap();
+        assert_eq!(d.grid_size(), Some((100, 50)));
+    }
+
+    #[test]
+    fn short_or_inconsistent_frames_are_errors() {
+        let mut d = MotionDetector::new();
+        let p = DetectorParams::default();
+        let data = vec![0u8; 64 * 48 - 1];
+        assert!(matches!(
+            d.analyse(&view(&data, 64, 48), &p),
+            Err(FrameError::TooSmall { .. })
+        ));
+        assert!(matches!(
+            d.analyse(&view(&data, 0, 48), &p),
+            Err(FrameError::Empty { .. })
+        ));
+        let mut bad_stride = view(&data, 64, 40);
+        bad_stride.stride = 32;
+        assert!(matches!(
+            d.analyse(&bad_stride, &p),
+            Err(FrameError::Stride { .. })
+        ));
+    }
+
+    #[test]
+    fn static_noisy_scene_stays_quiet_and_moving_square_is_seen() {
+        let (w, h) = (320, 240);
+        let mut scene = Scene {
+            width: w,
+            height: h,
+            seed: 7,
+        };
+        let mut d = MotionDetector::new();
+        let p = DetectorParams::default();
+        for _ in 0..30 {
+            let f = scene.frame(0, None);
+            let a = d.analyse(&view(&f, w, h), &p).unwrap();
+            assert_eq!(a.level, 0.0);
+        }
+        for i in 0..10 {
+            let f = scene.frame(0, Some((20 + i * 12, 100, 40)));
+            let a = d.analyse(&view(&f, w, h), &p).unwrap();
+            assert!(a.level > 0.01, "frame {i}: level {}", a.level);
+        }
+    }
+
+    #[test]
+    fn brightness_step_is_compensated_and_huge_change_recalibrates() {
+        let (w, h) = (160, 120);
+        let mut scene = Scene {
+            width: w,
+            height: h,
+            seed: 3,
+        };
+        let mut d = MotionDetector::new();
+        let p = DetectorParams::default();
+        for _ in 0..10 {
+            d.analyse(&view(&scene.frame(0, None), w, h), &p).unwrap();
+        }
+        for _ in 0..10 {
+            let a = d.analyse(&view(&scene.frame(40, None), w, h), &p).unwrap();
+            assert_eq!(a.level, 0.0);
+        }
+        // Most of the picture changes at once (an infrared switch, a lamp on the wall):
+        // re-learnt as lighting, not reported as motion.
+        let other: Vec<u8> = (0..w * h).map(|_| (scene.rand() % 256) as u8).collect();
+        let a = d.analyse(&view(&other, w, h), &p).unwrap();
+        assert!(a.lighting_change);
+        assert_eq!(a.level, 0.0);
+        let a = d.analyse(&view(&other, w, h), &p).unwrap();
+        assert!(!a.lighting_change);
+        assert_eq!(a.level, 0.0);
+    }
+
+    #[test]
+    fn ignored_zone_hides_motion() {
+        let (w, h) = (160, 120);
+        let mut scene = Scene {
+            width: w,
+            height: h,
+            seed: 5,
+        };
+        let mut d = MotionDetector::new();
+        let p = DetectorParams {
+            zones: Arc::new(parse_zones("ignore:0,0,0.5,1").unwrap()),
+            ..DetectorParams::default()
+        };
+        for i in 0..20 {
+            let sq = (i > 5).then_some((5 + i, 40, 30));
+            let a = d.analyse(&view(&scene.frame(0, sq), w, h), &p).unwrap();
+            assert_eq!(a.level, 0.0);
+            assert_eq!(a.watched_cells, w * h / 2);
+        }
+    }
+
+    #[test]
+    fn rgb_and_luma_layouts_agree() {
+        let (w, h) = (64, 32);
+        let grey: Vec<u8> = (0..w * h).map(|i| (i % 251) as u8).collect();
+        let rgba: Vec<u8> = grey.iter().flat_map(|&v| [v, v, v, 255]).collect();
+        let mut a = Grid::new(&view(&grey, w, h), 16).unwrap();
+        let rgb_frame = LumaFrame {
+            data: &rgba,
+            width: w,
+            height: h,
+            stride: w * 4,
+            layout: PixelLayout::Rgb {
+                pixel_stride: 4,
+                r: 0,
+                g: 1,
+                b: 2,
+            },
+        };
+        let b = Grid::new(&rgb_frame, 16).unwrap();
+        let (mut la, mut lb) = (vec![0.0; a.cells()], vec![0.0; b.cells()]);
+        a.sample(&grey, &mut la);
+        b.sample(&rgba, &mut lb);
+        for (x, y) in la.iter().zip(&lb) {
+            assert!((x - y).abs() < 1.0, "{x} vs {y}");
+        }
+        a.requested_width = 0;
+        assert!(!a.matches(&view(&grey, w, h), 16));
+    }
+}

@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The `motionalarm` subclass.
+//!
+//! Locks: `settings` (property values) and `state` (detector, alarm policy) are never held
+//! together, and neither is held while an event is pushed, a message posted or a property
+//! notified.
+
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use super::detector::{DetectorParams, LumaFrame, MotionDetector, PixelLayout};
+use super::policy::{AlarmChange, AlarmPolicy};
+use super::zones::Zones;
+use super::ALARM_KIND;
+use crate::messages::Alarm;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "motionalarm",
+        gst::DebugColorFlags::empty(),
+        Some("camwall motion detector"),
+    )
+});
+
+const DEFAULT_CAMERA_ID: &str = "";
+const DEFAULT_THRESHOLD: u32 = 25;
+const DEFAULT_MIN_AREA: f64 = 0.003;
+const DEFAULT_MIN_FRAMES: u32 = 3;
+const DEFAULT_HOLD_MS: u32 = 2000;
+const DEFAULT_ANALYSIS_WIDTH: u32 = 320;
+const DEFAULT_ENABLED: bool = true;
+
+/// Formats whose luma (or RGB) is read in place.
+const FORMATS: &[gst_video::VideoFormat] = &[
+    gst_video::VideoFormat::I420,
+    gst_video::VideoFormat::Yv12,
+    gst_video::VideoFormat::Nv12,
+    gst_video::VideoFormat::Nv21,
+    gst_video::VideoFormat::Y41b,
+    gst_video::VideoFormat::Y42b,
+    gst_video::VideoFormat::Y444,
+    gst_video::VideoFormat::Gray8,
+    gst_video::VideoFormat::Yuy2,
+    gst_video::VideoFormat::Uyvy,
+    gst_video::VideoFormat::Yvyu,
+    gst_video::VideoFormat::Bgrx,
+    gst_video::VideoFormat::Rgbx,
+    gst_video::VideoFormat::Xrgb,
+    gst_video::VideoFormat::Xbgr,
+    gst_video::VideoFormat::Bgra,
+    gst_video::VideoFormat::Rgba,
+    gst_video::VideoFormat::Argb,
+    gst_video::VideoFormat::Abgr,
+    gst_video::VideoFormat::Rgb,
+    gst_video::VideoFormat::Bgr,
+];
+
+#[derive(Debug, Clone)]
+struct Settings {
+    camera_id: String,
+    threshold: u32,
+    min_area: f64,
+    min_frames: u32,
+    hold_ms: u32,
+    analysis_width: u32,
+    zones: Arc<Zones>,
+    zones_text: String,
+    enabled: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            camera_id: DEFAULT_CAMERA_ID.to_string(),
+            threshold: DEFAULT_THRESHOLD,
+            min_area: DEFAULT_MIN_AREA,
+            min_frames: DEFAULT_MIN_FRAMES,
+            hold_ms: DEFAULT_HOLD_MS,
+            analysis_width: DEFAULT_ANALYSIS_WIDTH,
+            zones: Arc::new(Zones::default()),
+            zones_text: String::new(),
+            enabled: DEFAULT_ENABLED,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    detector: MotionDetector,
+    policy: AlarmPolicy,
+    /// How to read luma out of the negotiated format.
+    layout: Option<PixelLayout>,
+    level: f64,
+    /// An alarm was cut short by a flush; its end goes out with the next frame.
+    end_pending: bool,
+    /// A frame could not be analysed; warned once per format.
+    warned: bool,
+}
+
+/// An alarm change ready to announce once the locks are released.
+struct Announcement {
+    active: bool,
+    level: f64,
+    running_time: Option<u64>,
+}
+
+#[derive(Default)]
+pub struct MotionAlarm {
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+}
+
+impl MotionAlarm {
+    fn settings(&self) -> MutexGuard<'_, Settings> {
+        self.settings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn camera_id(&self) -> String {
+        let id = self.settings().camera_id.clone();
+        if id.is_empty() {
+            self.obj().name().to_string()
+        } else {
+            id
+        }
+    }
+
+    /// Posts the alarm on the bus, sends it downstream and notifies `alarm`. No lock held.
+    fn announce(&self, a: Announcement) {
+        let alarm = Alarm {
+            camera_id: self.camera_id(),
+            kind: ALARM_KIND.to_string(),
+            active: a.active,
+            level: a.level,
+            running_time: a.running_time.map(gst::ClockTime::from_nseconds),
+        };
+        gst::info!(
+            CAT,
+            imp = self,
+            "alarm {} (level {:.4}, running time {:?})",
+            if a.active { "started" } else { "ended" },
+            a.level,
+            alarm.running_time
+        );
+        let obj = self.obj();
+        if obj.post_message(alarm.to_message(&*obj)).is_err() {
+            gst::debug!(CAT, imp = self, "no bus to post the alarm on");
+        }
+        if !obj.src_pad().push_event(alarm.to_event()) {
+            gst::debug!(CAT, imp = self, "downstream did not take the alarm event");
+        }
+        obj.notify("alarm");
+    }
+
+    /// Ends an active (or flush-interrupted) alarm, e.g. at EOS or when disabled.
+    fn end_alarm(state: &mut State, running_time: Option<u64>) -> Option<Announcement> {
+        let was_active = state.policy.end() | std::mem::take(&mut state.end_pending);
+        was_active.then(|| Announcement {
+            active: false,
+            level: state.level,
+            running_time: running_time.or(state.policy.last_time()),
+        })
+    }
+
+    fn running_time(&self, pts: Option<gst::ClockTime>) -> Option<u64> {
+        let segment = self.obj().segment();
+        segment
+            .downcast_ref::<gst::ClockTime>()
+            .and_then(|s| s.to_running_time(pts?))
+            .map(gst::ClockTime::nseconds)
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for MotionAlarm {
+    const NAME: &'static str = "GstCamwallMotionAlarm";
+    type Type = super::MotionAlarm;
+    type ParentType = gst_video::VideoFilter;
+}
+
+impl ObjectImpl for MotionAlarm {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("camera-id")
+                    .nick("Camera ID")
+                    .blurb(
+                        "Camera this element watches, copied into every camwall-alarm \
+                         (empty: the element's name)",
+                    )
+                    .default_value(Some(DEFAULT_CAMERA_ID))
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("threshold")
+                    .nick("Threshold")
+                    .blurb(
+                        "Luma change (0-255) a downscaled pixel must show, beyond the frame's \
+                         global brightness change and twice the pixel's own noise, to count \
+                         as changed",
+                    )
+                    .minimum(1)
+                    .maximum(255)
+                    .default_value(DEFAULT_THRESHOLD)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("min-area")
+                    .nick("Minimum area")
+                    .blurb(
+                        "Fraction of the watched area that must change (isolated changed \
+                         pixels do not count) for a frame to count as motion",
+                    )
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_MIN_AREA)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("min-frames")
+                    .nick("Minimum frames")
+                    .blurb("Consecutive motion frames before an alarm starts")
+                    .minimum(1)
+                    .maximum(1000)
+                    .default_value(DEFAULT_MIN_FRAMES)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("hold-ms")
+                    .nick("Hold time")
+                    .blurb(
+                        "Running time in milliseconds without motion after which an alarm \
+                         ends",
+                    )
+                    .minimum(0)
+                    .maximum(3_600_000)
+                    .default_value(DEFAULT_HOLD_MS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("analysis-width")
+                    .nick("Analysis width")
+                    .blurb(
+                        "Width in pixels of the downscaled picture actually analysed (height \
+                         follows the aspect ratio; never more than the frame's width). Larger \
+                         sees smaller objects and costs more",
+                    )
+                    .minimum(16)
+                    .maximum(3840)
+                    .default_value(DEFAULT_ANALYSIS_WIDTH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("zones")
+                    .nick("Zones")
+                    .blurb(
+                        "Areas to watch or ignore, ';'-separated, coordinates as fractions \
+                         (0-1) of width and height: 'watch:x0,y0,x1,y1' or \
+                         'ignore:poly(x y,x y,x y,...)'. With any watch zone only those are \
+                         watched; ignore wins where zones overlap. Empty: the whole frame. \
+                         Example: 'watch:0.1,0.1,0.9,0.9;ignore:0,0,1,0.1'. An invalid string \
+                         is refused with a warning and the old zones kept",
+                    )
+                    .default_value(Some(""))
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("enabled")
+                    .nick("Enabled")
+                    .blurb("Analyse frames; when turned off, an ongoing alarm ends")
+                    .default_value(DEFAULT_ENABLED)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("alarm")
+                    .nick("Alarm")
+                    .blurb("Whether an alarm is ongoing (notified on every change)")
+                    .default_value(false)
+                    .read_only()
+                    .build(),
+                glib::ParamSpecDouble::builder("level")
+                    .nick("Level")
+                    .blurb(
+                        "Changed fraction of the watched area in the latest analysed frame \
+                         (not notified; poll it)",
+                    )
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(0.0)
+                    .read_only()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings();
+        match pspec.name() {
+            "camera-id" => {
+                settings.camera_id = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                gst::info!(CAT, imp = self, "camera-id: '{}'", settings.camera_id);
+            }
+            "threshold" => {
+                settings.threshold = value.get().unwrap_or(settings.threshold);
+                gst::info!(CAT, imp = self, "threshold: {}", settings.threshold);
+            }
+            "min-area" => {
+                let v: f64 = value.get().unwrap_or(settings.min_area);
+                if v.is_finite() {
+                    settings.min_area = v;
+                    gst::info!(CAT, imp = self, "min-area: {v}");
+                } else {
+                    gst::warning!(CAT, imp = self, "refusing min-area {v}");
+                    glib::g_warning!(
+                        "motionalarm",
+                        "refusing min-area {v}, keeping {}",
+                        settings.min_area
+                    );
+                }
+            }
+            "min-frames" => {
+                settings.min_frames = value.get().unwrap_or(settings.min_frames);
+                gst::info!(CAT, imp = self, "min-frames: {}", settings.min_frames);
+            }
+            "hold-ms" => {
+                settings.hold_ms = value.get().unwrap_or(settings.hold_ms);
+                gst::info!(CAT, imp = self, "hold-ms: {}", settings.hold_ms);
+            }
+            "analysis-width" => {
+                settings.analysis_width = value.get().unwrap_or(settings.analysis_width);
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "analysis-width: {}",
+                    settings.analysis_width
+                );
+            }
+            "zones" => {
+                let text = value
+                    .get::<Option<String>>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                match text.parse::<Zones>() {
+                    Ok(zones) => {
+                        gst::info!(CAT, imp = self, "zones: '{zones}'");
+                        settings.zones = Arc::new(zones);
+                        settings.zones_text = text;
+                    }
+                    Err(err) => {
+                        gst::warning!(CAT, imp = self, "refusing zones '{text}': {err}");
+                        glib::g_warning!(
+                            "motionalarm",
+                            "refusing zones '{text}': {err}; keeping '{}'",
+                            settings.zones_text
+                        );
+                    }
+                }
+            }
+            "enabled" => {
+                settings.enabled = value.get().unwrap_or(settings.enabled);
+                gst::info!(CAT, imp = self, "enabled: {}", settings.enabled);
+            }
+            other => gst::warning!(CAT, imp = self, "unknown property '{other}'"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        match pspec.name() {
+            "camera-id" => self.settings().camera_id.to_value(),
+            "threshold" => self.settings().threshold.to_value(),
+            "min-area" => self.settings().min_area.to_value(),
+            "min-frames" => self.settings().min_frames.to_value(),
+            "hold-ms" => self.settings().hold_ms.to_value(),
+            "analysis-width" => self.settings().analysis_width.to_value(),
+            "zones" => self.settings().zones_text.to_value(),
+            "enabled" => self.settings().enabled.to_value(),
+            "alarm" => {
+                let state = self.state();
+                (state.policy.is_active() || state.end_pending).to_value()
+            }
+            "level" => self.state().level.to_value(),
+            other => {
+                gst::warning!(CAT, imp = self, "unknown property '{other}'");
+                pspec.default_value().clone()
+            }
+        }
+    }
+}
+
+impl GstObjectImpl for MotionAlarm {}
+
+impl ElementImpl for MotionAlarm {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Motion alarm",
+                "Filter/Analyzer/Video",
+                "Detects motion in passing video, ignoring sensor noise, compression flicker \
+                 and lighting changes, and raises and clears camwall-alarm messages and \
+                 downstream events; frames pass through untouched",
+                "camwall developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list(FORMATS.iter().copied())
+                .build();
+            [gst::PadDirection::Src, gst::PadDirection::Sink]
+                .into_iter()
+                .map(|dir| {
+                    let name = if dir == gst::PadDirection::Src {
+                        "src"
+                    } else {
+                        "sink"
+                    };
+                    gst::PadTemplate::new(name, dir, gst::PadPresence::Always, &caps)
+                        .expect("static pad template")
+                })
+                .collect()
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for MotionAlarm {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = true;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = true;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        gst::info!(CAT, imp = self, "starting");
+        *self.state() = State::default();
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        let was_alarm = {
+            let mut state = self.state();
+            let was = state.policy.is_active() || state.end_pending;
+            *state = State::default();
+            was
+        };
+        gst::info!(CAT, imp = self, "stopped");
+        if was_alarm {
+            self.obj().notify("alarm");
+        }
+        Ok(())
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        match event.view() {
+            gst::EventView::FlushStop(_) => {
+                let mut state = self.state();
+                gst::debug!(CAT, imp = self, "flushed: relearning the background");
+                state.detector.reset();
+                if state.policy.end() {
+                    state.end_pending = true;
+                }
+            }
+            gst::EventView::StreamStart(_) => {
+                let mut state = self.state();
+                state.detector.reset();
+                state.policy.restart_count();
+            }
+            gst::EventView::Eos(_) => {
+                let ended = Self::end_alarm(&mut self.state(), None);
+                if let Some(a) = ended {
+                    self.announce(a);
+                }
+            }
+            _ => (),
+        }
+        self.parent_sink_event(event)
+    }
+}
+
+impl VideoFilterImpl for MotionAlarm {
+    fn set_info(
+        &self,
+        incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        _outcaps: &gst::Caps,
+        _out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        let finfo = in_info.format_info();
+        let pixel_stride = usize::try_from(finfo.pixel_stride()[0]).unwrap_or(0);
+        let poffset = finfo.poffset();
+        let planes = finfo.plane();
+        let layout = if finfo.is_rgb() {
+            if finfo.n_components() < 3 || planes[..3].iter().any(|&p| p != 0) {
+                return Err(gst::loggable_error!(CAT, "unsupported RGB layout {incaps}"));
+            }
+            PixelLayout::Rgb {
+                pixel_stride,
+                r: poffset[0] as usize,
+                g: poffset[1] as usize,
+                b: poffset[2] as usize,
+            }
+        } else {
+            if planes[0] != 0 {
+                return Err(gst::loggable_error!(CAT, "luma not in plane 0: {incaps}"));
+            }
+            PixelLayout::Luma {
+                pixel_stride,
+                offset: poffset[0] as usize,
+            }
+        };
+        if pixel_stride == 0 {
+            return Err(gst::loggable_error!(CAT, "no pixel stride for {incaps}"));
+        }
+        gst::debug!(CAT, imp = self, "analysing {incaps} as {layout:?}");
+        let mut state = self.state();
+        state.layout = Some(layout);
+        state.warned = false;
+        // The detector sees the new geometry on the next frame and starts a new background;
+        // an ongoing alarm carries on (its hold is counted in running time).
+        state.detector.reset();
+        state.policy.restart_count();
+        Ok(())
+    }
+
+    fn transform_frame_ip_passthrough(
+        &self,
+        frame: &gst_video::VideoFrameRef<&gst::BufferRef>,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let (params, min_area, min_frames, hold_ns, enabled) = {
+            let s = self.settings();
+            (
+                DetectorParams {
+                    threshold: s.threshold,
+                    analysis_width: s.analysis_width as usize,
+                    zones: s.zones.clone(),
+                },
+                s.min_area,
+                s.min_frames,
+                u64::from(s.hold_ms) * 1_000_000,
+                s.enabled,
+            )
+        };
+        let running_time = self.running_time(frame.buffer().pts());
+
+        let mut announcements = Vec::with_capacity(2);
+        {
+            let mut state = self.state();
+            if state.end_pending {
+                state.end_pending = false;
+                announcements.push(Announcement {
+                    active: false,
+                    level: 0.0,
+                    running_time: running_time.or(state.policy.last_time()),
+                });
+            }
+            if !enabled {
+                state.detector.reset();
+                state.level = 0.0;
+                announcements.extend(Self::end_alarm(&mut state, running_time));
+            } else {
+                let Some(layout) = state.layout else {
+                    return Err(gst::FlowError::NotNegotiated);
+                };
+                let stride = usize::try_from(frame.plane_stride()[0]).unwrap_or(0);
+                let data = frame.plane_data(0).unwrap_or(&[]);
+                let luma = LumaFrame {
+                    data,
+                    width: frame.width() as usize,
+                    height: frame.height() as usize,
+                    stride,
+                    layout,
+                };
+                match state.detector.analyse(&luma, &params) {
+                    Ok(analysis) => {
+                        state.level = analysis.level;
+                        if analysis.warming_up || analysis.lighting_change {
+                            gst::debug!(
+                                CAT,
+                                imp = self,
+                                "background (re)learnt (lighting change: {})",
+                                analysis.lighting_change
+                            );
+                            state.policy.restart_count();
+                        }
+                        let motion = analysis.level > 0.0 && analysis.level >= min_area;
+                        gst::trace!(
+                            CAT,
+                            imp = self,
+                            "level {:.4} motion {motion} at {running_time:?}",
+                            analysis.level
+                        );
+                        let change = state
+                            .policy
+                            .update(motion, running_time, min_frames, hold_ns);
+                        if let Some(change) = change {
+                            announcements.push(Announcement {
+                                active: change == AlarmChange::Started,
+                                level: analysis.level,
+                                running_time: running_time.or(state.policy.last_time()),
+                            });
+                        }
+                    }
+                    Err(err) => {
+                        if !std::mem::replace(&mut state.warned, true) {
+                            gst::warning!(CAT, imp = self, "cannot analyse frame: {err}");
+                        }
+                    }
+                }
+            }
+        }
+        for a in announcements {
+            self.announce(a);
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
