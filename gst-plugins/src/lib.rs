@@ -10,10 +10,12 @@
 //! The crate builds both the `libgstcamwall.so` plugin that `gst-launch-1.0` loads and an rlib:
 //! applications and tests call [`plugin_register_static`] instead of setting a plugin path.
 
+pub mod alarmselector;
 pub mod messages;
 pub mod protocol;
 
-fn plugin_init(_plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    alarmselector::register(plugin)?;
     Ok(())
 }
 
