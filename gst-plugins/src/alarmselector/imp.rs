@@ -383,6 +383,10 @@ impl AlarmSelector {
                 state.active.as_ref().map(|p| p.name()),
                 switch.reason
             );
+            if let Some(to) = &state.active {
+                // The newest frame goes out again even if it was shown before the last switch.
+                lock(&to.imp().state).pushed_seq = 0;
+            }
             effects.switch = Some((switch, from, state.active.clone()));
         }
 
@@ -645,15 +649,14 @@ impl AlarmSelector {
         gst::trace!(CAT, obj = pad, "frame {} at {:?}", seq, running_time);
 
         let id = pad_imp.id();
-        let active = self.update(|state, _| {
+        self.update(|state, _| {
             if let Some(rt) = running_time {
                 state.last_input_rt = state.last_input_rt.max(rt.nseconds());
             }
             let now = self.now(state);
             state.selection.frame(id, now);
-            state.is_active(pad)
         });
-        if !active {
+        if !lock(&self.state).is_active(pad) {
             return Ok(gst::FlowSuccess::Ok);
         }
 
@@ -799,15 +802,11 @@ impl AlarmSelector {
         }
         let id = pad.imp().id();
         let at = alarm.running_time.map(gst::ClockTime::nseconds);
-        let active = self.update(|state, now| {
+        self.update(|state, now| {
             state.selection.alarm(id, alarm.active, at, now);
-            state.is_active(pad)
         });
-        if active {
-            self.forward_serialized(pad, event)
-        } else {
-            true
-        }
+        // Forwarded when its input is shown, including when this very alarm made it so.
+        self.forward_serialized(pad, event)
     }
 
     fn sink_query(&self, pad: &super::AlarmSelectorSinkPad, query: &mut gst::QueryRef) -> bool {
