@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 
-//! The `alarmselector` element and its sink pads.
+//! The `alarmselector` element. Its sink pad type is in `imp/sinkpad.rs`, what the sink pads
+//! receive is handled in `imp/input.rs`.
 //!
 //! Threads: every sink pad has its own streaming thread (chain and serialized events); the
 //! application changes properties and requests/releases pads; the clock thread fires the one
@@ -23,9 +24,15 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
+mod input;
+mod sinkpad;
+
+pub use sinkpad::AlarmSelectorSinkPad;
+use sinkpad::{Frame, PROP_ALARM, PROP_CAMERA_ID, PROP_STALLED};
+
 use super::selection::{self, InputId, Selection};
 use super::AlarmPolicy;
-use crate::messages::{Alarm, SelectorSwitched};
+use crate::messages::SelectorSwitched;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -42,20 +49,12 @@ const PROP_ALARM_HOLD_MS: &str = "alarm-hold-ms";
 const PROP_ALARM_POLICY: &str = "alarm-policy";
 const PROP_STALL_TIMEOUT_MS: &str = "stall-timeout-ms";
 
-const PROP_CAMERA_ID: &str = "camera-id";
-const PROP_PRIORITY: &str = "priority";
-const PROP_ALARM: &str = "alarm";
-const PROP_STALLED: &str = "stalled";
-
 const DEFAULT_ALARM_OVERRIDE: bool = true;
 const DEFAULT_ALARM_HOLD_MS: u32 = 3_000;
 const DEFAULT_ALARM_POLICY: AlarmPolicy = AlarmPolicy::Latest;
 const DEFAULT_STALL_TIMEOUT_MS: u32 = 2_000;
 /// One hour: longer holds or timeouts are surely a mistake.
 const MAX_MS: u32 = 3_600_000;
-const DEFAULT_PRIORITY: i32 = 0;
-const MIN_PRIORITY: i32 = -1_000_000;
-const MAX_PRIORITY: i32 = 1_000_000;
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (a panic in a pad
 /// function becomes an element error; the element must stay usable for shutdown).
@@ -66,165 +65,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 fn ms_to_ns(ms: u32) -> u64 {
     u64::from(ms) * 1_000_000
 }
-
-// ---------------------------------------------------------------------------------------------
-// Sink pad
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone)]
-struct PadSettings {
-    camera_id: Option<String>,
-    priority: i32,
-}
-
-impl Default for PadSettings {
-    fn default() -> Self {
-        PadSettings {
-            camera_id: None,
-            priority: DEFAULT_PRIORITY,
-        }
-    }
-}
-
-/// The newest frame of an input, ready to go out.
-#[derive(Debug, Clone)]
-struct Frame {
-    buffer: gst::Buffer,
-    caps: Option<gst::Caps>,
-    running_time: Option<gst::ClockTime>,
-    /// Per-pad sequence number, so that a frame is never pushed twice.
-    seq: u64,
-}
-
-#[derive(Debug, Default)]
-struct PadState {
-    caps: Option<gst::Caps>,
-    segment: Option<gst::FormattedSegment<gst::ClockTime>>,
-    newest: Option<Frame>,
-    next_seq: u64,
-    pushed_seq: u64,
-    /// Mirrors of the selection, for the read-only properties.
-    alarm: bool,
-    stalled: bool,
-}
-
-#[derive(Debug, Default)]
-pub struct AlarmSelectorSinkPad {
-    serial: AtomicU32,
-    settings: Mutex<PadSettings>,
-    state: Mutex<PadState>,
-}
-
-impl AlarmSelectorSinkPad {
-    fn id(&self) -> InputId {
-        self.serial.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn camera_label(&self, pad: &super::AlarmSelectorSinkPad) -> String {
-        lock(&self.settings)
-            .camera_id
-            .clone()
-            .unwrap_or_else(|| pad.name().to_string())
-    }
-
-    fn selector(&self) -> Option<super::AlarmSelector> {
-        self.obj().parent().and_downcast::<super::AlarmSelector>()
-    }
-}
-
-#[glib::object_subclass]
-impl ObjectSubclass for AlarmSelectorSinkPad {
-    const NAME: &'static str = "GstAlarmSelectorSinkPad";
-    type Type = super::AlarmSelectorSinkPad;
-    type ParentType = gst::Pad;
-}
-
-impl ObjectImpl for AlarmSelectorSinkPad {
-    fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder(PROP_CAMERA_ID)
-                    .nick("Camera id")
-                    .blurb(
-                        "Camera shown on this input, used in the title tag and switch messages. \
-                         When unset, taken from the first camwall-alarm event; else the pad name",
-                    )
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecInt::builder(PROP_PRIORITY)
-                    .nick("Priority")
-                    .blurb(
-                        "Higher wins when several alarms are active under alarm-policy=priority, \
-                         and when choosing a replacement for a stalled input",
-                    )
-                    .minimum(MIN_PRIORITY)
-                    .maximum(MAX_PRIORITY)
-                    .default_value(DEFAULT_PRIORITY)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder(PROP_ALARM)
-                    .nick("Alarm")
-                    .blurb("Whether an alarm is running on this input (read-only)")
-                    .default_value(false)
-                    .read_only()
-                    .build(),
-                glib::ParamSpecBoolean::builder(PROP_STALLED)
-                    .nick("Stalled")
-                    .blurb(
-                        "Whether this input delivered no frame for stall-timeout-ms or is at \
-                         EOS (read-only)",
-                    )
-                    .default_value(false)
-                    .read_only()
-                    .build(),
-            ]
-        });
-        PROPERTIES.as_ref()
-    }
-
-    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        match pspec.name() {
-            PROP_CAMERA_ID => {
-                let id = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .filter(|s| !s.is_empty());
-                gst::info!(CAT, obj = self.obj(), "camera-id {:?}", id);
-                lock(&self.settings).camera_id = id;
-            }
-            PROP_PRIORITY => {
-                let Ok(priority) = value.get::<i32>() else {
-                    return;
-                };
-                lock(&self.settings).priority = priority;
-                gst::info!(CAT, obj = self.obj(), "priority {}", priority);
-                if let Some(sel) = self.selector() {
-                    let id = self.id();
-                    sel.imp()
-                        .update(|state, _| state.selection.set_priority(id, priority));
-                }
-            }
-            other => {
-                gst::warning!(CAT, obj = self.obj(), "property {} is read-only", other);
-            }
-        }
-    }
-
-    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        match pspec.name() {
-            PROP_CAMERA_ID => lock(&self.settings).camera_id.to_value(),
-            PROP_PRIORITY => lock(&self.settings).priority.to_value(),
-            PROP_ALARM => lock(&self.state).alarm.to_value(),
-            PROP_STALLED => lock(&self.state).stalled.to_value(),
-            // GObject only asks for the properties listed above.
-            _ => pspec.default_value().clone(),
-        }
-    }
-}
-
-impl GstObjectImpl for AlarmSelectorSinkPad {}
-impl PadImpl for AlarmSelectorSinkPad {}
 
 // ---------------------------------------------------------------------------------------------
 // Element
@@ -613,234 +453,6 @@ impl AlarmSelector {
             stream_id: format!("alarmselector-{:08x}", glib::random_int()),
             ..Default::default()
         };
-    }
-
-    // --- sink pad functions ------------------------------------------------------------------
-
-    fn sink_chain(
-        &self,
-        pad: &super::AlarmSelectorSinkPad,
-        buffer: gst::Buffer,
-    ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let pad_imp = pad.imp();
-        let (seq, running_time) = {
-            let mut ps = lock(&pad_imp.state);
-            let running_time = match (buffer.pts(), &ps.segment) {
-                (Some(pts), Some(segment)) => match segment.to_running_time(pts) {
-                    Some(rt) => Some(rt),
-                    None => {
-                        gst::log!(CAT, obj = pad, "dropping buffer outside the segment");
-                        return Ok(gst::FlowSuccess::Ok);
-                    }
-                },
-                _ => None,
-            };
-            ps.next_seq += 1;
-            let seq = ps.next_seq;
-            let caps = ps.caps.clone();
-            ps.newest = Some(Frame {
-                buffer,
-                caps,
-                running_time,
-                seq,
-            });
-            (seq, running_time)
-        };
-        gst::trace!(CAT, obj = pad, "frame {} at {:?}", seq, running_time);
-
-        let id = pad_imp.id();
-        self.update(|state, _| {
-            if let Some(rt) = running_time {
-                state.last_input_rt = state.last_input_rt.max(rt.nseconds());
-            }
-            let now = self.now(state);
-            state.selection.frame(id, now);
-        });
-        if !lock(&self.state).is_active(pad) {
-            return Ok(gst::FlowSuccess::Ok);
-        }
-
-        let _stream = self.src_pad.stream_lock();
-        if !lock(&self.state).is_active(pad) {
-            return Ok(gst::FlowSuccess::Ok);
-        }
-        let frame = {
-            let ps = lock(&pad_imp.state);
-            match &ps.newest {
-                Some(f) if f.seq == seq && ps.pushed_seq < seq => f.clone(),
-                // Already pushed by a switch, or flushed away meanwhile.
-                _ => return Ok(gst::FlowSuccess::Ok),
-            }
-        };
-        self.push_frame(pad, frame)
-    }
-
-    fn sink_event(&self, pad: &super::AlarmSelectorSinkPad, event: gst::Event) -> bool {
-        use gst::EventView;
-        let pad_imp = pad.imp();
-        let id = pad_imp.id();
-
-        if let Some(alarm) = Alarm::from_event(&event) {
-            return match alarm {
-                Ok(alarm) => self.handle_alarm(pad, alarm, event),
-                Err(err) => {
-                    gst::warning!(CAT, obj = pad, "ignoring malformed alarm event: {}", err);
-                    true
-                }
-            };
-        }
-
-        match event.view() {
-            EventView::Caps(c) => {
-                gst::debug!(CAT, obj = pad, "input caps {}", c.caps());
-                lock(&pad_imp.state).caps = Some(c.caps_owned());
-                true
-            }
-            EventView::Segment(s) => match s.segment().downcast_ref::<gst::ClockTime>() {
-                Some(segment) => {
-                    lock(&pad_imp.state).segment = Some(segment.clone());
-                    true
-                }
-                None => {
-                    gst::element_imp_error!(
-                        self,
-                        gst::StreamError::Format,
-                        ["input {} has a non-time segment", pad.name()]
-                    );
-                    false
-                }
-            },
-            // The selector sends its own stream-start, segment and title.
-            EventView::StreamStart(_) | EventView::Tag(_) | EventView::Gap(_) => true,
-            EventView::Eos(_) => {
-                gst::debug!(CAT, obj = pad, "EOS");
-                self.update(|state, _| state.selection.set_eos(id, true));
-                true
-            }
-            EventView::FlushStart(_) => {
-                lock(&pad_imp.state).newest = None;
-                let forward = {
-                    let mut state = lock(&self.state);
-                    let forward = state.is_active(pad) && state.flushing_pad.is_none();
-                    if forward {
-                        state.flushing_pad = Some(pad.clone());
-                    }
-                    forward
-                };
-                if forward {
-                    self.src_pad.push_event(event)
-                } else {
-                    true
-                }
-            }
-            EventView::FlushStop(_) => {
-                {
-                    let mut ps = lock(&pad_imp.state);
-                    ps.newest = None;
-                    ps.segment = None;
-                }
-                let forward = {
-                    let mut state = lock(&self.state);
-                    if state.flushing_pad.as_ref() == Some(pad) {
-                        state.flushing_pad = None;
-                        state.eos_sent = false;
-                        true
-                    } else {
-                        false
-                    }
-                };
-                self.update(|state, _| state.selection.set_eos(id, false));
-                if forward {
-                    let _stream = self.src_pad.stream_lock();
-                    {
-                        let mut out = lock(&self.output);
-                        out.segment_sent = false;
-                        out.last_pts = None;
-                    }
-                    self.src_pad.push_event(event)
-                } else {
-                    true
-                }
-            }
-            _ if event.is_serialized() => self.forward_serialized(pad, event),
-            _ => {
-                if lock(&self.state).is_active(pad) {
-                    self.src_pad.push_event(event)
-                } else {
-                    true
-                }
-            }
-        }
-    }
-
-    fn handle_alarm(
-        &self,
-        pad: &super::AlarmSelectorSinkPad,
-        alarm: Alarm,
-        event: gst::Event,
-    ) -> bool {
-        gst::debug!(
-            CAT,
-            obj = pad,
-            "alarm {} on '{}' ({}, level {})",
-            if alarm.active { "start" } else { "end" },
-            alarm.camera_id,
-            alarm.kind,
-            alarm.level
-        );
-        let learned = {
-            let mut settings = lock(&pad.imp().settings);
-            if settings.camera_id.is_none() && !alarm.camera_id.is_empty() {
-                settings.camera_id = Some(alarm.camera_id.clone());
-                true
-            } else {
-                false
-            }
-        };
-        if learned {
-            pad.notify(PROP_CAMERA_ID);
-        }
-        let id = pad.imp().id();
-        let at = alarm.running_time.map(gst::ClockTime::nseconds);
-        self.update(|state, now| {
-            state.selection.alarm(id, alarm.active, at, now);
-        });
-        // Forwarded when its input is shown, including when this very alarm made it so.
-        self.forward_serialized(pad, event)
-    }
-
-    fn sink_query(&self, pad: &super::AlarmSelectorSinkPad, query: &mut gst::QueryRef) -> bool {
-        use gst::QueryViewMut;
-        match query.view_mut() {
-            QueryViewMut::Caps(q) => {
-                let caps = match self.src_pad.peer() {
-                    Some(peer) => peer.query_caps(q.filter().map(|f| f.to_owned()).as_ref()),
-                    None => match q.filter() {
-                        Some(filter) => filter.to_owned(),
-                        None => gst::Caps::new_any(),
-                    },
-                };
-                q.set_result(&caps);
-                true
-            }
-            QueryViewMut::AcceptCaps(q) => {
-                let accepted = self
-                    .src_pad
-                    .peer()
-                    .is_none_or(|peer| peer.query_accept_caps(&q.caps().to_owned()));
-                q.set_result(accepted);
-                true
-            }
-            QueryViewMut::Allocation(_) => {
-                // Only the shown input may negotiate buffers with downstream.
-                if lock(&self.state).is_active(pad) {
-                    self.src_pad.peer_query(query)
-                } else {
-                    false
-                }
-            }
-            _ => gst::Pad::query_default(pad, Some(&*self.obj()), query),
-        }
     }
 
     // --- src pad functions -------------------------------------------------------------------
