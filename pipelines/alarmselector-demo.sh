@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Three live test cameras into alarmselector; it switches by itself:
+# - "lobby" has the highest priority: with no user choice it is shown first;
 # - "yard" (moving ball) goes through motionalarm: its alarm takes the screen;
-# - "lobby" ends after 6 s: shown, it is passed over (reason "stalled");
-# - "gate" has the highest priority, so it replaces a stalled input.
+# - "lobby" ends after 6 s and is passed over (reason "stalled"); "gate", next in priority,
+#   replaces it.
 # Watch the camwall-selector-switched messages printed by -m.
 #
 #   pipelines/alarmselector-demo.sh                 # window (autovideosink)
@@ -23,7 +24,8 @@ fi
 # shellcheck disable=SC2086 # SINK and MOTION are pipeline fragments
 exec gst-launch-1.0 -m \
   alarmselector name=sel alarm-hold-ms=2000 stall-timeout-ms=1000 \
-    sink_0::camera-id=lobby sink_1::camera-id=yard sink_2::camera-id=gate sink_2::priority=5 \
+    sink_0::camera-id=lobby sink_0::priority=10 sink_1::camera-id=yard \
+    sink_2::camera-id=gate sink_2::priority=5 \
     ! $SINK \
   videotestsrc is-live=true pattern=smpte num-buffers=150 ! $CAPS ! sel.sink_0 \
   videotestsrc is-live=true pattern=ball ! $CAPS ! $MOTION sel.sink_1 \

@@ -219,8 +219,13 @@ fn feed(rig: &mut Rig, inputs: &[usize], n0: u8, from_ms: u64, count: u8) {
 #[test]
 fn only_the_first_input_is_forwarded_as_one_stream() {
     let mut rig = Rig::new(3, |_| {});
-    assert_eq!(rig.active().as_deref(), Some("sink_0"));
+    assert_eq!(rig.active(), None, "nothing shown before a frame arrives");
     feed(&mut rig, &[0, 1, 2], 0, 0, 3);
+    assert_eq!(rig.active().as_deref(), Some("sink_0"));
+    assert_eq!(
+        summary(&rig.switches()),
+        vec![switch("cam0", "", SwitchReason::User)]
+    );
     let out = rig.out();
     assert_eq!(
         out.iter().map(|(i, n, _)| (*i, *n)).collect::<Vec<_>>(),
@@ -248,6 +253,8 @@ fn user_switch_pushes_the_newest_frame_at_once() {
     });
 
     feed(&mut rig, &[0, 1, 2], 0, 0, 3);
+    rig.switches();
+    assert_eq!(notified.swap(0, Ordering::SeqCst), 1, "first input shown");
     let first = rig.out();
     let events = rig.events();
     assert_eq!(
@@ -304,6 +311,7 @@ fn user_switch_pushes_the_newest_frame_at_once() {
 #[test]
 fn switch_frame_older_than_the_last_output_gets_a_later_timestamp() {
     let mut rig = Rig::new(2, |_| {});
+    rig.select(0);
     rig.frame(1, 0, 0);
     rig.frame(0, 0, 100);
     let before = rig.out();
@@ -394,6 +402,7 @@ fn alarms_of_inputs_not_shown_are_not_forwarded_and_override_can_be_off() {
 fn two_alarms(policy: AlarmPolicy) -> Vec<(String, String, SwitchReason)> {
     let mut rig = Rig::new(3, |sel| sel.set_property("alarm-policy", policy));
     rig.pad(1).set_property("priority", 5i32);
+    rig.select(0);
     feed(&mut rig, &[0, 1, 2], 0, 0, 1);
     rig.drain();
     rig.alarm(1, true, 10);
@@ -812,7 +821,7 @@ fn counter(pad: &gst::Pad) -> Arc<AtomicU64> {
 fn live_pipeline_alarm_takes_over_and_every_input_keeps_flowing() {
     init();
     let pipeline = gst::parse::launch(
-        "alarmselector name=sel alarm-hold-ms=0 sink_1::priority=5 \
+        "alarmselector name=sel alarm-hold-ms=0 sink_0::priority=5 \
              sink_0::camera-id=yard sink_1::camera-id=gate ! fakesink name=out sync=true \
          videotestsrc is-live=true pattern=ball ! video/x-raw,width=64,height=48,framerate=25/1 ! sel.sink_0 \
          videotestsrc is-live=true ! video/x-raw,width=32,height=24,framerate=25/1 ! sel.sink_1",
@@ -824,7 +833,7 @@ fn live_pipeline_alarm_takes_over_and_every_input_keeps_flowing() {
     let sink_0 = sel.static_pad("sink_0").expect("sink_0");
     let sink_1 = sel.static_pad("sink_1").expect("sink_1");
     assert_eq!(
-        sink_1.property::<i32>("priority"),
+        sink_0.property::<i32>("priority"),
         5,
         "set through ChildProxy"
     );
@@ -834,8 +843,9 @@ fn live_pipeline_alarm_takes_over_and_every_input_keeps_flowing() {
     let bus = pipeline.bus().expect("bus");
 
     pipeline.set_state(gst::State::Playing).expect("playing");
-    // The first input is shown from its request on, before gst-launch names it.
-    wait_switch(&bus, SwitchReason::User);
+    // gst-launch sets the pad properties before the pad takes part; the higher priority makes
+    // yard the default camera, whichever input delivers first.
+    while wait_switch(&bus, SwitchReason::User).camera_id != "yard" {}
     while in1.load(Ordering::SeqCst) < 3 || shown.load(Ordering::SeqCst) < 3 {
         std::thread::sleep(Duration::from_millis(10));
     }

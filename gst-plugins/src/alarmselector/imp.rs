@@ -866,14 +866,16 @@ impl ElementImpl for AlarmSelector {
             gst::warning!(CAT, imp = self, "cannot add {}: {}", pad.name(), err);
             return None;
         }
-        let priority = lock(&pad.imp().settings).priority;
+        // Announced before it takes part, so that properties gst-launch sets on child-added
+        // (camera-id, priority) are in place for the first selection and its message.
+        obj.child_added(&pad, &pad.name());
         gst::info!(CAT, imp = self, "added input {}", pad.name());
         self.update(|state, now| {
+            let priority = lock(&pad.imp().settings).priority;
             state.pads.insert(serial, pad.clone());
             state.selection.add_input(serial, priority, now);
             state.eos_sent = false;
         });
-        obj.child_added(&pad, &pad.name());
         let _ = obj.post_message(gst::message::Latency::builder().src(&*obj).build());
         Some(pad.upcast())
     }

@@ -11,8 +11,9 @@
 //! 1. With alarm override on, the usable inputs that are alarmed (or still within the hold time
 //!    after their alarm ended) compete; the [`Policy`] picks the winner.
 //! 2. Otherwise the user's choice, when it is usable.
-//! 3. Otherwise the input shown before the alarms, or the one shown now, when usable, else the usable input with the highest
-//!    priority (lowest serial on ties).
+//! 3. Otherwise the usable input with the highest priority that has delivered a frame (a new
+//!    input is not shown before it has something to show); on ties the input shown before the
+//!    alarms, then the one shown now, then the lowest serial.
 //! 4. When nothing is usable the current input stays (its last frame remains on screen).
 //!
 //! "Usable" means not stalled (a frame within the stall timeout) and not at EOS.
@@ -81,6 +82,8 @@ struct Input {
     /// While set, the input counts as alarmed although its alarm has ended.
     hold_until: Option<u64>,
     last_frame: u64,
+    /// Delivered at least one frame: only such inputs are picked as a fallback.
+    has_frame: bool,
     stalled: bool,
     eos: bool,
 }
@@ -154,6 +157,7 @@ impl Selection {
                 alarm_seq: 0,
                 hold_until: None,
                 last_frame: now,
+                has_frame: false,
                 stalled: false,
                 eos: false,
             },
@@ -216,6 +220,7 @@ impl Selection {
         match self.inputs.get_mut(&id) {
             Some(input) => {
                 input.last_frame = input.last_frame.max(now);
+                input.has_frame = true;
                 std::mem::replace(&mut input.stalled, false)
             }
             None => false,
@@ -331,18 +336,20 @@ impl Selection {
         if let Some(user) = self.user.filter(usable) {
             return (Some(user), Basis::User);
         }
-        if let Some(resting) = self.resting.filter(usable) {
-            return (Some(resting), Basis::Fallback);
-        }
-        if let Some(active) = self.active.filter(usable) {
-            return (Some(active), Basis::Fallback);
-        }
+        // No choice made or possible: the highest priority wins; on ties the input shown before
+        // the alarms, then the one shown now (no needless switch), then the lowest serial.
         let best = |only_usable: bool| {
             self.inputs
                 .iter()
-                .filter(|(_, i)| !only_usable || i.usable())
-                // Highest priority first; on ties the lowest serial (max_by_key keeps the last).
-                .max_by_key(|(id, i)| (i.priority, std::cmp::Reverse(**id)))
+                .filter(|(_, i)| i.has_frame && (!only_usable || i.usable()))
+                .max_by_key(|(id, i)| {
+                    (
+                        i.priority,
+                        self.resting == Some(**id),
+                        self.active == Some(**id),
+                        std::cmp::Reverse(**id),
+                    )
+                })
                 .map(|(id, _)| *id)
         };
         if let Some(id) = best(true) {
@@ -376,6 +383,8 @@ mod tests {
     fn three(policy: Policy) -> Selection {
         let mut s = Selection::new(config(policy));
         s.add_input(0, 0, 0);
+        assert_eq!(s.evaluate(0), None, "nothing to show yet");
+        s.frame(0, 0);
         assert_eq!(
             s.evaluate(0),
             Some(Switch {
@@ -386,6 +395,8 @@ mod tests {
         );
         s.add_input(1, 0, 0);
         s.add_input(2, 0, 0);
+        s.frame(1, 0);
+        s.frame(2, 0);
         assert_eq!(s.evaluate(0), None);
         s
     }
@@ -619,5 +630,48 @@ mod tests {
         assert_eq!(s.evaluate(u64::MAX), None);
         assert!(!s.is_stalled(0));
         assert_eq!(s.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_new_input_is_not_a_fallback_before_its_first_frame() {
+        let mut s = Selection::new(config(Policy::Latest));
+        s.add_input(0, 0, 0);
+        s.add_input(1, 9, 0);
+        assert_eq!(s.evaluate(0), None);
+        s.frame(0, 10 * MS);
+        assert_eq!(
+            s.evaluate(10 * MS),
+            Some(Switch {
+                from: None,
+                to: Some(0),
+                reason: SwitchReason::User
+            })
+        );
+        s.set_eos(0, true);
+        assert_eq!(s.evaluate(20 * MS), None, "1 has nothing to show");
+        s.frame(1, 30 * MS);
+        assert_eq!(s.evaluate(30 * MS), sw(0, 1, SwitchReason::Stalled));
+        // The user may still choose an input that has not delivered yet.
+        s.add_input(2, 0, 30 * MS);
+        s.select(Some(2));
+        assert_eq!(s.evaluate(40 * MS), sw(1, 2, SwitchReason::User));
+    }
+
+    #[test]
+    fn without_a_user_choice_priority_picks_the_default_input() {
+        let mut s = three(Policy::Latest);
+        s.set_priority(1, 3);
+        assert_eq!(s.evaluate(10 * MS), sw(0, 1, SwitchReason::User));
+        s.set_priority(2, 3);
+        assert_eq!(s.evaluate(20 * MS), None, "a tie keeps the input shown");
+        s.alarm(2, true, None, 30 * MS);
+        assert_eq!(s.evaluate(30 * MS), sw(1, 2, SwitchReason::Alarm));
+        s.alarm(2, false, None, 40 * MS);
+        feed_all(&mut s, 1040 * MS);
+        assert_eq!(
+            s.evaluate(1040 * MS),
+            sw(2, 1, SwitchReason::AlarmEnded),
+            "back to the input shown before the alarm"
+        );
     }
 }
