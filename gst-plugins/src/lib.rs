@@ -10,12 +10,14 @@
 //! The crate builds both the `libgstcamwall.so` plugin that `gst-launch-1.0` loads and an rlib:
 //! applications and tests call [`plugin_register_static`] instead of setting a plugin path.
 
+pub mod alarmselector;
 pub mod messages;
 pub mod motionalarm;
 pub mod protocol;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     motionalarm::register(plugin)?;
+    alarmselector::register(plugin)?;
     Ok(())
 }
 

@@ -1,0 +1,940 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The `alarmselector` element. Its sink pad type is in `imp/sinkpad.rs`, what the sink pads
+//! receive is handled in `imp/input.rs`.
+//!
+//! Threads: every sink pad has its own streaming thread (chain and serialized events); the
+//! application changes properties and requests/releases pads; the clock thread fires the one
+//! timer (stall timeouts and alarm holds). Any of them may change the shown input, and the one
+//! that does pushes the new input's newest frame at once.
+//!
+//! Serialisation of the output: everything that leaves the src pad (buffers, sticky and
+//! serialized events) is pushed while holding the src pad's stream lock, a recursive lock, so
+//! a re-entrant property change from downstream on the same thread cannot deadlock. The
+//! mutexes below are never held while pushing, posting or notifying.
+//!
+//! Lock order (take left before right, never the other way round):
+//! src stream lock → `settings` → `state` → pad `settings` → pad `state` → `output`
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{LazyLock, Mutex, MutexGuard};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+
+mod input;
+mod sinkpad;
+
+pub use sinkpad::AlarmSelectorSinkPad;
+use sinkpad::{Frame, PROP_ALARM, PROP_CAMERA_ID, PROP_STALLED};
+
+use super::selection::{self, InputId, Selection};
+use super::AlarmPolicy;
+use crate::messages::SelectorSwitched;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "alarmselector",
+        gst::DebugColorFlags::empty(),
+        Some("camwall input selector: user choice, alarm override"),
+    )
+});
+
+const PROP_SELECTED_PAD: &str = "selected-pad";
+const PROP_ACTIVE_PAD: &str = "active-pad";
+const PROP_ALARM_OVERRIDE: &str = "alarm-override";
+const PROP_ALARM_HOLD_MS: &str = "alarm-hold-ms";
+const PROP_ALARM_POLICY: &str = "alarm-policy";
+const PROP_STALL_TIMEOUT_MS: &str = "stall-timeout-ms";
+
+const DEFAULT_ALARM_OVERRIDE: bool = true;
+const DEFAULT_ALARM_HOLD_MS: u32 = 3_000;
+const DEFAULT_ALARM_POLICY: AlarmPolicy = AlarmPolicy::Latest;
+const DEFAULT_STALL_TIMEOUT_MS: u32 = 2_000;
+/// One hour: longer holds or timeouts are surely a mistake.
+const MAX_MS: u32 = 3_600_000;
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (a panic in a pad
+/// function becomes an element error; the element must stay usable for shutdown).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn ms_to_ns(ms: u32) -> u64 {
+    u64::from(ms) * 1_000_000
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    alarm_override: bool,
+    alarm_hold_ms: u32,
+    alarm_policy: AlarmPolicy,
+    stall_timeout_ms: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            alarm_override: DEFAULT_ALARM_OVERRIDE,
+            alarm_hold_ms: DEFAULT_ALARM_HOLD_MS,
+            alarm_policy: DEFAULT_ALARM_POLICY,
+            stall_timeout_ms: DEFAULT_STALL_TIMEOUT_MS,
+        }
+    }
+}
+
+impl Settings {
+    fn selection_config(&self) -> selection::Config {
+        selection::Config {
+            alarm_override: self.alarm_override,
+            alarm_hold_ns: ms_to_ns(self.alarm_hold_ms),
+            stall_timeout_ns: (self.stall_timeout_ms > 0).then(|| ms_to_ns(self.stall_timeout_ms)),
+            policy: self.alarm_policy.into(),
+        }
+    }
+}
+
+struct Timer {
+    id: gst::SingleShotClockId,
+    generation: u64,
+}
+
+struct State {
+    selection: Selection,
+    pads: BTreeMap<InputId, super::AlarmSelectorSinkPad>,
+    active: Option<super::AlarmSelectorSinkPad>,
+    playing: bool,
+    /// Newest input running time seen: the time base when there is no running clock.
+    last_input_rt: u64,
+    timer: Option<Timer>,
+    timer_generation: u64,
+    eos_sent: bool,
+    /// The input whose flush is in progress downstream; its flush-stop must follow.
+    flushing_pad: Option<super::AlarmSelectorSinkPad>,
+}
+
+impl State {
+    fn new(config: selection::Config) -> Self {
+        State {
+            selection: Selection::new(config),
+            pads: BTreeMap::new(),
+            active: None,
+            playing: false,
+            last_input_rt: 0,
+            timer: None,
+            timer_generation: 0,
+            eos_sent: false,
+            flushing_pad: None,
+        }
+    }
+
+    fn is_active(&self, pad: &super::AlarmSelectorSinkPad) -> bool {
+        self.active.as_ref() == Some(pad)
+    }
+
+    fn cancel_timer(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            timer.id.unschedule();
+        }
+    }
+}
+
+/// What went downstream; only changed with the src stream lock held.
+#[derive(Debug, Default)]
+struct Output {
+    stream_id: String,
+    stream_start_sent: bool,
+    caps: Option<gst::Caps>,
+    segment_sent: bool,
+    /// The input whose frames go out now (its caps and title were sent).
+    current: Option<super::AlarmSelectorSinkPad>,
+    last_pts: Option<gst::ClockTime>,
+}
+
+/// What a state change asks for once the locks are released.
+#[derive(Default)]
+struct Effects {
+    switch: Option<(
+        selection::Switch,
+        Option<super::AlarmSelectorSinkPad>,
+        Option<super::AlarmSelectorSinkPad>,
+    )>,
+    running_time: Option<gst::ClockTime>,
+    push_now: bool,
+    notify_pads: Vec<(super::AlarmSelectorSinkPad, &'static str)>,
+    send_eos: bool,
+}
+
+pub struct AlarmSelector {
+    src_pad: gst::Pad,
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+    output: Mutex<Output>,
+    pad_serial: AtomicU32,
+}
+
+impl AlarmSelector {
+    /// Current running time: from the clock while playing, else the newest input time.
+    fn now(&self, state: &State) -> u64 {
+        if state.playing {
+            let obj = self.obj();
+            if let (Some(clock), Some(base)) = (obj.clock(), obj.base_time()) {
+                return clock.time().saturating_sub(base).nseconds();
+            }
+        }
+        state.last_input_rt
+    }
+
+    /// Changes the state with `f`, re-evaluates the selection, then (without locks) posts,
+    /// notifies and pushes what the change asks for.
+    fn update<R>(&self, f: impl FnOnce(&mut State, u64) -> R) -> R {
+        let (ret, effects) = {
+            let mut state = lock(&self.state);
+            let now = self.now(&state);
+            let ret = f(&mut state, now);
+            // `f` may have moved the time base (a new input timestamp, the start of playback).
+            let now = self.now(&state).max(now);
+            (ret, self.settle(&mut state, now))
+        };
+        self.apply(effects);
+        ret
+    }
+
+    fn settle(&self, state: &mut State, now: u64) -> Effects {
+        let mut effects = Effects {
+            running_time: Some(gst::ClockTime::from_nseconds(now)),
+            push_now: state.playing,
+            ..Default::default()
+        };
+        if let Some(switch) = state.selection.evaluate(now) {
+            let from = state.active.take();
+            state.active = switch.to.and_then(|id| state.pads.get(&id).cloned());
+            gst::debug!(
+                CAT,
+                imp = self,
+                "switch {:?} -> {:?} ({})",
+                from.as_ref().map(|p| p.name()),
+                state.active.as_ref().map(|p| p.name()),
+                switch.reason
+            );
+            if let Some(to) = &state.active {
+                // The newest frame goes out again even if it was shown before the last switch.
+                lock(&to.imp().state).pushed_seq = 0;
+            }
+            effects.switch = Some((switch, from, state.active.clone()));
+        }
+
+        for (id, pad) in &state.pads {
+            let alarm = state.selection.is_alarmed(*id);
+            let stalled = state.selection.is_stalled(*id);
+            let mut ps = lock(&pad.imp().state);
+            if ps.alarm != alarm {
+                ps.alarm = alarm;
+                effects.notify_pads.push((pad.clone(), PROP_ALARM));
+            }
+            if ps.stalled != stalled {
+                ps.stalled = stalled;
+                effects.notify_pads.push((pad.clone(), PROP_STALLED));
+            }
+        }
+
+        if state.selection.all_eos() && !state.eos_sent {
+            state.eos_sent = true;
+            effects.send_eos = true;
+        }
+
+        self.reschedule(state);
+        effects
+    }
+
+    fn apply(&self, effects: Effects) {
+        if let Some((switch, from, to)) = effects.switch {
+            if let (Some(pad), true) = (&to, effects.push_now) {
+                self.push_switch_frame(pad);
+            }
+            let label = |p: &Option<super::AlarmSelectorSinkPad>| {
+                p.as_ref().map(|p| p.camera_label()).unwrap_or_default()
+            };
+            let msg = SelectorSwitched {
+                camera_id: label(&to),
+                previous: label(&from),
+                reason: switch.reason,
+                running_time: effects.running_time,
+            };
+            gst::info!(
+                CAT,
+                imp = self,
+                "showing '{}' (was '{}'): {}",
+                msg.camera_id,
+                msg.previous,
+                msg.reason
+            );
+            // Fails only without a bus (element outside a pipeline): nobody to tell.
+            let _ = self.obj().post_message(msg.to_message(&*self.obj()));
+            self.obj().notify(PROP_ACTIVE_PAD);
+        }
+        for (pad, prop) in effects.notify_pads {
+            pad.notify(prop);
+        }
+        if effects.send_eos {
+            gst::info!(CAT, imp = self, "all inputs at EOS");
+            let _stream = self.src_pad.stream_lock();
+            self.src_pad.push_event(gst::event::Eos::new());
+        }
+    }
+
+    /// Keeps one clock wait for the next stall timeout or end of hold.
+    fn reschedule(&self, state: &mut State) {
+        let deadline = if state.playing {
+            state.selection.next_deadline()
+        } else {
+            None
+        };
+        let obj = self.obj();
+        let target = match (deadline, obj.clock(), obj.base_time()) {
+            (Some(d), Some(clock), Some(base)) => {
+                Some((clock, base.saturating_add(gst::ClockTime::from_nseconds(d))))
+            }
+            _ => None,
+        };
+        if let (Some(timer), Some((_, at))) = (&state.timer, &target) {
+            if timer.id.time() == *at {
+                return;
+            }
+        }
+        state.cancel_timer();
+        let Some((clock, at)) = target else {
+            return;
+        };
+        state.timer_generation += 1;
+        let generation = state.timer_generation;
+        let id = clock.new_single_shot_id(at);
+        let weak = obj.downgrade();
+        let res = id.wait_async(move |_clock, _time, _id| {
+            if let Some(obj) = weak.upgrade() {
+                obj.imp().on_timer(generation);
+            }
+        });
+        match res {
+            Ok(_) => state.timer = Some(Timer { id, generation }),
+            Err(err) => gst::warning!(CAT, imp = self, "cannot wait on the clock: {:?}", err),
+        }
+    }
+
+    fn on_timer(&self, generation: u64) {
+        gst::trace!(CAT, imp = self, "timer {} fired", generation);
+        self.update(|state, _| {
+            if state
+                .timer
+                .as_ref()
+                .is_some_and(|t| t.generation == generation)
+            {
+                state.timer = None;
+            }
+        });
+    }
+
+    // --- output ------------------------------------------------------------------------------
+
+    /// Pushes the newest frame of `pad`, which just became the shown input.
+    fn push_switch_frame(&self, pad: &super::AlarmSelectorSinkPad) {
+        let _stream = self.src_pad.stream_lock();
+        if !lock(&self.state).is_active(pad) {
+            return; // another switch came in between; it pushes its own frame
+        }
+        let frame = {
+            let ps = lock(&pad.imp().state);
+            match &ps.newest {
+                Some(f) if f.seq > ps.pushed_seq => f.clone(),
+                _ => return,
+            }
+        };
+        if let Err(err) = self.push_frame(pad, frame) {
+            gst::debug!(CAT, imp = self, "switch frame not pushed: {:?}", err);
+        }
+    }
+
+    /// Pushes `frame` of `pad`, preceded by stream-start, caps, segment and title as needed.
+    /// Call with the src stream lock held.
+    fn push_frame(
+        &self,
+        pad: &super::AlarmSelectorSinkPad,
+        frame: Frame,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        lock(&pad.imp().state).pushed_seq = frame.seq;
+        let label = pad.camera_label();
+
+        let mut events = Vec::new();
+        let (pts, discont) = {
+            let mut out = lock(&self.output);
+            if !out.stream_start_sent {
+                events.push(gst::event::StreamStart::builder(&out.stream_id).build());
+                out.stream_start_sent = true;
+            }
+            if let Some(caps) = &frame.caps {
+                if out.caps.as_ref() != Some(caps) {
+                    gst::debug!(CAT, obj = pad, "caps now {}", caps);
+                    events.push(gst::event::Caps::new(caps));
+                    out.caps = Some(caps.clone());
+                }
+            }
+            if !out.segment_sent {
+                let segment = gst::FormattedSegment::<gst::ClockTime>::new();
+                events.push(gst::event::Segment::new(&segment));
+                out.segment_sent = true;
+            }
+            let switched = out.current.as_ref() != Some(pad);
+            if switched {
+                let mut tags = gst::TagList::new();
+                if let Some(tags) = tags.get_mut() {
+                    tags.add::<gst::tags::Title>(&label.as_str(), gst::TagMergeMode::Replace);
+                }
+                events.push(gst::event::Tag::new(tags));
+                out.current = Some(pad.clone());
+            }
+            // Strictly increasing timestamps across inputs.
+            let pts = match (frame.running_time, out.last_pts) {
+                (Some(rt), Some(last)) if rt <= last => Some(last + gst::ClockTime::NSECOND),
+                (Some(rt), _) => Some(rt),
+                (None, last) => last.map(|l| l + gst::ClockTime::NSECOND),
+            };
+            if pts.is_some() {
+                out.last_pts = pts;
+            }
+            (pts, switched)
+        };
+
+        for event in events {
+            if !self.src_pad.push_event(event) {
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "downstream refused an event; resending later"
+                );
+                let mut out = lock(&self.output);
+                out.stream_start_sent = false;
+                out.caps = None;
+                out.segment_sent = false;
+                out.current = None;
+            }
+        }
+
+        let mut buffer = frame.buffer;
+        {
+            let buffer = buffer.make_mut();
+            buffer.set_pts(pts);
+            buffer.set_dts(gst::ClockTime::NONE);
+            if discont {
+                buffer.set_flags(gst::BufferFlags::DISCONT);
+            }
+        }
+        gst::log!(CAT, obj = pad, "pushing {:?} as {}", buffer.pts(), label);
+        self.src_pad.push(buffer)
+    }
+
+    /// Pushes a serialized event of the shown input downstream, in order with its buffers.
+    fn forward_serialized(&self, pad: &super::AlarmSelectorSinkPad, event: gst::Event) -> bool {
+        let _stream = self.src_pad.stream_lock();
+        if !lock(&self.state).is_active(pad) {
+            return true;
+        }
+        self.src_pad.push_event(event)
+    }
+
+    fn reset_output(&self) {
+        let mut out = lock(&self.output);
+        *out = Output {
+            stream_id: format!("alarmselector-{:08x}", glib::random_int()),
+            ..Default::default()
+        };
+    }
+
+    // --- src pad functions -------------------------------------------------------------------
+
+    fn src_query(&self, pad: &gst::Pad, query: &mut gst::QueryRef) -> bool {
+        use gst::QueryViewMut;
+        match query.view_mut() {
+            QueryViewMut::Latency(q) => {
+                // Any input may be shown next: report the worst of them.
+                let pads: Vec<_> = lock(&self.state).pads.values().cloned().collect();
+                let mut live = false;
+                let mut min = gst::ClockTime::ZERO;
+                let mut max = gst::ClockTime::NONE;
+                for sink in pads {
+                    let mut peer_q = gst::query::Latency::new();
+                    if sink.peer_query(&mut peer_q) {
+                        let (l, mn, mx) = peer_q.result();
+                        if l {
+                            live = true;
+                            min = min.max(mn);
+                            max = match (max, mx) {
+                                (Some(a), Some(b)) => Some(a.min(b)),
+                                (a, b) => a.or(b),
+                            };
+                        }
+                    }
+                }
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "latency live {} min {} max {:?}",
+                    live,
+                    min,
+                    max
+                );
+                q.set(live, min, max);
+                true
+            }
+            QueryViewMut::Caps(q) => {
+                let active = lock(&self.state).active.clone();
+                let caps = match active.and_then(|a| a.peer()) {
+                    Some(peer) => peer.query_caps(q.filter().map(|f| f.to_owned()).as_ref()),
+                    None => match q.filter() {
+                        Some(filter) => filter.to_owned(),
+                        None => gst::Caps::new_any(),
+                    },
+                };
+                q.set_result(&caps);
+                true
+            }
+            _ => gst::Pad::query_default(pad, Some(&*self.obj()), query),
+        }
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        let (active, all): (Option<super::AlarmSelectorSinkPad>, Vec<_>) = {
+            let state = lock(&self.state);
+            (state.active.clone(), state.pads.values().cloned().collect())
+        };
+        if let gst::EventView::Reconfigure(_) = event.view() {
+            let mut ok = true;
+            for pad in all {
+                ok &= pad.push_event(event.clone());
+            }
+            return ok;
+        }
+        match active {
+            Some(pad) => pad.push_event(event),
+            None => false,
+        }
+    }
+
+    fn sink_pad_of(&self, pad: &gst::Pad) -> Option<super::AlarmSelectorSinkPad> {
+        let pad = pad.downcast_ref::<super::AlarmSelectorSinkPad>()?;
+        (pad.parent().as_ref() == Some(self.obj().upcast_ref::<gst::Object>())).then(|| pad.clone())
+    }
+
+    fn settings_changed(&self) {
+        let config = lock(&self.settings).selection_config();
+        self.update(|state, _| state.selection.set_config(config));
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for AlarmSelector {
+    const NAME: &'static str = "GstAlarmSelector";
+    type Type = super::AlarmSelector;
+    type ParentType = gst::Element;
+    type Interfaces = (gst::ChildProxy,);
+
+    fn with_class(klass: &Self::Class) -> Self {
+        let templ = klass
+            .pad_template("src")
+            .expect("the src template is registered in pad_templates()");
+        let src_pad = gst::Pad::builder_from_template(&templ)
+            .query_function(|pad, parent, query| {
+                AlarmSelector::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |sel| sel.src_query(pad, query),
+                )
+            })
+            .event_function(|_pad, parent, event| {
+                AlarmSelector::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |sel| sel.src_event(event),
+                )
+            })
+            .build();
+        let settings = Settings::default();
+        AlarmSelector {
+            src_pad,
+            state: Mutex::new(State::new(settings.selection_config())),
+            settings: Mutex::new(settings),
+            output: Mutex::new(Output::default()),
+            pad_serial: AtomicU32::new(0),
+        }
+    }
+}
+
+impl ObjectImpl for AlarmSelector {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecObject::builder::<gst::Pad>(PROP_SELECTED_PAD)
+                    .nick("Selected pad")
+                    .blurb(
+                        "The user's choice of input (a sink pad of this element). Shown unless \
+                         an alarm overrides it or it is stalled",
+                    )
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecObject::builder::<gst::Pad>(PROP_ACTIVE_PAD)
+                    .nick("Active pad")
+                    .blurb("The input forwarded now (read-only; notified on every switch)")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecBoolean::builder(PROP_ALARM_OVERRIDE)
+                    .nick("Alarm override")
+                    .blurb("Whether an alarmed input takes the screen over the selected pad")
+                    .default_value(DEFAULT_ALARM_OVERRIDE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder(PROP_ALARM_HOLD_MS)
+                    .nick("Alarm hold")
+                    .blurb(
+                        "How long (ms of running time) an alarmed input stays on screen after \
+                         its alarm ends",
+                    )
+                    .maximum(MAX_MS)
+                    .default_value(DEFAULT_ALARM_HOLD_MS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default(PROP_ALARM_POLICY, DEFAULT_ALARM_POLICY)
+                    .nick("Alarm policy")
+                    .blurb("Which alarm takes the screen when several inputs are alarmed")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder(PROP_STALL_TIMEOUT_MS)
+                    .nick("Stall timeout")
+                    .blurb(
+                        "An input without frames for this long (ms of running time) is stalled \
+                         and passed over until it delivers again; 0 disables the check",
+                    )
+                    .maximum(MAX_MS)
+                    .default_value(DEFAULT_STALL_TIMEOUT_MS)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        match pspec.name() {
+            PROP_SELECTED_PAD => {
+                let requested = value.get::<Option<gst::Pad>>().ok().flatten();
+                let target = match &requested {
+                    None => None,
+                    Some(p) => match self.sink_pad_of(p) {
+                        Some(sink) => Some(sink.imp().id()),
+                        None => {
+                            gst::warning!(
+                                CAT,
+                                imp = self,
+                                "selected-pad {} is not a sink pad of this element; kept the \
+                                 previous choice",
+                                p.name()
+                            );
+                            return;
+                        }
+                    },
+                };
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "user selects {:?}",
+                    requested.as_ref().map(|p| p.name())
+                );
+                let accepted = self.update(|state, _| state.selection.select(target));
+                if !accepted {
+                    gst::warning!(
+                        CAT,
+                        imp = self,
+                        "selected-pad refused: pad is being released"
+                    );
+                }
+            }
+            PROP_ALARM_OVERRIDE => {
+                if let Ok(v) = value.get() {
+                    lock(&self.settings).alarm_override = v;
+                    gst::info!(CAT, imp = self, "alarm-override {}", v);
+                    self.settings_changed();
+                }
+            }
+            PROP_ALARM_HOLD_MS => {
+                if let Ok(v) = value.get() {
+                    lock(&self.settings).alarm_hold_ms = v;
+                    gst::info!(CAT, imp = self, "alarm-hold-ms {}", v);
+                    self.settings_changed();
+                }
+            }
+            PROP_ALARM_POLICY => {
+                if let Ok(v) = value.get::<AlarmPolicy>() {
+                    lock(&self.settings).alarm_policy = v;
+                    gst::info!(CAT, imp = self, "alarm-policy {:?}", v);
+                    self.settings_changed();
+                }
+            }
+            PROP_STALL_TIMEOUT_MS => {
+                if let Ok(v) = value.get() {
+                    lock(&self.settings).stall_timeout_ms = v;
+                    gst::info!(CAT, imp = self, "stall-timeout-ms {}", v);
+                    self.settings_changed();
+                }
+            }
+            other => gst::warning!(CAT, imp = self, "property {} is read-only", other),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        match pspec.name() {
+            PROP_SELECTED_PAD => {
+                let state = lock(&self.state);
+                let pad = state
+                    .selection
+                    .user()
+                    .and_then(|id| state.pads.get(&id))
+                    .map(|p| p.clone().upcast::<gst::Pad>());
+                pad.to_value()
+            }
+            PROP_ACTIVE_PAD => lock(&self.state)
+                .active
+                .clone()
+                .map(|p| p.upcast::<gst::Pad>())
+                .to_value(),
+            PROP_ALARM_OVERRIDE => lock(&self.settings).alarm_override.to_value(),
+            PROP_ALARM_HOLD_MS => lock(&self.settings).alarm_hold_ms.to_value(),
+            PROP_ALARM_POLICY => lock(&self.settings).alarm_policy.to_value(),
+            PROP_STALL_TIMEOUT_MS => lock(&self.settings).stall_timeout_ms.to_value(),
+            _ => pspec.default_value().clone(),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        let obj = self.obj();
+        if let Err(err) = obj.add_pad(&self.src_pad) {
+            gst::error!(CAT, imp = self, "cannot add the src pad: {}", err);
+        }
+        obj.set_element_flags(gst::ElementFlags::REQUIRE_CLOCK);
+        self.reset_output();
+    }
+}
+
+impl GstObjectImpl for AlarmSelector {}
+
+impl ElementImpl for AlarmSelector {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "camwall alarm selector",
+                "Generic/Video",
+                "Forwards one of many camera inputs: the user's choice, overridden by \
+                 camwall-alarm events; switches instantly by re-sending the new input's \
+                 newest frame",
+                "camwall developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst::Caps::new_any();
+            let sink = gst::PadTemplate::with_gtype(
+                "sink_%u",
+                gst::PadDirection::Sink,
+                gst::PadPresence::Request,
+                &caps,
+                super::AlarmSelectorSinkPad::static_type(),
+            )
+            .expect("valid sink template");
+            let src = gst::PadTemplate::new(
+                "src",
+                gst::PadDirection::Src,
+                gst::PadPresence::Always,
+                &caps,
+            )
+            .expect("valid src template");
+            vec![sink, src]
+        });
+        TEMPLATES.as_ref()
+    }
+
+    fn change_state(
+        &self,
+        transition: gst::StateChange,
+    ) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        gst::debug!(CAT, imp = self, "{:?}", transition);
+        match transition {
+            gst::StateChange::ReadyToPaused => {
+                self.reset_output();
+                let mut state = lock(&self.state);
+                state.eos_sent = false;
+                state.flushing_pad = None;
+                for pad in state.pads.values() {
+                    let mut ps = lock(&pad.imp().state);
+                    ps.newest = None;
+                    ps.pushed_seq = ps.next_seq;
+                }
+            }
+            gst::StateChange::PausedToPlaying => {
+                self.update(|state, _| {
+                    state.playing = true;
+                    let now = self.now(state);
+                    state.selection.restart(now);
+                });
+            }
+            gst::StateChange::PlayingToPaused => {
+                let mut state = lock(&self.state);
+                state.playing = false;
+                state.cancel_timer();
+            }
+            _ => (),
+        }
+
+        let ret = self.parent_change_state(transition)?;
+
+        if transition == gst::StateChange::PausedToReady {
+            let mut state = lock(&self.state);
+            state.playing = false;
+            state.cancel_timer();
+            for pad in state.pads.values() {
+                let mut ps = lock(&pad.imp().state);
+                ps.newest = None;
+                ps.segment = None;
+            }
+        }
+        Ok(ret)
+    }
+
+    fn request_new_pad(
+        &self,
+        templ: &gst::PadTemplate,
+        name: Option<&str>,
+        _caps: Option<&gst::Caps>,
+    ) -> Option<gst::Pad> {
+        let obj = self.obj();
+        let serial = match name.and_then(|n| n.strip_prefix("sink_")?.parse::<u32>().ok()) {
+            Some(n) => {
+                if obj.static_pad(&format!("sink_{n}")).is_some() {
+                    gst::warning!(CAT, imp = self, "pad sink_{} exists already", n);
+                    return None;
+                }
+                self.pad_serial
+                    .fetch_max(n.saturating_add(1), Ordering::SeqCst);
+                n
+            }
+            None => self.pad_serial.fetch_add(1, Ordering::SeqCst),
+        };
+
+        let pad = gst::PadBuilder::<super::AlarmSelectorSinkPad>::from_template(templ)
+            .name(format!("sink_{serial}").as_str())
+            .chain_function(|pad, parent, buffer| {
+                AlarmSelector::catch_panic_pad_function(
+                    parent,
+                    || Err(gst::FlowError::Error),
+                    |sel| sel.sink_chain(pad, buffer),
+                )
+            })
+            .event_function(|pad, parent, event| {
+                AlarmSelector::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |sel| sel.sink_event(pad, event),
+                )
+            })
+            .query_function(|pad, parent, query| {
+                AlarmSelector::catch_panic_pad_function(
+                    parent,
+                    || false,
+                    |sel| sel.sink_query(pad, query),
+                )
+            })
+            .build();
+        pad.imp().serial.store(serial, Ordering::Relaxed);
+
+        if let Err(err) = obj.add_pad(&pad) {
+            gst::warning!(CAT, imp = self, "cannot add {}: {}", pad.name(), err);
+            return None;
+        }
+        // Announced before it takes part, so that properties gst-launch sets on child-added
+        // (camera-id, priority) are in place for the first selection and its message.
+        obj.child_added(&pad, &pad.name());
+        gst::info!(CAT, imp = self, "added input {}", pad.name());
+        self.update(|state, now| {
+            let priority = lock(&pad.imp().settings).priority;
+            state.pads.insert(serial, pad.clone());
+            state.selection.add_input(serial, priority, now);
+            state.eos_sent = false;
+        });
+        let _ = obj.post_message(gst::message::Latency::builder().src(&*obj).build());
+        Some(pad.upcast())
+    }
+
+    fn release_pad(&self, pad: &gst::Pad) {
+        let obj = self.obj();
+        let Some(sink) = self.sink_pad_of(pad) else {
+            return;
+        };
+        let id = sink.imp().id();
+        gst::info!(CAT, imp = self, "releasing input {}", pad.name());
+        // Switch away first, so the pad's streaming thread is not the one pushing.
+        let (user_cleared, was_flushing) = self.update(|state, _| {
+            state.pads.remove(&id);
+            let was_flushing = state.flushing_pad.as_ref() == Some(&sink);
+            if was_flushing {
+                state.flushing_pad = None;
+            }
+            (state.selection.remove_input(id), was_flushing)
+        });
+        if was_flushing {
+            self.src_pad.push_event(gst::event::FlushStop::new(true));
+        }
+        {
+            let mut out = lock(&self.output);
+            if out.current.as_ref() == Some(&sink) {
+                out.current = None;
+            }
+        }
+        if user_cleared {
+            obj.notify(PROP_SELECTED_PAD);
+        }
+        let _ = pad.set_active(false);
+        if let Err(err) = obj.remove_pad(pad) {
+            gst::warning!(CAT, imp = self, "cannot remove {}: {}", pad.name(), err);
+        }
+        obj.child_removed(pad, &pad.name());
+        let _ = obj.post_message(gst::message::Latency::builder().src(&*obj).build());
+    }
+}
+
+impl ChildProxyImpl for AlarmSelector {
+    fn children_count(&self) -> u32 {
+        u32::try_from(self.obj().sink_pads().len()).unwrap_or(u32::MAX)
+    }
+
+    fn child_by_name(&self, name: &str) -> Option<glib::Object> {
+        self.obj()
+            .sink_pads()
+            .into_iter()
+            .find(|p| p.name() == name)
+            .map(|p| p.upcast())
+    }
+
+    fn child_by_index(&self, index: u32) -> Option<glib::Object> {
+        self.obj()
+            .sink_pads()
+            .into_iter()
+            .nth(index as usize)
+            .map(|p| p.upcast())
+    }
+}
