@@ -11,9 +11,11 @@
 //! applications and tests call [`plugin_register_static`] instead of setting a plugin path.
 
 pub mod messages;
+pub mod mjpegwssink;
 pub mod protocol;
 
-fn plugin_init(_plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    mjpegwssink::register(plugin)?;
     Ok(())
 }
 
