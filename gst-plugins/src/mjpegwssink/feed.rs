@@ -32,6 +32,18 @@ pub struct EncodedFrame {
     /// The JSON `frame` message text; the base64 of the JPEG is a slice of it.
     json: Arc<str>,
     base64: Base64Text,
+    _alive: AliveFrame,
+}
+
+/// Counts the frames held in memory by anyone (feed, viewers, responses), see
+/// [`FrameFeed::frames_in_memory`].
+#[derive(Debug)]
+struct AliveFrame(Arc<AtomicUsize>);
+
+impl Drop for AliveFrame {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug)]
@@ -75,6 +87,7 @@ struct Inner {
     frames: watch::Sender<Option<Arc<EncodedFrame>>>,
     messages: broadcast::Sender<EncodedMessage>,
     counters: Counters,
+    alive: Arc<AtomicUsize>,
 }
 
 /// Where frames and viewer messages are published and where viewers subscribe.
@@ -109,6 +122,7 @@ impl FrameFeed {
                 frames,
                 messages,
                 counters: Counters::default(),
+                alive: Arc::new(AtomicUsize::new(0)),
             }),
         }
     }
@@ -156,6 +170,10 @@ impl FrameFeed {
             jpeg,
             json: json.into(),
             base64,
+            _alive: {
+                self.inner.alive.fetch_add(1, Ordering::Relaxed);
+                AliveFrame(self.inner.alive.clone())
+            },
         });
         self.inner.frames.send_replace(Some(frame.clone()));
         frame
@@ -216,6 +234,12 @@ impl FrameFeed {
     /// Frames encoded to base64 and JSON: one per published frame, however many viewers.
     pub fn frames_encoded(&self) -> u64 {
         self.inner.counters.encoded.load(Ordering::Relaxed)
+    }
+
+    /// Frames of this feed still in memory: the newest one, plus any a viewer is still sending.
+    /// Stays at one or two however many viewers there are and however slow they are.
+    pub fn frames_in_memory(&self) -> usize {
+        self.inner.alive.load(Ordering::Relaxed)
     }
 
     /// Counts a viewer until the returned guard is dropped.
