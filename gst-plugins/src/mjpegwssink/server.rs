@@ -23,6 +23,9 @@ pub static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
         .expect("the camwall runtime must start")
 });
 
+/// Pending connections the kernel keeps for the server (capped by `net.core.somaxconn`).
+const LISTEN_BACKLOG: u32 = 1024;
+
 /// How long `stop()` waits for viewers to take their close frame and for the server to end.
 const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -43,12 +46,18 @@ impl ServerHandle {
         filter: BoxedFilter<(warp::reply::Response,)>,
         clients: ClientSet,
     ) -> std::io::Result<ServerHandle> {
-        // std sets SO_REUSEADDR on Unix, so a restart can bind the same port at once.
-        let listener = std::net::TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let _enter = RUNTIME.enter();
-        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        // A restart binds the same port at once, even with connections in TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        // Room for every viewer reconnecting at once (after a restart, say): with the usual
+        // 128, a burst of connections waits for SYN retries, a second or more.
+        let listener = socket.listen(LISTEN_BACKLOG)?;
+        let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
         let task = RUNTIME.spawn(
             warp::serve(filter)
