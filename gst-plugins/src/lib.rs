@@ -12,12 +12,14 @@
 
 pub mod alarmselector;
 pub mod messages;
+pub mod mjpegwssink;
 pub mod motionalarm;
 pub mod protocol;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     motionalarm::register(plugin)?;
     alarmselector::register(plugin)?;
+    mjpegwssink::register(plugin)?;
     Ok(())
 }
 

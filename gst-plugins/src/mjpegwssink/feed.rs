@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The fan-out between the sink and the viewers: newest frame wins, every frame encoded once.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use tokio::sync::{broadcast, watch};
+
+use crate::protocol;
+
+/// How many non-frame messages (alarms, switches, camera states) a client may lag behind before it
+/// skips the oldest ones. They are small and rare; frames never go through this queue.
+const MESSAGE_QUEUE: usize = 64;
+
+/// One frame, encoded once and shared by every client.
+#[derive(Debug)]
+pub struct EncodedFrame {
+    /// Sequence number in the feed, from 1; a gap seen by a client means it skipped frames.
+    pub seq: u64,
+    /// Unix milliseconds when the sink received the frame.
+    pub ts: u64,
+    /// Camera id from the stream's `title` tag, if any.
+    pub camera: Option<Arc<str>>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// The JPEG bytes, as received (used by `/snapshot.jpg` and `/mjpeg`).
+    pub jpeg: Bytes,
+    /// The JSON `frame` message text; the base64 of the JPEG is a slice of it.
+    json: Arc<str>,
+    base64: Base64Text,
+    _alive: AliveFrame,
+}
+
+/// Counts the frames held in memory by anyone (feed, viewers, responses), see
+/// [`FrameFeed::frames_in_memory`].
+#[derive(Debug)]
+struct AliveFrame(Arc<AtomicUsize>);
+
+impl Drop for AliveFrame {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[derive(Debug)]
+enum Base64Text {
+    InJson(Range<usize>),
+    Own(Arc<str>),
+}
+
+impl EncodedFrame {
+    /// The `{"type":"frame",...}` text message.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// The bare base64 of the JPEG (`envelope=none`).
+    pub fn base64(&self) -> &str {
+        match &self.base64 {
+            Base64Text::InJson(r) => self.json.get(r.clone()).unwrap_or_default(),
+            Base64Text::Own(s) => s,
+        }
+    }
+}
+
+/// A message other than a frame, serialised once.
+#[derive(Debug, Clone)]
+pub struct EncodedMessage {
+    pub json: Arc<str>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    seq: AtomicU64,
+    encoded: AtomicU64,
+    clients: AtomicUsize,
+    frames_sent: AtomicU64,
+    frames_dropped: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    frames: watch::Sender<Option<Arc<EncodedFrame>>>,
+    messages: broadcast::Sender<EncodedMessage>,
+    counters: Counters,
+    alive: Arc<AtomicUsize>,
+}
+
+/// Where frames and viewer messages are published and where viewers subscribe.
+///
+/// Cheap to clone: every clone is the same feed. A feed outlives any sink that publishes into it,
+/// so an application can keep one feed (and its viewers) across pipeline rebuilds.
+#[derive(Debug, Clone)]
+pub struct FrameFeed {
+    inner: Arc<Inner>,
+}
+
+impl Default for FrameFeed {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PartialEq for FrameFeed {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for FrameFeed {}
+
+impl FrameFeed {
+    pub fn new() -> Self {
+        let (frames, _) = watch::channel(None);
+        let (messages, _) = broadcast::channel(MESSAGE_QUEUE);
+        FrameFeed {
+            inner: Arc::new(Inner {
+                frames,
+                messages,
+                counters: Counters::default(),
+                alive: Arc::new(AtomicUsize::new(0)),
+            }),
+        }
+    }
+
+    /// Encodes a JPEG once (base64 and JSON text) and makes it the newest frame.
+    ///
+    /// `ts` is the Unix time in milliseconds at which the frame was received. The JPEG is not
+    /// checked here: the sink checks it before publishing.
+    pub fn publish_frame(
+        &self,
+        jpeg: Bytes,
+        camera: Option<Arc<str>>,
+        size: Option<(u32, u32)>,
+        ts: u64,
+    ) -> Arc<EncodedFrame> {
+        let c = &self.inner.counters;
+        let seq = c.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&jpeg);
+        c.encoded.fetch_add(1, Ordering::Relaxed);
+        let msg = protocol::Message::Frame(protocol::Frame {
+            camera: camera.as_deref().map(Into::into),
+            seq,
+            ts,
+            width: size.map(|s| s.0),
+            height: size.map(|s| s.1),
+            jpeg: b64.as_str().into(),
+        });
+        let json = msg.to_json();
+        drop(msg);
+        // The base64 field is serialised last and needs no escaping, so it is the tail of the
+        // text before `"}` and needs no copy of its own. Checked rather than assumed, should the
+        // protocol struct change.
+        let tail = json.len().saturating_sub(2 + b64.len())..json.len().saturating_sub(2);
+        let base64 = if json.get(tail.clone()) == Some(b64.as_str()) {
+            Base64Text::InJson(tail)
+        } else {
+            Base64Text::Own(b64.into())
+        };
+        let frame = Arc::new(EncodedFrame {
+            seq,
+            ts,
+            camera,
+            width: size.map(|s| s.0),
+            height: size.map(|s| s.1),
+            jpeg,
+            json: json.into(),
+            base64,
+            _alive: {
+                self.inner.alive.fetch_add(1, Ordering::Relaxed);
+                AliveFrame(self.inner.alive.clone())
+            },
+        });
+        self.inner.frames.send_replace(Some(frame.clone()));
+        frame
+    }
+
+    /// Sends a message (alarm, switch, camera state) to every WebSocket viewer with the JSON
+    /// envelope. Frames go through [`FrameFeed::publish_frame`] instead; a `Frame` given here is
+    /// forwarded as is, outside the newest-frame-wins path.
+    pub fn publish_message(&self, msg: &protocol::Message<'_>) {
+        // No receiver is not an error: nobody is watching.
+        let _ = self.inner.messages.send(EncodedMessage {
+            json: msg.to_json().into(),
+        });
+    }
+
+    /// The newest frame, if any was published.
+    pub fn latest(&self) -> Option<Arc<EncodedFrame>> {
+        self.inner.frames.borrow().clone()
+    }
+
+    /// Forgets the newest frame, so that new viewers wait for the next one.
+    pub fn clear(&self) {
+        self.inner.frames.send_replace(None);
+    }
+
+    /// A subscription for one viewer: the newest frame (seen as changed, so the first `next_frame`
+    /// returns it at once) and the message queue.
+    pub fn subscribe(&self) -> Subscription {
+        let mut frames = self.inner.frames.subscribe();
+        frames.mark_changed();
+        Subscription {
+            frames: FrameReceiver {
+                frames,
+                last_seq: None,
+                feed: self.clone(),
+            },
+            messages: MessageReceiver {
+                messages: self.inner.messages.subscribe(),
+            },
+        }
+    }
+
+    /// Viewers currently connected (WebSocket and `/mjpeg`).
+    pub fn clients(&self) -> usize {
+        self.inner.counters.clients.load(Ordering::Relaxed)
+    }
+
+    /// Frames sent, summed over all viewers.
+    pub fn frames_sent(&self) -> u64 {
+        self.inner.counters.frames_sent.load(Ordering::Relaxed)
+    }
+
+    /// Frames viewers skipped because they were slower than the stream.
+    pub fn frames_dropped(&self) -> u64 {
+        self.inner.counters.frames_dropped.load(Ordering::Relaxed)
+    }
+
+    /// Frames encoded to base64 and JSON: one per published frame, however many viewers.
+    pub fn frames_encoded(&self) -> u64 {
+        self.inner.counters.encoded.load(Ordering::Relaxed)
+    }
+
+    /// Frames of this feed still in memory: the newest one, plus any a viewer is still sending.
+    /// Stays at one or two however many viewers there are and however slow they are.
+    pub fn frames_in_memory(&self) -> usize {
+        self.inner.alive.load(Ordering::Relaxed)
+    }
+
+    /// Counts a viewer until the returned guard is dropped.
+    pub fn client_guard(&self) -> ClientGuard {
+        self.inner.counters.clients.fetch_add(1, Ordering::Relaxed);
+        ClientGuard { feed: self.clone() }
+    }
+}
+
+/// Counts one connected viewer in [`FrameFeed::clients`] while it lives.
+#[derive(Debug)]
+pub struct ClientGuard {
+    feed: FrameFeed,
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.feed
+            .inner
+            .counters
+            .clients
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What one viewer receives: frames and other messages, awaited independently.
+#[derive(Debug)]
+pub struct Subscription {
+    pub frames: FrameReceiver,
+    pub messages: MessageReceiver,
+}
+
+impl Subscription {
+    /// See [`FrameReceiver::next_frame`].
+    pub async fn next_frame(&mut self) -> Arc<EncodedFrame> {
+        self.frames.next_frame().await
+    }
+
+    /// See [`FrameReceiver::sent`].
+    pub fn sent(&mut self, frame: &EncodedFrame) {
+        self.frames.sent(frame)
+    }
+
+    /// See [`MessageReceiver::next_message`].
+    pub async fn next_message(&mut self) -> EncodedMessage {
+        self.messages.next_message().await
+    }
+
+    pub fn feed(&self) -> &FrameFeed {
+        &self.frames.feed
+    }
+}
+
+/// The frames for one viewer: newest wins.
+#[derive(Debug)]
+pub struct FrameReceiver {
+    frames: watch::Receiver<Option<Arc<EncodedFrame>>>,
+    last_seq: Option<u64>,
+    feed: FrameFeed,
+}
+
+impl FrameReceiver {
+    /// Waits for a frame newer than the last one returned; the newest is returned, older ones
+    /// are skipped. Cancel-safe.
+    pub async fn next_frame(&mut self) -> Arc<EncodedFrame> {
+        loop {
+            // The feed (and so the sender) lives as long as this receiver: this never fails.
+            if self.frames.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            let newest = self.frames.borrow_and_update().clone();
+            if let Some(f) = newest {
+                if self.last_seq.is_none_or(|s| f.seq > s) {
+                    return f;
+                }
+            }
+        }
+    }
+
+    /// Records that `frame` reached the viewer: counts it, and counts the frames skipped since
+    /// the previous one.
+    pub fn sent(&mut self, frame: &EncodedFrame) {
+        let c = &self.feed.inner.counters;
+        c.frames_sent.fetch_add(1, Ordering::Relaxed);
+        if let Some(prev) = self.last_seq {
+            let skipped = frame.seq.saturating_sub(prev).saturating_sub(1);
+            if skipped > 0 {
+                c.frames_dropped.fetch_add(skipped, Ordering::Relaxed);
+            }
+        }
+        self.last_seq = Some(frame.seq);
+    }
+}
+
+/// The non-frame messages for one viewer.
+#[derive(Debug)]
+pub struct MessageReceiver {
+    messages: broadcast::Receiver<EncodedMessage>,
+}
+
+impl MessageReceiver {
+    /// Waits for the next non-frame message. Cancel-safe. A viewer that lagged behind skips the
+    /// oldest messages.
+    pub async fn next_message(&mut self) -> EncodedMessage {
+        loop {
+            match self.messages.recv().await {
+                Ok(m) => return m,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn frame_is_encoded_once_into_json_and_base64() {
+        let feed = FrameFeed::new();
+        let f = feed.publish_frame(
+            Bytes::from_static(b"\xFF\xD8abc\xFF\xD9"),
+            Some("cam1".into()),
+            Some((4, 2)),
+            77,
+        );
+        assert_eq!(f.seq, 1);
+        assert_eq!(f.base64(), "/9hhYmP/2Q==");
+        assert_eq!(
+            f.json(),
+            r#"{"type":"frame","camera":"cam1","seq":1,"ts":77,"width":4,"height":2,"jpeg":"/9hhYmP/2Q=="}"#
+        );
+        assert_eq!(feed.frames_encoded(), 1);
+        assert_eq!(feed.latest().unwrap().seq, 1);
+    }
+
+    #[test]
+    fn new_subscriber_gets_the_newest_frame_at_once_and_slow_ones_skip() {
+        rt().block_on(async {
+            let feed = FrameFeed::new();
+            for i in 0..3u8 {
+                feed.publish_frame(Bytes::from(vec![i]), None, None, 0);
+            }
+            let mut sub = feed.subscribe();
+            let f = sub.next_frame().await;
+            assert_eq!(f.seq, 3);
+            sub.sent(&f);
+            for i in 0..4u8 {
+                feed.publish_frame(Bytes::from(vec![i]), None, None, 0);
+            }
+            let f = sub.next_frame().await;
+            assert_eq!(f.seq, 7);
+            sub.sent(&f);
+            assert_eq!(feed.frames_sent(), 2);
+            assert_eq!(feed.frames_dropped(), 3);
+        });
+    }
+
+    #[test]
+    fn messages_reach_subscribers_and_clients_are_counted() {
+        rt().block_on(async {
+            let feed = FrameFeed::new();
+            let mut sub = feed.subscribe();
+            let g = feed.client_guard();
+            assert_eq!(feed.clients(), 1);
+            feed.publish_message(&protocol::Message::Camera(protocol::CameraState {
+                camera: "c".into(),
+                state: "live".into(),
+                ts: 1,
+            }));
+            assert!(sub.next_message().await.json.contains("\"live\""));
+            drop(g);
+            assert_eq!(feed.clients(), 0);
+        });
+    }
+}
