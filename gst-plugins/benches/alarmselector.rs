@@ -7,7 +7,8 @@
 //! the `title` tag the selector sends at every switch).
 //!
 //! `cargo bench -p gst-plugin-camwall --bench alarmselector`; `CAMWALL_BENCH_SWITCHES=n` sets
-//! the number of switches per series (default 100).
+//! the number of switches per series (default 100), `CAMWALL_BENCH_SYNC=1` makes the sink
+//! synchronise to the clock.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -51,9 +52,9 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100);
 
-    let mut desc = String::from(
-        "alarmselector name=sel alarm-hold-ms=0 stall-timeout-ms=0 ! fakesink sync=false ",
-    );
+    // A synchronising sink shows the cost of waiting for the push in progress to be rendered.
+    let sync = std::env::var("CAMWALL_BENCH_SYNC").is_ok_and(|v| v == "1");
+    let mut desc = format!("alarmselector name=sel alarm-hold-ms=0 ! fakesink sync={sync} ");
     for i in 0..INPUTS {
         desc += &format!(
             "videotestsrc is-live=true pattern={i} ! \
@@ -161,7 +162,7 @@ fn main() {
     pipeline.set_state(gst::State::Null).expect("null");
 
     println!(
-        "alarmselector switch latency, {INPUTS} live 25 fps 320x240 inputs, fakesink sync=false"
+        "alarmselector switch latency, {INPUTS} live 25 fps 320x240 inputs, fakesink sync={sync}"
     );
     report("selected-pad -> first buffer", user);
     report("alarm event -> first buffer", alarm);

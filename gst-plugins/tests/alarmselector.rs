@@ -890,3 +890,103 @@ fn live_pipeline_alarm_takes_over_and_every_input_keeps_flowing() {
 
     pipeline.set_state(gst::State::Null).expect("null");
 }
+
+#[test]
+fn concurrent_switches_keep_time_order_and_titles_consistent() {
+    let rig = Rig::new(3, |sel| sel.set_property("alarm-hold-ms", 0u32));
+    rig.switches();
+    #[derive(Debug)]
+    enum Out {
+        Title(String),
+        Frame(u8, gst::ClockTime),
+    }
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    rig.sel.static_pad("src").expect("src").add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        move |_, info| {
+            let item = match &info.data {
+                Some(gst::PadProbeData::Buffer(b)) => b
+                    .map_readable()
+                    .ok()
+                    .and_then(|m| Some(Out::Frame(m[0], b.pts()?))),
+                Some(gst::PadProbeData::Event(e)) => match e.view() {
+                    gst::EventView::Tag(t) => t
+                        .tag()
+                        .get::<gst::tags::Title>()
+                        .map(|v| Out::Title(v.get().to_string())),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(item) = item {
+                s.lock().expect("seen").push(item);
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+
+    let pushers: Vec<_> = (0..3u8)
+        .map(|i| {
+            let src = rig.hs[usize::from(i)].srcpad().expect("harness src");
+            std::thread::spawn(move || {
+                for n in 0..300u16 {
+                    let mut buf = gst::Buffer::from_slice(vec![i, (n % 256) as u8]);
+                    buf.get_mut()
+                        .expect("new")
+                        .set_pts(gst::ClockTime::from_mseconds(
+                            u64::from(n) * 40 + u64::from(i),
+                        ));
+                    assert_eq!(src.push(buf), Ok(gst::FlowSuccess::Ok));
+                }
+            })
+        })
+        .collect();
+    let pads: Vec<_> = (0..3).map(|i| rig.pad(i)).collect();
+    let event_pads: Vec<_> = (0..3)
+        .map(|i| rig.hs[i].srcpad().expect("harness src"))
+        .collect();
+    for k in 0..300usize {
+        let i = (k * 7 + k / 3) % 3;
+        match k % 4 {
+            0 | 1 => rig.sel.set_property("selected-pad", &pads[i]),
+            _ => {
+                let alarm = Alarm {
+                    camera_id: format!("cam{i}"),
+                    kind: "motion".into(),
+                    active: k % 4 == 2,
+                    level: 0.5,
+                    running_time: None,
+                };
+                assert!(event_pads[i].push_event(alarm.to_event()));
+            }
+        }
+    }
+    for p in pushers {
+        p.join().expect("pusher");
+    }
+
+    let switches = rig.switches().len();
+    let seen = seen.lock().expect("seen");
+    let titles = seen.iter().filter(|o| matches!(o, Out::Title(_))).count();
+    // A frame of an input that is no longer shown would bring its title back unasked.
+    assert!(
+        titles <= switches,
+        "{titles} titles for {switches} switches"
+    );
+    let mut title = None;
+    let mut last_pts = None;
+    let mut frames = 0;
+    for item in seen.iter() {
+        match item {
+            Out::Title(t) => title = Some(t.clone()),
+            Out::Frame(input, pts) => {
+                assert_eq!(title.as_deref(), Some(format!("cam{input}").as_str()));
+                assert!(last_pts < Some(*pts), "{last_pts:?} then {pts}");
+                last_pts = Some(*pts);
+                frames += 1;
+            }
+        }
+    }
+    assert!(frames > 0);
+}

@@ -25,10 +25,34 @@
 //! ## Example
 //!
 //! ```text
-//! gst-launch-1.0 alarmselector name=sel alarm-hold-ms=2000 sel::sink_1::priority=5 ! \
+//! gst-launch-1.0 -m alarmselector name=sel alarm-hold-ms=2000 \
+//!       sink_0::camera-id=yard sink_1::camera-id=gate sink_1::priority=5 ! \
 //!     videoconvert ! autovideosink \
-//!   videotestsrc is-live=true pattern=ball ! motionalarm camera-id=yard ! sel.sink_0 \
-//!   videotestsrc is-live=true pattern=smpte ! motionalarm camera-id=gate ! sel.sink_1
+//!   videotestsrc is-live=true pattern=ball ! videoconvert ! motionalarm ! sel.sink_0 \
+//!   videotestsrc is-live=true pattern=smpte ! videoconvert ! motionalarm ! sel.sink_1
+//! ```
+//!
+//! `gate` is shown (highest priority, no user choice); the moving ball raises motion alarms
+//! that put `yard` on screen until 2 s after they end. Pad properties are set through
+//! [`gst::ChildProxy`] (`sink_1::priority=5`). From Rust:
+//!
+//! ```
+//! use gst::prelude::*;
+//! use gstcamwall::alarmselector::{AlarmPolicy, AlarmSelectorSinkPad};
+//!
+//! gst::init().unwrap();
+//! gstcamwall::plugin_register_static().unwrap();
+//! let sel = gst::ElementFactory::make("alarmselector")
+//!     .property("alarm-policy", AlarmPolicy::Priority)
+//!     .build()
+//!     .unwrap();
+//! let yard = sel
+//!     .request_pad_simple("sink_%u")
+//!     .and_downcast::<AlarmSelectorSinkPad>()
+//!     .unwrap();
+//! yard.set_property("camera-id", "yard");
+//! sel.set_property("selected-pad", &yard);
+//! assert_eq!(sel.property::<Option<gst::Pad>>("active-pad").as_ref(), Some(yard.upcast_ref()));
 //! ```
 
 use gst::glib;
