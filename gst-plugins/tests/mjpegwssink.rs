@@ -524,6 +524,10 @@ fn stop_closes_viewers_and_the_port_is_free_again_at_once() {
             .write_all(b"GET /mjpeg HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
+        until("the /mjpeg viewer is served", || {
+            sink.property::<u32>("clients") == 2
+        })
+        .await;
 
         // `set_state` blocks until stop() returned; run it off the runtime.
         let p = pipeline.clone();
@@ -801,4 +805,25 @@ fn invalid_property_values_are_refused_and_the_old_value_kept() {
     sink.set_property("address", "::1");
     assert_eq!(sink.property::<String>("address"), "::1");
     assert_eq!(sink.property::<u32>("bound-port"), 0);
+}
+
+#[test]
+fn a_viewer_sending_huge_messages_is_cut_off_and_others_go_on() {
+    init();
+    rt().block_on(async {
+        let (mut h, sink) = harness(&[]);
+        let port = port_of(&sink);
+        let mut other = ws_connect(port, "/ws").await;
+        let mut hostile = ws_connect(port, "/ws").await;
+        until("2 viewers", || sink.property::<u32>("clients") == 2).await;
+        let _ = hostile
+            .send(tungstenite::Message::binary(vec![0u8; 1 << 20]))
+            .await;
+        until("hostile viewer dropped", || {
+            sink.property::<u32>("clients") == 1
+        })
+        .await;
+        push_jpeg(&mut h, &small_jpegs()[0]);
+        assert_eq!(next_frame(&mut other).await.0, 1);
+    });
 }

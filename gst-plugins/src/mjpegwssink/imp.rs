@@ -189,8 +189,10 @@ impl ObjectImpl for MjpegWsSink {
                     .nick("Token")
                     .blurb(
                         "When set, viewers must present it as ?token= or \
-                         'Authorization: Bearer', else they get 401",
+                         'Authorization: Bearer', else they get 401 (write-only)",
                     )
+                    // A secret: never read back, so it does not show up in logs or dumps.
+                    .write_only()
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecBoolean::builder("serve-viewer")
@@ -289,7 +291,6 @@ impl ObjectImpl for MjpegWsSink {
             "path" => lock(&self.settings).path.to_value(),
             "envelope" => lock(&self.settings).envelope.to_value(),
             "max-clients" => lock(&self.settings).max_clients.to_value(),
-            "token" => lock(&self.settings).token.to_value(),
             "serve-viewer" => lock(&self.settings).serve_viewer.to_value(),
             "server-enabled" => lock(&self.settings).server_enabled.to_value(),
             "clients" => (u32::try_from(self.feed().clients()).unwrap_or(u32::MAX)).to_value(),

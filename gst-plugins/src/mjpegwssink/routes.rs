@@ -25,6 +25,8 @@ use super::Envelope;
 
 /// Boundary between the parts of the `/mjpeg` stream.
 pub const MJPEG_BOUNDARY: &str = "camwallframe";
+/// Largest message or frame a viewer may send.
+const INCOMING_LIMIT: usize = 16 * 1024;
 /// How long a closing viewer gets to take its close frame before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -271,7 +273,11 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
                     return too_many_clients(max);
                 };
                 let sub = feed.subscribe();
-                ws.on_upgrade(move |socket| serve_websocket(socket, sub, slot, envelope))
+                // Viewers only listen; a few KB is plenty for anything they may send, and keeps
+                // a hostile client from making the server buffer megabytes.
+                ws.max_message_size(INCOMING_LIMIT)
+                    .max_frame_size(INCOMING_LIMIT)
+                    .on_upgrade(move |socket| serve_websocket(socket, sub, slot, envelope))
                     .into_response()
             })
     };
