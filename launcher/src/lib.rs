@@ -3,5 +3,14 @@
 //! The camwall launcher as a library: the simulated cameras, the configuration, the pipeline and
 //! the HTTP server that the `camwall` binary ties together.
 
+pub mod app;
+pub mod config;
+pub mod demo;
 pub mod fakecam;
 pub mod framestamp;
+pub mod pipeline;
+pub mod server;
+pub mod state;
+pub mod supervisor;
+
+pub use app::{init_gst, App};

@@ -2,9 +2,13 @@
 
 use std::process::ExitCode;
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 use tracing::{error, info};
 
+use camwall::config::Config;
+use camwall::demo;
 use camwall::fakecam::{self, CameraConfig, Codec, FakeCam, FakeCamConfig};
 
 /// camwall: a low-latency camera wall in the browser.
@@ -17,8 +21,35 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the camera wall described by a configuration file.
+    Run {
+        /// The TOML configuration (see `camwall::config`).
+        #[arg(long, short, default_value = "camwall.toml")]
+        config: PathBuf,
+    },
+    /// Run the camera wall on simulated cameras started in this process.
+    Demo(DemoArgs),
+    /// Check a configuration file and print the gst-launch-1.0 line it makes.
+    Check {
+        #[arg(long, short, default_value = "camwall.toml")]
+        config: PathBuf,
+    },
     /// Serve simulated IP cameras over RTSP on 127.0.0.1, with an HTTP control endpoint.
     Fakecam(FakecamArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Address and port of the page, the API and the WebSocket.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Number of simulated cameras.
+    #[arg(long, default_value_t = 4)]
+    cameras: usize,
+    #[arg(long, default_value_t = 1280)]
+    width: u32,
+    #[arg(long, default_value_t = 720)]
+    height: u32,
 }
 
 #[derive(Args)]
@@ -121,6 +152,48 @@ async fn run_fakecam(args: FakecamArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))
+}
+
+async fn run(config: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&config)?;
+    let listener = bind(config.server.listen.get_ref()).await?;
+    camwall::app::serve(config, listener, shutdown_signal()).await
+}
+
+async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+    camwall::init_gst();
+    let cams = FakeCam::start(demo::fakecam_config(args.cameras, args.width, args.height))?;
+    let control = bind("127.0.0.1:0").await?;
+    let control_addr = control.local_addr()?;
+    let config = demo::config_for(&cams, &args.listen, "")?;
+    let listener = bind(&args.listen).await?;
+    println!("camwall demo: open http://{}/", listener.local_addr()?);
+    println!(
+        "simulated cameras: control at http://{control_addr}/cameras (motion on cam2 every 20 s)"
+    );
+    let (stop_control, control_stopped) = tokio::sync::oneshot::channel::<()>();
+    let control_task = tokio::spawn(fakecam::control::serve(cams.clone(), control, async {
+        let _ = control_stopped.await;
+    }));
+    let result = camwall::app::serve(config, listener, shutdown_signal()).await;
+    let _ = stop_control.send(());
+    let _ = control_task.await;
+    tokio::task::spawn_blocking(move || cams.stop()).await?;
+    result
+}
+
+fn check(config: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&config)?;
+    camwall::init_gst();
+    let line = camwall::pipeline::launch_line(&config, config.listen_addr().port(), false);
+    println!("configuration is valid; as a gst-launch-1.0 pipeline (passwords masked):\n\n{line}");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -139,6 +212,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Run { config } => run(config).await,
+            Command::Demo(args) => run_demo(args).await,
+            Command::Check { config } => check(config),
             Command::Fakecam(args) => run_fakecam(args).await,
         }
     });

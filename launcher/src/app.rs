@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The launcher as one running thing: state, supervisor (pipeline) and HTTP server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use gstcamwall::mjpegwssink::ClientSet;
+use tracing::info;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::supervisor::Supervisor;
+
+/// Initialises GStreamer and registers camwall's elements from the rlib: no plugin path needed.
+pub fn init_gst() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        gst::init().expect("GStreamer initialises");
+        gstcamwall::plugin_register_static().expect("camwall's elements register");
+    });
+}
+
+/// Serves `config` on `listener` until `shutdown` resolves, then stops everything within a
+/// second.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    init_gst();
+    let state = AppState::new(config);
+    let supervisor = Arc::new(Supervisor::start(state.clone())?);
+    let clients = ClientSet::new();
+    let routes = crate::server::routes(state.clone(), supervisor.clone(), clients.clone());
+    let addr = listener.local_addr()?;
+    info!("camwall serving on http://{addr}/");
+    let server = warp::serve(routes).incoming(listener).run();
+    tokio::select! {
+        _ = server => {},
+        _ = shutdown => {
+            info!("shutting down");
+            clients.close_all(1001, "camwall is shutting down");
+        },
+    }
+    let sup = supervisor.clone();
+    tokio::task::spawn_blocking(move || sup.shutdown())
+        .await
+        .context("stopping the pipeline")?;
+    Ok(())
+}
+
+/// A launcher running on its own runtime thread (for tests and embedding). Stops on drop.
+pub struct App {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl App {
+    /// Binds `config`'s listen address (port 0 picks a free port) and starts serving.
+    pub fn start(config: Config) -> anyhow::Result<App> {
+        let listener = std::net::TcpListener::bind(config.listen_addr())
+            .with_context(|| format!("listening on {}", config.listen_addr()))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("camwall-app".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()?;
+                let result = rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    serve(config, listener, async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                });
+                rt.shutdown_timeout(Duration::from_millis(200));
+                result
+            })?;
+        Ok(App {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn address(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Stops the launcher and waits for it.
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| anyhow::anyhow!("the launcher thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}

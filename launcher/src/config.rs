@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! `camwall.toml`: what the launcher runs, validated at start. Every error names the file, the
+//! line and the key, e.g. `camwall.toml:14: camera[1].url: must start with rtsp:// or rtsps://`.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:8080"      # default; loopback only unless you mean it
+//! token = "s3cret"               # optional: API, page and WebSocket then need it
+//!
+//! [stream]
+//! jpeg_quality = 80              # 1..=100
+//! max_width = 1280               # scale the picture on screen down to this width (0 = never)
+//! max_fps = 25                   # at most this many frames a second to viewers (0 = no limit)
+//!
+//! [selector]
+//! alarm_override = true          # an alarm takes the screen over
+//! alarm_hold_ms = 5000           # how long an alarmed camera stays after its alarm ends
+//! alarm_policy = "latest"        # or "priority": which alarm wins when several are active
+//! stall_timeout_ms = 2000        # a camera without frames for this long is stalled
+//!
+//! [reconnect]
+//! initial_ms = 250               # first retry of a failed camera
+//! max_ms = 2000                  # retries back off up to this, and go on forever
+//!
+//! [[camera]]
+//! id = "door"                    # a-z, 0-9, - and _
+//! name = "Front door"
+//! url = "rtsp://user:pass@192.0.2.10/stream1"
+//! codec = "auto"                 # auto, h264, h265 or mjpeg
+//! transport = "auto"             # auto, tcp or udp
+//! priority = 0                   # for alarm_policy = "priority"
+//! enabled = true
+//! [camera.motion]                # all optional: motionalarm's defaults otherwise
+//! enabled = true
+//! threshold = 25
+//! min_area = 0.003
+//! min_frames = 3
+//! hold_ms = 2000
+//! analysis_width = 320
+//! zones = "ignore:0,0,1,0.1"
+//! ```
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A configuration error: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// The key at fault, e.g. `camera[1].url`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: ", self.file, line)?,
+            None => write!(f, "{}: ", self.file)?,
+        }
+        if self.key.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Codec {
+    #[default]
+    Auto,
+    H264,
+    H265,
+    Mjpeg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    #[default]
+    Auto,
+    Tcp,
+    Udp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlarmPolicy {
+    #[default]
+    Latest,
+    Priority,
+}
+
+impl AlarmPolicy {
+    /// The nick of the `alarm-policy` property value.
+    pub fn nick(self) -> &'static str {
+        match self {
+            AlarmPolicy::Latest => "latest",
+            AlarmPolicy::Priority => "priority",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: Spanned<String>,
+    pub token: Option<Spanned<String>>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: Spanned::new(0..0, "127.0.0.1:8080".into()),
+            token: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamConfig {
+    pub jpeg_quality: Spanned<u32>,
+    pub max_width: u32,
+    pub max_fps: u32,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            jpeg_quality: Spanned::new(0..0, 80),
+            max_width: 1280,
+            max_fps: 25,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SelectorConfig {
+    pub alarm_override: bool,
+    pub alarm_hold_ms: u32,
+    pub alarm_policy: AlarmPolicy,
+    pub stall_timeout_ms: Spanned<u32>,
+}
+
+impl Default for SelectorConfig {
+    fn default() -> Self {
+        SelectorConfig {
+            alarm_override: true,
+            alarm_hold_ms: 5000,
+            alarm_policy: AlarmPolicy::Latest,
+            stall_timeout_ms: Spanned::new(0..0, 2000),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconnectConfig {
+    pub initial_ms: Spanned<u32>,
+    pub max_ms: Spanned<u32>,
+}
+
+impl Default for ReconnectConfig {
+    fn default() -> Self {
+        ReconnectConfig {
+            initial_ms: Spanned::new(0..0, 250),
+            max_ms: Spanned::new(0..0, 2000),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MotionConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub threshold: Option<u32>,
+    pub min_area: Option<Spanned<f64>>,
+    pub min_frames: Option<u32>,
+    pub hold_ms: Option<u32>,
+    pub analysis_width: Option<u32>,
+    pub zones: Option<Spanned<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for MotionConfig {
+    fn default() -> Self {
+        MotionConfig {
+            enabled: true,
+            threshold: None,
+            min_area: None,
+            min_frames: None,
+            hold_ms: None,
+            analysis_width: None,
+            zones: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    pub id: Spanned<String>,
+    pub name: Option<String>,
+    pub url: Spanned<String>,
+    #[serde(default)]
+    pub codec: Codec,
+    #[serde(default)]
+    pub transport: Transport,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub motion: MotionConfig,
+}
+
+impl CameraConfig {
+    pub fn id(&self) -> &str {
+        self.id.get_ref()
+    }
+
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(self.id())
+    }
+
+    pub fn url(&self) -> &str {
+        self.url.get_ref()
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub stream: StreamConfig,
+    #[serde(default)]
+    pub selector: SelectorConfig,
+    #[serde(default)]
+    pub reconnect: ReconnectConfig,
+    #[serde(default, rename = "camera")]
+    pub cameras: Vec<CameraConfig>,
+}
+
+/// Hides the password of `scheme://user:password@host/...` as `***`.
+pub fn mask_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &authority[..at];
+    let masked = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => userinfo.to_string(),
+    };
+    format!("{}{}{}", &url[..scheme_end], masked, &rest[at..])
+}
+
+/// Whether a camera id is usable in paths, pad properties and JSON.
+pub fn valid_camera_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    src: &'a str,
+}
+
+impl Checker<'_> {
+    fn line_of(&self, span: &std::ops::Range<usize>) -> Option<usize> {
+        if span.end == 0 || span.start > self.src.len() {
+            return None;
+        }
+        Some(self.src[..span.start].matches('\n').count() + 1)
+    }
+
+    fn error<T>(
+        &self,
+        span: &std::ops::Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Result<T, ConfigError> {
+        Err(ConfigError {
+            file: self.file.to_string(),
+            line: self.line_of(span),
+            key: key.into(),
+            message: message.into(),
+        })
+    }
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            line: None,
+            key: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&file, &src)
+    }
+
+    /// Parses and validates configuration text; `file` names it in errors.
+    pub fn parse(file: &str, src: &str) -> Result<Config, ConfigError> {
+        let checker = Checker { file, src };
+        let config: Config = toml::from_str(src).map_err(|e| ConfigError {
+            file: file.to_string(),
+            line: e
+                .span()
+                .and_then(|s| checker.line_of(&(s.start..s.start + 1))),
+            key: String::new(),
+            message: e.message().trim().to_string(),
+        })?;
+        config.validate(&checker)?;
+        Ok(config)
+    }
+
+    fn validate(&self, c: &Checker<'_>) -> Result<(), ConfigError> {
+        let listen = &self.server.listen;
+        if listen.get_ref().parse::<SocketAddr>().is_err() {
+            return c.error(
+                &listen.span(),
+                "server.listen",
+                format!(
+                    "'{}' is not an address:port such as 127.0.0.1:8080",
+                    listen.get_ref()
+                ),
+            );
+        }
+        if let Some(token) = &self.server.token {
+            if token.get_ref().is_empty() || token.get_ref().chars().any(char::is_whitespace) {
+                return c.error(
+                    &token.span(),
+                    "server.token",
+                    "must be non-empty and have no spaces (leave it out for no token)",
+                );
+            }
+        }
+        let q = &self.stream.jpeg_quality;
+        if !(1..=100).contains(q.get_ref()) {
+            return c.error(&q.span(), "stream.jpeg_quality", "must be from 1 to 100");
+        }
+        let stall = &self.selector.stall_timeout_ms;
+        if *stall.get_ref() < 100 {
+            return c.error(
+                &stall.span(),
+                "selector.stall_timeout_ms",
+                "must be at least 100",
+            );
+        }
+        let (initial, max) = (&self.reconnect.initial_ms, &self.reconnect.max_ms);
+        if *initial.get_ref() < 10 {
+            return c.error(
+                &initial.span(),
+                "reconnect.initial_ms",
+                "must be at least 10",
+            );
+        }
+        if max.get_ref() < initial.get_ref() {
+            return c.error(
+                &max.span(),
+                "reconnect.max_ms",
+                "must be at least reconnect.initial_ms",
+            );
+        }
+        if self.cameras.is_empty() {
+            return c.error(&(0..0), "camera", "no [[camera]] entries: add at least one");
+        }
+        if self.cameras.len() > 64 {
+            return c.error(&(0..0), "camera", "at most 64 cameras");
+        }
+        let mut ids = HashSet::new();
+        for (i, cam) in self.cameras.iter().enumerate() {
+            let key = |k: &str| format!("camera[{i}].{k}");
+            if !valid_camera_id(cam.id()) {
+                return c.error(
+                    &cam.id.span(),
+                    key("id"),
+                    format!(
+                        "'{}' must be 1-64 characters of a-z, A-Z, 0-9, - and _",
+                        cam.id()
+                    ),
+                );
+            }
+            if !ids.insert(cam.id()) {
+                return c.error(
+                    &cam.id.span(),
+                    key("id"),
+                    format!("'{}' is used twice", cam.id()),
+                );
+            }
+            let url = cam.url();
+            if !(url.starts_with("rtsp://") || url.starts_with("rtsps://"))
+                || url.len() <= "rtsp://".len()
+                || url
+                    .chars()
+                    .any(|ch| ch.is_whitespace() || ch == '"' || ch == '\\')
+            {
+                return c.error(
+                    &cam.url.span(),
+                    key("url"),
+                    format!(
+                        "'{}' must start with rtsp:// or rtsps:// and have no spaces or quotes",
+                        mask_url(url)
+                    ),
+                );
+            }
+            if let Some(area) = &cam.motion.min_area {
+                if !(0.0..=1.0).contains(area.get_ref()) {
+                    return c.error(
+                        &area.span(),
+                        key("motion.min_area"),
+                        "must be from 0.0 to 1.0",
+                    );
+                }
+            }
+            if let Some(zones) = &cam.motion.zones {
+                if let Err(e) = gstcamwall::motionalarm::parse_zones(zones.get_ref()) {
+                    return c.error(&zones.span(), key("motion.zones"), e.to_string());
+                }
+            }
+        }
+        if !self.cameras.iter().any(|c| c.enabled) {
+            return c.error(
+                &(0..0),
+                "camera",
+                "every camera is disabled: enable at least one",
+            );
+        }
+        Ok(())
+    }
+
+    /// The listen address (validated).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.server
+            .listen
+            .get_ref()
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.server.token.as_ref().map(|t| t.get_ref().as_str())
+    }
+
+    /// The cameras that are enabled, in order.
+    pub fn enabled_cameras(&self) -> impl Iterator<Item = &CameraConfig> {
+        self.cameras.iter().filter(|c| c.enabled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:9000"
+
+[stream]
+jpeg_quality = 70
+
+[selector]
+alarm_policy = "priority"
+
+[[camera]]
+id = "door"
+name = "Front door"
+url = "rtsp://admin:hunter2@192.0.2.10/stream1"
+priority = 2
+[camera.motion]
+zones = "ignore:0,0,1,0.1"
+
+[[camera]]
+id = "yard"
+url = "rtsp://192.0.2.11/stream1"
+codec = "h264"
+"#;
+
+    fn parse_err(src: &str) -> ConfigError {
+        Config::parse("camwall.toml", src).unwrap_err()
+    }
+
+    #[test]
+    fn a_good_file_parses_with_defaults() {
+        let c = Config::parse("camwall.toml", GOOD).unwrap();
+        assert_eq!(c.listen_addr().port(), 9000);
+        assert_eq!(*c.stream.jpeg_quality.get_ref(), 70);
+        assert_eq!(c.stream.max_width, 1280);
+        assert_eq!(c.selector.alarm_policy, AlarmPolicy::Priority);
+        assert!(c.selector.alarm_override);
+        assert_eq!(c.cameras.len(), 2);
+        assert_eq!(c.cameras[0].name(), "Front door");
+        assert_eq!(c.cameras[1].name(), "yard");
+        assert_eq!(c.cameras[1].codec, Codec::H264);
+        assert!(c.cameras[1].motion.enabled);
+        assert_eq!(c.token(), None);
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let e = parse_err(&GOOD.replace("rtsp://192.0.2.11", "http://192.0.2.11"));
+        assert_eq!(e.key, "camera[1].url");
+        assert_eq!(e.line, Some(21));
+        assert!(
+            e.to_string().starts_with("camwall.toml:21: camera[1].url:"),
+            "{e}"
+        );
+
+        let e = parse_err(&GOOD.replace("id = \"yard\"", "id = \"door\""));
+        assert_eq!((e.key.as_str(), e.line), ("camera[1].id", Some(20)));
+        assert!(e.message.contains("used twice"));
+
+        let e = parse_err(&GOOD.replace("jpeg_quality = 70", "jpeg_quality = 170"));
+        assert_eq!((e.key.as_str(), e.line), ("stream.jpeg_quality", Some(6)));
+
+        let e = parse_err(&GOOD.replace("ignore:0,0,1,0.1", "ignore:0,0,1"));
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("camera[0].motion.zones", Some(17))
+        );
+
+        let e = parse_err(&GOOD.replace("127.0.0.1:9000", "localhost"));
+        assert_eq!((e.key.as_str(), e.line), ("server.listen", Some(3)));
+    }
+
+    #[test]
+    fn syntax_and_unknown_keys_are_errors_with_lines() {
+        let e = parse_err(&GOOD.replace("priority = 2", "priorty = 2"));
+        assert_eq!(e.line, Some(15), "{e}");
+        assert!(e.message.contains("priorty"), "{e}");
+
+        let e =
+            parse_err(&GOOD.replace("alarm_policy = \"priority\"", "alarm_policy = \"loudest\""));
+        assert_eq!(e.line, Some(9), "{e}");
+
+        let e = parse_err("[server\nlisten = 1");
+        assert_eq!(e.line, Some(1), "{e}");
+
+        let e = parse_err("[server]\n");
+        assert_eq!(e.key, "camera");
+        assert!(e.message.contains("no [[camera]]"));
+    }
+
+    #[test]
+    fn passwords_never_appear_in_errors() {
+        let e = parse_err(&GOOD.replace(
+            "rtsp://admin:hunter2@192.0.2.10/stream1",
+            "rtsp://admin:hunter2@192.0.2.10/stream 1",
+        ));
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(e.to_string().contains("admin:***@"), "{e}");
+    }
+
+    #[test]
+    fn mask_url_hides_only_the_password() {
+        assert_eq!(
+            mask_url("rtsp://admin:hunter2@192.0.2.10:554/s?x=1"),
+            "rtsp://admin:***@192.0.2.10:554/s?x=1"
+        );
+        assert_eq!(mask_url("rtsp://admin@cam/s"), "rtsp://admin@cam/s");
+        assert_eq!(mask_url("rtsp://cam/s@x"), "rtsp://cam/s@x");
+        assert_eq!(mask_url("rtsp://u:p:q@cam"), "rtsp://u:***@cam");
+        assert_eq!(mask_url("nonsense"), "nonsense");
+    }
+
+    #[test]
+    fn missing_file_is_a_clear_error() {
+        let e = Config::load(Path::new("/nonexistent/camwall.toml")).unwrap_err();
+        assert!(e.to_string().contains("cannot read"), "{e}");
+    }
+}

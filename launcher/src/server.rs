@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The launcher's one HTTP port: the page, the control API, the event stream, `/healthz`, and
+//! the viewers' WebSocket (`/ws`, with `/snapshot.jpg` and `/mjpeg`) served from the sink's
+//! feed by `mjpegwssink`'s own routes.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /` | the page |
+//! | `GET /api/cameras` | `[{"id","name","state","alarm","selected",...}]` |
+//! | `GET /api/selection` | `{"camera","reason","user_choice"}` |
+//! | `PUT /api/selection` `{"camera":id}` | the new selection; 404 unknown camera, 400 bad body |
+//! | `GET /api/events` | server-sent events: `alarm`, `switch`, `camera` |
+//! | `GET /healthz` | 200 while frames reach the viewers, else 503 (never needs the token) |
+//! | `GET /ws` | frames and events, see `gstcamwall::protocol` |
+//!
+//! With a token configured, everything but `/healthz` needs `Authorization: Bearer <token>` or
+//! `?token=<token>`; otherwise 401. Errors are `{"error": "..."}`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use futures_util::stream;
+use gstcamwall::mjpegwssink::{self, is_authorized, ClientSet, RouteOptions};
+use serde::Deserialize;
+use warp::http::{header, HeaderValue, StatusCode};
+use warp::{Filter, Rejection, Reply};
+
+use crate::state::AppState;
+use crate::supervisor::{SelectError, Supervisor};
+
+/// The page, embedded in the binary.
+pub const PAGE: &str = include_str!("web/index.html");
+/// Largest request body accepted.
+const MAX_BODY: u64 = 4 * 1024;
+
+#[derive(Debug)]
+struct Unauthorized;
+impl warp::reject::Reject for Unauthorized {}
+
+#[derive(Debug)]
+struct ApiError(StatusCode, String);
+impl warp::reject::Reject for ApiError {}
+
+fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
+    let mut res = warp::reply::with_status(
+        warp::reply::json(&serde_json::json!({ "error": message })),
+        status,
+    )
+    .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"camwall\""),
+        );
+    }
+    res
+}
+
+/// Passes requests that carry the token (or all, when none is configured).
+fn authorized(token: Option<Arc<str>>) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::query::<HashMap<String, String>>()
+        .or(warp::any().map(HashMap::new))
+        .unify()
+        .and(warp::header::optional::<String>("authorization"))
+        .and_then(move |q: HashMap<String, String>, auth: Option<String>| {
+            let ok = is_authorized(token.as_deref(), &q, auth.as_deref());
+            async move {
+                if ok {
+                    Ok(())
+                } else {
+                    Err(warp::reject::custom(Unauthorized))
+                }
+            }
+        })
+        .untuple_one()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SelectBody {
+    camera: String,
+}
+
+/// All routes on one filter.
+pub fn routes(
+    state: Arc<AppState>,
+    supervisor: Arc<Supervisor>,
+    clients: ClientSet,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
+    let token: Option<Arc<str>> = state.config.token().map(Into::into);
+    let auth = authorized(token.clone());
+    let with_state = {
+        let state = state.clone();
+        warp::any().map(move || state.clone())
+    };
+
+    let healthz = warp::path!("healthz")
+        .and(warp::get())
+        .and(with_state.clone())
+        .map(|state: Arc<AppState>| {
+            if state.streaming() {
+                warp::reply::json(&serde_json::json!({ "status": "streaming" })).into_response()
+            } else {
+                json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no frames are reaching the viewers",
+                )
+            }
+        });
+
+    let page = warp::path::end()
+        .and(warp::get())
+        .and(auth.clone())
+        .map(|| {
+            let mut res = warp::reply::html(PAGE).into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            res
+        });
+
+    let cameras = warp::path!("api" / "cameras")
+        .and(warp::get())
+        .and(auth.clone())
+        .and(with_state.clone())
+        .map(|state: Arc<AppState>| warp::reply::json(&state.camera_views()).into_response());
+
+    let get_selection = warp::path!("api" / "selection")
+        .and(warp::get())
+        .and(auth.clone())
+        .and(with_state.clone())
+        .map(|state: Arc<AppState>| warp::reply::json(&state.selection()).into_response());
+
+    let put_selection = warp::path!("api" / "selection")
+        .and(warp::put())
+        .and(auth.clone())
+        .and(warp::body::content_length_limit(MAX_BODY))
+        .and(warp::body::bytes())
+        .and(warp::any().map(move || supervisor.clone()))
+        .and_then(
+            |body: bytes::Bytes, supervisor: Arc<Supervisor>| async move {
+                let req: SelectBody = serde_json::from_slice(&body).map_err(|e| {
+                    warp::reject::custom(ApiError(
+                        StatusCode::BAD_REQUEST,
+                        format!("expected {{\"camera\": \"<id>\"}}: {e}"),
+                    ))
+                })?;
+                match supervisor.select(req.camera).await {
+                    Ok(sel) => Ok(warp::reply::json(&sel).into_response()),
+                    Err(e @ SelectError::UnknownCamera(_)) => Err(warp::reject::custom(ApiError(
+                        StatusCode::NOT_FOUND,
+                        e.to_string(),
+                    ))),
+                    Err(e) => Err(warp::reject::custom(ApiError(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        e.to_string(),
+                    ))),
+                }
+            },
+        );
+
+    let events = warp::path!("api" / "events")
+        .and(warp::get())
+        .and(auth.clone())
+        .and(with_state.clone())
+        .map(|state: Arc<AppState>| {
+            let rx = state.subscribe_events();
+            let events = stream::unfold(rx, |mut rx| async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(text) => {
+                            let kind = serde_json::from_str::<serde_json::Value>(&text)
+                                .ok()
+                                .and_then(|v| v["type"].as_str().map(str::to_string))
+                                .unwrap_or_else(|| "message".into());
+                            let ev = warp::sse::Event::default().event(kind).data(&*text);
+                            return Some((Ok::<_, Infallible>(ev), rx));
+                        }
+                        // A slow reader skips what it missed rather than holding memory.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            });
+            warp::sse::reply(warp::sse::keep_alive().stream(events)).into_response()
+        });
+
+    let viewer = mjpegwssink::routes(
+        state.feed.clone(),
+        RouteOptions {
+            token: token.as_deref().map(str::to_string),
+            serve_viewer: false,
+            clients,
+            ..RouteOptions::default()
+        },
+    );
+
+    healthz
+        .or(page)
+        .unify()
+        .or(cameras)
+        .unify()
+        .or(get_selection)
+        .unify()
+        .or(put_selection)
+        .unify()
+        .or(events)
+        .unify()
+        .or(viewer)
+        .unify()
+        .recover(recover)
+        .unify()
+}
+
+async fn recover(err: Rejection) -> Result<warp::reply::Response, Infallible> {
+    let res = if err.find::<Unauthorized>().is_some() {
+        json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized: give the token as Authorization: Bearer <token> or ?token=<token>",
+        )
+    } else if let Some(ApiError(status, msg)) = err.find::<ApiError>() {
+        json_error(*status, msg)
+    } else if err.is_not_found() {
+        json_error(StatusCode::NOT_FOUND, "no such path")
+    } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
+        json_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+    } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {
+        json_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+    } else if err.find::<warp::reject::LengthRequired>().is_some() {
+        json_error(
+            StatusCode::LENGTH_REQUIRED,
+            "request body needs a Content-Length",
+        )
+    } else {
+        json_error(StatusCode::BAD_REQUEST, "bad request")
+    };
+    Ok(res)
+}

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! What the launcher knows at run time, shared by the supervisor (which writes it from the
+//! pipeline) and the HTTP server (which reads it): each camera's state, the selection, and the
+//! event stream that the API and the viewers' WebSocket carry.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use gstcamwall::mjpegwssink::FrameFeed;
+use gstcamwall::protocol::{self, unix_ms_now};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::config::{mask_url, Config};
+
+/// A camera's connection state, as the API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CameraState {
+    Connecting,
+    Live,
+    Offline,
+}
+
+impl CameraState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CameraState::Connecting => "connecting",
+            CameraState::Live => "live",
+            CameraState::Offline => "offline",
+        }
+    }
+}
+
+/// Run-time facts about one camera. Counters are written from streaming threads.
+pub struct CameraRuntime {
+    pub id: String,
+    pub name: String,
+    /// The URL with its password masked: the only form that leaves the process.
+    pub url: String,
+    pub priority: i32,
+    state: Mutex<CameraState>,
+    alarm: AtomicBool,
+    pub(crate) frames: AtomicU64,
+    pub(crate) last_frame_ms: AtomicU64,
+    pub(crate) width: AtomicU32,
+    pub(crate) height: AtomicU32,
+    /// Frames per second over the last measuring window, times 100.
+    pub(crate) fps_x100: AtomicU32,
+    pub(crate) reconnects: AtomicU64,
+}
+
+impl CameraRuntime {
+    pub fn state(&self) -> CameraState {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn alarm(&self) -> bool {
+        self.alarm.load(Ordering::Relaxed)
+    }
+
+    /// Records a decoded frame (called from the camera's streaming thread).
+    pub fn frame_seen(&self) {
+        self.frames.fetch_add(1, Ordering::Relaxed);
+        self.last_frame_ms.store(unix_ms_now(), Ordering::Relaxed);
+    }
+
+    /// Milliseconds since the last frame, `None` before the first.
+    pub fn last_frame_age_ms(&self) -> Option<u64> {
+        match self.last_frame_ms.load(Ordering::Relaxed) {
+            0 => None,
+            t => Some(unix_ms_now().saturating_sub(t)),
+        }
+    }
+}
+
+/// Why the camera on screen is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SelectionReason {
+    User,
+    Alarm,
+}
+
+/// `GET /api/selection`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Selection {
+    /// The camera on screen.
+    pub camera: Option<String>,
+    pub reason: SelectionReason,
+    /// The user's own choice, which comes back when alarms end.
+    pub user_choice: Option<String>,
+    /// The selector's own word for the last switch (`user`, `alarm`, `alarm-ended`, `stalled`,
+    /// `pad-removed`).
+    pub detail: Option<String>,
+}
+
+/// One entry of `GET /api/cameras`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CameraView {
+    pub id: String,
+    pub name: String,
+    pub state: CameraState,
+    pub alarm: bool,
+    pub selected: bool,
+    pub url: String,
+    pub priority: i32,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub fps: Option<f64>,
+    pub last_frame_age_ms: Option<u64>,
+    pub frames: u64,
+    pub reconnects: u64,
+}
+
+/// Everything the server and the supervisor share.
+pub struct AppState {
+    pub config: Config,
+    /// The viewers' frame feed: outlives every pipeline, so viewers stay connected.
+    pub feed: FrameFeed,
+    pub cameras: Vec<CameraRuntime>,
+    selection: Mutex<Selection>,
+    events: broadcast::Sender<Arc<str>>,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Arc<AppState> {
+        let cameras: Vec<CameraRuntime> = config
+            .enabled_cameras()
+            .map(|c| CameraRuntime {
+                id: c.id().to_string(),
+                name: c.name().to_string(),
+                url: mask_url(c.url()),
+                priority: c.priority,
+                state: Mutex::new(CameraState::Connecting),
+                alarm: AtomicBool::new(false),
+                frames: AtomicU64::new(0),
+                last_frame_ms: AtomicU64::new(0),
+                width: AtomicU32::new(0),
+                height: AtomicU32::new(0),
+                fps_x100: AtomicU32::new(0),
+                reconnects: AtomicU64::new(0),
+            })
+            .collect();
+        let first = cameras.first().map(|c| c.id.clone());
+        let (events, _) = broadcast::channel(256);
+        Arc::new(AppState {
+            config,
+            feed: FrameFeed::new(),
+            cameras,
+            selection: Mutex::new(Selection {
+                camera: None,
+                reason: SelectionReason::User,
+                user_choice: first,
+                detail: None,
+            }),
+            events,
+        })
+    }
+
+    pub fn camera_index(&self, id: &str) -> Option<usize> {
+        self.cameras.iter().position(|c| c.id == id)
+    }
+
+    pub fn selection(&self) -> Selection {
+        self.selection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn update_selection(&self, f: impl FnOnce(&mut Selection)) -> Selection {
+        let mut s = self.selection.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut s);
+        s.clone()
+    }
+
+    pub fn camera_views(&self) -> Vec<CameraView> {
+        let on_screen = self.selection().camera;
+        self.cameras
+            .iter()
+            .map(|c| {
+                let (w, h) = (
+                    c.width.load(Ordering::Relaxed),
+                    c.height.load(Ordering::Relaxed),
+                );
+                let fps = c.fps_x100.load(Ordering::Relaxed);
+                CameraView {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    state: c.state(),
+                    alarm: c.alarm(),
+                    selected: on_screen.as_deref() == Some(c.id.as_str()),
+                    url: c.url.clone(),
+                    priority: c.priority,
+                    width: (w > 0).then_some(w),
+                    height: (h > 0).then_some(h),
+                    fps: (c.state() == CameraState::Live).then_some(f64::from(fps) / 100.0),
+                    last_frame_age_ms: c.last_frame_age_ms(),
+                    frames: c.frames.load(Ordering::Relaxed),
+                    reconnects: c.reconnects.load(Ordering::Relaxed),
+                }
+            })
+            .collect()
+    }
+
+    /// Subscribes to the event stream (JSON texts of [`protocol::Message`]).
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<str>> {
+        self.events.subscribe()
+    }
+
+    /// Sends an event to the API's event stream and to every viewer's WebSocket.
+    pub fn publish(&self, msg: &protocol::Message<'_>) {
+        self.feed.publish_message(msg);
+        let _ = self.events.send(Arc::from(msg.to_json()));
+    }
+
+    /// Sets a camera's state; publishes when it changed.
+    pub(crate) fn set_camera_state(&self, index: usize, state: CameraState) -> bool {
+        let Some(cam) = self.cameras.get(index) else {
+            return false;
+        };
+        let changed = {
+            let mut s = cam.state.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::replace(&mut *s, state) != state
+        };
+        if changed {
+            tracing::info!(camera = %cam.id, state = state.as_str(), "camera state");
+            self.publish(&protocol::Message::Camera(protocol::CameraState {
+                camera: Cow::Borrowed(&cam.id),
+                state: Cow::Borrowed(state.as_str()),
+                ts: unix_ms_now(),
+            }));
+        }
+        changed
+    }
+
+    pub(crate) fn set_alarm(&self, index: usize, active: bool) {
+        if let Some(cam) = self.cameras.get(index) {
+            cam.alarm.store(active, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the stream is live: a frame reached the viewers' feed in the last few seconds.
+    pub fn streaming(&self) -> bool {
+        self.feed
+            .latest()
+            .is_some_and(|f| unix_ms_now().saturating_sub(f.ts) < 5_000)
+    }
+}

@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Builds camwall's pipeline and keeps it running: one bin per camera (restarted on its own,
+//! with capped backoff, forever, when it fails or stops delivering frames), the selector and
+//! encoder tail, and the viewers' feed that outlives them all. It turns the pipeline's bus
+//! messages into camera states, alarms and selections in [`AppState`], and carries out the
+//! API's commands on its own thread, never on an async task.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use gst::prelude::*;
+use gstcamwall::messages::{Alarm, SelectorSwitched, SwitchReason};
+use gstcamwall::mjpegwssink::MjpegWsSink;
+use gstcamwall::protocol::{self, unix_ms_now};
+use tracing::{debug, error, info, warn};
+
+use crate::pipeline;
+use crate::state::{AppState, CameraState, Selection, SelectionReason};
+
+/// How often the supervisor looks at every camera.
+const TICK: Duration = Duration::from_millis(100);
+/// A camera that connected but sent no frame for this long is failed and retried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(6);
+/// Time to wait for the pipeline to stop at shutdown.
+const STOP_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// Why a selection was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("no camera '{0}'")]
+    UnknownCamera(String),
+    #[error("the pipeline is not running")]
+    NotRunning,
+}
+
+enum Command {
+    Select {
+        camera: String,
+        reply: tokio::sync::oneshot::Sender<Result<Selection, SelectError>>,
+    },
+    /// Rebuild the whole pipeline (as after a fault).
+    Rebuild,
+    Shutdown,
+}
+
+/// Handle to the supervisor thread.
+pub struct Supervisor {
+    commands: Sender<Command>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Supervisor {
+    /// Starts the supervisor thread; the pipeline is built and started on it.
+    pub fn start(state: Arc<AppState>) -> anyhow::Result<Supervisor> {
+        let (commands, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("camwall-supervisor".into())
+            .spawn(move || run(state, rx))?;
+        Ok(Supervisor {
+            commands,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Makes `camera` the user's choice. Answers with the selection that results.
+    pub async fn select(&self, camera: String) -> Result<Selection, SelectError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.commands
+            .send(Command::Select { camera, reply })
+            .map_err(|_| SelectError::NotRunning)?;
+        answer.await.map_err(|_| SelectError::NotRunning)?
+    }
+
+    /// Tears the pipeline down and builds it again; viewers stay connected.
+    pub fn rebuild(&self) {
+        let _ = self.commands.send(Command::Rebuild);
+    }
+
+    /// Stops the pipeline and the thread.
+    pub fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// One camera's part of the running pipeline.
+struct CameraSlot {
+    bin: gst::Bin,
+    pad: gst::Pad,
+    /// When the current connection attempt started.
+    attempt_started: Instant,
+    /// Frames counted when the current attempt started.
+    frames_at_attempt: u64,
+    /// Consecutive failures, for the backoff.
+    failures: u32,
+    /// When a failed camera is restarted next.
+    retry_at: Option<Instant>,
+    /// A restart is running on its own thread.
+    restarting: Arc<AtomicBool>,
+    /// For the frame rate.
+    fps_window: (Instant, u64),
+}
+
+struct Running {
+    pipeline: gst::Pipeline,
+    selector: gst::Element,
+    cameras: Vec<CameraSlot>,
+}
+
+fn run(state: Arc<AppState>, commands: Receiver<Command>) {
+    let mut running: Option<Running> = None;
+    let mut next_build = Instant::now();
+    loop {
+        if running.is_none() && Instant::now() >= next_build {
+            match build(&state) {
+                Ok(r) => running = Some(r),
+                Err(e) => {
+                    error!("cannot build the pipeline: {e:#}; retrying in 1 s");
+                    next_build = Instant::now() + Duration::from_secs(1);
+                }
+            }
+        }
+
+        // Commands first: a selection must not wait behind a burst of bus messages.
+        let deadline = Instant::now() + TICK;
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let command = match running.as_ref().and_then(|r| r.pipeline.bus()) {
+                Some(bus) => match commands.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(mpsc::TryRecvError::Empty) => {
+                        let timeout =
+                            gst::ClockTime::from_nseconds(wait.as_nanos().min(10_000_000) as u64);
+                        if let Some(msg) = bus.timed_pop(timeout) {
+                            if handle_message(&state, running.as_mut(), &msg) {
+                                info!("rebuilding the pipeline after a fault");
+                                stop(running.take());
+                                next_build = Instant::now();
+                            }
+                        }
+                        None
+                    }
+                    Err(mpsc::TryRecvError::Disconnected) => Some(Command::Shutdown),
+                },
+                None => match commands.recv_timeout(wait) {
+                    Ok(c) => Some(c),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => Some(Command::Shutdown),
+                },
+            };
+            match command {
+                Some(Command::Select { camera, reply }) => {
+                    let _ = reply.send(select(&state, running.as_ref(), &camera));
+                }
+                Some(Command::Rebuild) => {
+                    stop(running.take());
+                    next_build = Instant::now();
+                }
+                Some(Command::Shutdown) => {
+                    stop(running.take());
+                    return;
+                }
+                None => {}
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        if let Some(r) = running.as_mut() {
+            watch_cameras(&state, r);
+        }
+    }
+}
+
+fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
+    let config = &state.config;
+    let tail = pipeline::tail(config, "", "mjpegwssink name=sink server-enabled=false");
+    debug!(
+        "pipeline (paste into gst-launch-1.0): {}",
+        pipeline::launch_line(config, config.listen_addr().port(), false)
+    );
+    let pipeline = gst::parse::launch(&tail)
+        .with_context(|| format!("parsing '{tail}'"))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| anyhow!("the tail is not a pipeline"))?;
+    pipeline.set_property("name", "camwall");
+    let selector = pipeline.by_name("sel").context("no selector")?;
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|s| s.downcast::<MjpegWsSink>().ok())
+        .context("no mjpegwssink")?;
+    sink.set_feed(&state.feed);
+    drop_alarm_events_before(&sink);
+    if config.stream.max_fps > 0 {
+        limit_rate(&selector, config.stream.max_fps);
+    }
+
+    let mut cameras = Vec::new();
+    for (index, cam) in config.enabled_cameras().enumerate() {
+        // Only motionalarm's src pad is ghosted: the depayloader's sink pad must stay free for
+        // the delayed link to rtspsrc's pad, which appears once the camera answers.
+        let bin = gst::parse::bin_from_description(&pipeline::camera_branch(cam, index), false)
+            .with_context(|| format!("camera '{}'", cam.id()))?;
+        bin.set_property("name", format!("camera{index}"));
+        let motion_src = bin
+            .by_name(&pipeline::motion_name(index))
+            .and_then(|m| m.static_pad("src"))
+            .context("camera branch without motionalarm")?;
+        let src = gst::GhostPad::builder_with_target(&motion_src)?
+            .name("src")
+            .build();
+        bin.add_pad(&src)?;
+        pipeline.add(&bin)?;
+        let pad = selector
+            .request_pad_simple("sink_%u")
+            .context("selector gave no sink pad")?;
+        pad.set_property("camera-id", cam.id());
+        pad.set_property("priority", cam.priority);
+        src.link(&pad)?;
+        count_frames(state, index, src.upcast_ref());
+        cameras.push(CameraSlot {
+            bin,
+            pad,
+            attempt_started: Instant::now(),
+            frames_at_attempt: state.cameras[index].frames.load(Ordering::Relaxed),
+            failures: 0,
+            retry_at: None,
+            restarting: Arc::new(AtomicBool::new(false)),
+            fps_window: (Instant::now(), 0),
+        });
+        state.set_camera_state(index, CameraState::Connecting);
+    }
+
+    let running = Running {
+        pipeline,
+        selector,
+        cameras,
+    };
+    let choice = state.selection().user_choice;
+    if let Some(i) = choice.as_deref().and_then(|c| state.camera_index(c)) {
+        running
+            .selector
+            .set_property("selected-pad", &running.cameras[i].pad);
+    }
+    running
+        .pipeline
+        .set_state(gst::State::Playing)
+        .context("starting the pipeline")?;
+    info!(cameras = running.cameras.len(), "pipeline playing");
+    Ok(running)
+}
+
+/// The launcher publishes every camera's alarms from the bus; the copies that travel with the
+/// shown camera's frames would reach the viewers twice.
+fn drop_alarm_events_before(sink: &MjpegWsSink) {
+    if let Some(pad) = sink.static_pad("sink") {
+        pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
+            match info.event() {
+                Some(ev) if Alarm::from_event(ev).is_some() => gst::PadProbeReturn::Drop,
+                _ => gst::PadProbeReturn::Ok,
+            }
+        });
+    }
+}
+
+/// Drops frames that come faster than `max_fps`, but never the first frame after a switch
+/// (the `title` tag announces it), so a switch is never delayed.
+fn limit_rate(selector: &gst::Element, max_fps: u32) {
+    let Some(src) = selector.static_pad("src") else {
+        return;
+    };
+    // 90 % of the interval, so jitter in a camera that runs at exactly max_fps drops nothing.
+    let min_gap = gst::ClockTime::from_nseconds(900_000_000 / u64::from(max_fps));
+    let last: Arc<Mutex<(Option<gst::ClockTime>, bool)>> = Arc::new(Mutex::new((None, true)));
+    src.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        move |_, info| {
+            let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(ev) = info.event() {
+                if matches!(
+                    ev.view(),
+                    gst::EventView::Tag(_) | gst::EventView::FlushStop(_)
+                ) {
+                    last.1 = true;
+                }
+                return gst::PadProbeReturn::Ok;
+            }
+            let Some(pts) = info.buffer().and_then(|b| b.pts()) else {
+                return gst::PadProbeReturn::Ok;
+            };
+            match last.0 {
+                Some(prev) if !last.1 && pts.saturating_sub(prev) < min_gap => {
+                    gst::PadProbeReturn::Drop
+                }
+                _ => {
+                    *last = (Some(pts), false);
+                    gst::PadProbeReturn::Ok
+                }
+            }
+        },
+    );
+}
+
+fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad) {
+    let state = state.clone();
+    src.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        move |_, info| {
+            let Some(cam) = state.cameras.get(index) else {
+                return gst::PadProbeReturn::Remove;
+            };
+            if let Some(ev) = info.event() {
+                if let gst::EventView::Caps(c) = ev.view() {
+                    if let Ok(vi) = gst_video::VideoInfo::from_caps(c.caps()) {
+                        cam.width.store(vi.width(), Ordering::Relaxed);
+                        cam.height.store(vi.height(), Ordering::Relaxed);
+                    }
+                }
+            } else {
+                cam.frame_seen();
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+}
+
+/// Index of the camera whose bin holds `obj`, if any.
+fn camera_of(running: &Running, obj: &gst::Object) -> Option<usize> {
+    let mut cur = Some(obj.clone());
+    while let Some(o) = cur {
+        if let Some(i) = running
+            .cameras
+            .iter()
+            .position(|c| c.bin.upcast_ref::<gst::Object>() == &o)
+        {
+            return Some(i);
+        }
+        cur = o.parent();
+    }
+    None
+}
+
+/// Handles one bus message. Returns `true` when the whole pipeline must be rebuilt.
+fn handle_message(
+    state: &Arc<AppState>,
+    running: Option<&mut Running>,
+    msg: &gst::Message,
+) -> bool {
+    let Some(running) = running else {
+        return false;
+    };
+    match msg.view() {
+        gst::MessageView::Error(e) => {
+            let src = msg
+                .src()
+                .map(|s| s.path_string().to_string())
+                .unwrap_or_default();
+            let text = mask_urls_in(state, &format!("{} ({src})", e.error()));
+            match msg.src().and_then(|s| camera_of(running, s)) {
+                Some(i) => {
+                    camera_failed(state, running, i, &text);
+                    false
+                }
+                None => {
+                    error!("pipeline error: {text}");
+                    true
+                }
+            }
+        }
+        gst::MessageView::Warning(w) => {
+            let text = mask_urls_in(state, &w.error().to_string());
+            warn!("{text}");
+            false
+        }
+        gst::MessageView::Eos(_) => {
+            warn!("the pipeline ended (every camera stopped); rebuilding");
+            true
+        }
+        gst::MessageView::Element(_) => {
+            if let Some(Ok(alarm)) = Alarm::from_message(msg) {
+                on_alarm(state, &alarm);
+            } else if let Some(Ok(sw)) = SelectorSwitched::from_message(msg) {
+                on_switch(state, &sw);
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+fn mask_urls_in(state: &AppState, text: &str) -> String {
+    let mut out = text.to_string();
+    for cam in state.config.enabled_cameras() {
+        out = out.replace(cam.url(), &crate::config::mask_url(cam.url()));
+    }
+    out
+}
+
+fn on_alarm(state: &Arc<AppState>, alarm: &Alarm) {
+    let Some(i) = state.camera_index(&alarm.camera_id) else {
+        return;
+    };
+    info!(camera = %alarm.camera_id, active = alarm.active, level = alarm.level, "alarm");
+    state.set_alarm(i, alarm.active);
+    state.publish(&protocol::Message::Alarm(protocol::Alarm::from(alarm)));
+}
+
+fn on_switch(state: &Arc<AppState>, sw: &SelectorSwitched) {
+    let camera = (!sw.camera_id.is_empty()).then(|| sw.camera_id.clone());
+    info!(camera = %sw.camera_id, previous = %sw.previous, reason = %sw.reason, "switched");
+    state.update_selection(|s| {
+        s.camera = camera;
+        s.reason = if sw.reason == SwitchReason::Alarm {
+            SelectionReason::Alarm
+        } else {
+            SelectionReason::User
+        };
+        s.detail = Some(sw.reason.as_str().to_string());
+    });
+    state.publish(&protocol::Message::Switch(protocol::Switch {
+        camera: Cow::Borrowed(&sw.camera_id),
+        previous: Cow::Borrowed(&sw.previous),
+        reason: Cow::Borrowed(sw.reason.as_str()),
+        ts: unix_ms_now(),
+    }));
+}
+
+fn select(
+    state: &Arc<AppState>,
+    running: Option<&Running>,
+    camera: &str,
+) -> Result<Selection, SelectError> {
+    let index = state
+        .camera_index(camera)
+        .ok_or_else(|| SelectError::UnknownCamera(camera.to_string()))?;
+    state.update_selection(|s| s.user_choice = Some(camera.to_string()));
+    let running = running.ok_or(SelectError::NotRunning)?;
+    running
+        .selector
+        .set_property("selected-pad", &running.cameras[index].pad);
+    Ok(state.selection())
+}
+
+fn backoff(state: &AppState, failures: u32) -> Duration {
+    let initial = u64::from(*state.config.reconnect.initial_ms.get_ref());
+    let max = u64::from(*state.config.reconnect.max_ms.get_ref());
+    let ms = initial.saturating_mul(1u64 << failures.saturating_sub(1).min(16));
+    Duration::from_millis(ms.min(max))
+}
+
+fn camera_failed(state: &Arc<AppState>, running: &mut Running, index: usize, why: &str) {
+    let slot = &mut running.cameras[index];
+    if slot.retry_at.is_some() || slot.restarting.load(Ordering::Acquire) {
+        return; // already being handled
+    }
+    slot.failures = slot.failures.saturating_add(1);
+    let delay = backoff(state, slot.failures);
+    slot.retry_at = Some(Instant::now() + delay);
+    let id = &state.cameras[index].id;
+    warn!(camera = %id, retry_in_ms = delay.as_millis() as u64, "camera failed: {why}");
+    state.set_camera_state(index, CameraState::Offline);
+}
+
+fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
+    let stall = Duration::from_millis(u64::from(*state.config.selector.stall_timeout_ms.get_ref()));
+    let now = Instant::now();
+    for index in 0..running.cameras.len() {
+        let cam = &state.cameras[index];
+        let frames = cam.frames.load(Ordering::Relaxed);
+        let slot = &mut running.cameras[index];
+
+        if now.duration_since(slot.fps_window.0) >= Duration::from_secs(1) {
+            let (t0, f0) = slot.fps_window;
+            let fps = (frames - f0.min(frames)) as f64 / now.duration_since(t0).as_secs_f64();
+            cam.fps_x100.store((fps * 100.0) as u32, Ordering::Relaxed);
+            slot.fps_window = (now, frames);
+        }
+
+        if let Some(at) = slot.retry_at {
+            if now >= at && !slot.restarting.load(Ordering::Acquire) {
+                slot.retry_at = None;
+                slot.attempt_started = now;
+                slot.frames_at_attempt = frames;
+                cam.reconnects.fetch_add(1, Ordering::Relaxed);
+                state.set_camera_state(index, CameraState::Connecting);
+                restart_bin(slot);
+            }
+            continue;
+        }
+        if slot.restarting.load(Ordering::Acquire) {
+            continue;
+        }
+        let got_frames = frames > slot.frames_at_attempt;
+        let age = cam.last_frame_age_ms().map(Duration::from_millis);
+        match cam.state() {
+            CameraState::Live if age.is_some_and(|a| a > stall + Duration::from_secs(1)) => {
+                camera_failed(state, running, index, "no frames");
+            }
+            CameraState::Connecting | CameraState::Offline if got_frames => {
+                running.cameras[index].failures = 0;
+                state.set_camera_state(index, CameraState::Live);
+            }
+            CameraState::Connecting
+                if now.duration_since(slot.attempt_started) > CONNECT_TIMEOUT =>
+            {
+                camera_failed(state, running, index, "no frame after connecting");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Restarts a camera's bin on its own thread: rtspsrc may take a while to let go of a dead
+/// connection, and the other cameras must not wait for it.
+fn restart_bin(slot: &CameraSlot) {
+    let bin = slot.bin.clone();
+    let busy = slot.restarting.clone();
+    busy.store(true, Ordering::Release);
+    let _ = std::thread::Builder::new()
+        .name("camwall-restart".into())
+        .spawn(move || {
+            let _ = bin.set_state(gst::State::Null);
+            if let Err(e) = bin.sync_state_with_parent() {
+                warn!("cannot restart {}: {e}", bin.name());
+            }
+            busy.store(false, Ordering::Release);
+        });
+}
+
+fn stop(running: Option<Running>) {
+    let Some(r) = running else {
+        return;
+    };
+    let (done, wait) = mpsc::channel();
+    let pipeline = r.pipeline.clone();
+    let _ = std::thread::Builder::new()
+        .name("camwall-stop".into())
+        .spawn(move || {
+            let _ = pipeline.set_state(gst::State::Null);
+            let _ = done.send(());
+        });
+    if wait.recv_timeout(STOP_TIMEOUT).is_err() {
+        warn!("the pipeline did not stop within {STOP_TIMEOUT:?}; leaving it behind");
+    }
+}
