@@ -739,6 +739,32 @@ fn camera_title_and_alarm_events_reach_viewers() {
 }
 
 #[test]
+fn alarms_are_not_forwarded_when_the_application_publishes_them() {
+    init();
+    rt().block_on(async {
+        let (mut h, sink) = harness(&[]);
+        sink.set_property("forward-alarms", false);
+        let mut ws = ws_connect(port_of(&sink), "/ws").await;
+        until("viewer counted", || sink.property::<u32>("clients") == 1).await;
+        let alarm = gstcamwall::messages::Alarm {
+            camera_id: "cam2".into(),
+            kind: "motion".into(),
+            active: true,
+            level: 0.25,
+            running_time: None,
+        };
+        assert!(h.push_event(alarm.to_event()));
+        push_jpeg(&mut h, &small_jpegs()[0]);
+        // The next message is the frame: the alarm was not sent.
+        let text = next_text(&mut ws).await;
+        assert!(
+            matches!(Message::from_json(&text).unwrap(), Message::Frame(_)),
+            "expected the frame, got {text}"
+        );
+    });
+}
+
+#[test]
 fn an_application_serves_the_feed_from_its_own_server_across_rebuilds() {
     init();
     rt().block_on(async {

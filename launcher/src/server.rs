@@ -39,10 +39,6 @@ const MAX_BODY: u64 = 4 * 1024;
 struct Unauthorized;
 impl warp::reject::Reject for Unauthorized {}
 
-#[derive(Debug)]
-struct ApiError(StatusCode, String);
-impl warp::reject::Reject for ApiError {}
-
 fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
     let mut res = warp::reply::with_status(
         warp::reply::json(&serde_json::json!({ "error": message })),
@@ -75,6 +71,20 @@ fn authorized(token: Option<Arc<str>>) -> impl Filter<Extract = (), Error = Reje
             }
         })
         .untuple_one()
+}
+
+/// The request body, or `None` when it is too large.
+fn limited_body() -> impl Filter<Extract = (Option<bytes::Bytes>,), Error = Rejection> + Clone {
+    warp::body::content_length_limit(MAX_BODY)
+        .and(warp::body::bytes())
+        .map(Some)
+        .or_else(|err: Rejection| async move {
+            if err.find::<warp::reject::PayloadTooLarge>().is_some() {
+                Ok((None,))
+            } else {
+                Err(err)
+            }
+        })
 }
 
 #[derive(Deserialize)]
@@ -132,30 +142,36 @@ pub fn routes(
         .and(with_state.clone())
         .map(|state: Arc<AppState>| warp::reply::json(&state.selection()).into_response());
 
+    // Once the method and path match, every outcome is a response, never a rejection: warp
+    // would otherwise rank another route's 405 above this route's 400, 404 or 413.
     let put_selection = warp::path!("api" / "selection")
         .and(warp::put())
         .and(auth.clone())
-        .and(warp::body::content_length_limit(MAX_BODY))
-        .and(warp::body::bytes())
+        .and(limited_body())
         .and(warp::any().map(move || supervisor.clone()))
-        .and_then(
-            |body: bytes::Bytes, supervisor: Arc<Supervisor>| async move {
-                let req: SelectBody = serde_json::from_slice(&body).map_err(|e| {
-                    warp::reject::custom(ApiError(
-                        StatusCode::BAD_REQUEST,
-                        format!("expected {{\"camera\": \"<id>\"}}: {e}"),
-                    ))
-                })?;
+        .then(
+            |body: Option<bytes::Bytes>, supervisor: Arc<Supervisor>| async move {
+                let Some(body) = body else {
+                    return json_error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &format!("request body over {MAX_BODY} bytes"),
+                    );
+                };
+                let req: SelectBody = match serde_json::from_slice(&body) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return json_error(
+                            StatusCode::BAD_REQUEST,
+                            &format!("expected {{\"camera\": \"<id>\"}}: {e}"),
+                        )
+                    }
+                };
                 match supervisor.select(req.camera).await {
-                    Ok(sel) => Ok(warp::reply::json(&sel).into_response()),
-                    Err(e @ SelectError::UnknownCamera(_)) => Err(warp::reject::custom(ApiError(
-                        StatusCode::NOT_FOUND,
-                        e.to_string(),
-                    ))),
-                    Err(e) => Err(warp::reject::custom(ApiError(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        e.to_string(),
-                    ))),
+                    Ok(sel) => warp::reply::json(&sel).into_response(),
+                    Err(e @ SelectError::UnknownCamera(_)) => {
+                        json_error(StatusCode::NOT_FOUND, &e.to_string())
+                    }
+                    Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
                 }
             },
         );
@@ -219,8 +235,6 @@ async fn recover(err: Rejection) -> Result<warp::reply::Response, Infallible> {
             StatusCode::UNAUTHORIZED,
             "unauthorized: give the token as Authorization: Bearer <token> or ?token=<token>",
         )
-    } else if let Some(ApiError(status, msg)) = err.find::<ApiError>() {
-        json_error(*status, msg)
     } else if err.is_not_found() {
         json_error(StatusCode::NOT_FOUND, "no such path")
     } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {

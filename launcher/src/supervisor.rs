@@ -188,7 +188,14 @@ fn run(state: Arc<AppState>, commands: Receiver<Command>) {
 
 fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
     let config = &state.config;
-    let tail = pipeline::tail(config, "", "mjpegwssink name=sink server-enabled=false");
+    // async=false: the pipeline must reach PLAYING (clock and base time chosen) before the
+    // camera bins start; nothing else can preroll the sink. forward-alarms=false: the
+    // launcher publishes every camera's alarms from the bus, the shown camera's included.
+    let tail = pipeline::tail(
+        config,
+        "",
+        "mjpegwssink name=sink server-enabled=false async=false forward-alarms=false",
+    );
     debug!(
         "pipeline (paste into gst-launch-1.0): {}",
         pipeline::launch_line(config, config.listen_addr().port(), false)
@@ -204,7 +211,6 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         .and_then(|s| s.downcast::<MjpegWsSink>().ok())
         .context("no mjpegwssink")?;
     sink.set_feed(&state.feed);
-    drop_alarm_events_before(&sink);
     if config.stream.max_fps > 0 {
         limit_rate(&selector, config.stream.max_fps);
     }
@@ -224,6 +230,9 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             .name("src")
             .build();
         bin.add_pad(&src)?;
+        // A camera's bin lives its own life: a camera that cannot connect must not hold the
+        // whole pipeline back from PLAYING, and restarting it must not touch the others.
+        bin.set_locked_state(true);
         pipeline.add(&bin)?;
         let pad = selector
             .request_pad_simple("sink_%u")
@@ -260,21 +269,15 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         .pipeline
         .set_state(gst::State::Playing)
         .context("starting the pipeline")?;
+    let (result, current, _) = running.pipeline.state(gst::ClockTime::from_seconds(2));
+    if result.is_err() || current != gst::State::Playing {
+        return Err(anyhow!("the pipeline did not reach PLAYING"));
+    }
+    for slot in &running.cameras {
+        restart_bin(slot);
+    }
     info!(cameras = running.cameras.len(), "pipeline playing");
     Ok(running)
-}
-
-/// The launcher publishes every camera's alarms from the bus; the copies that travel with the
-/// shown camera's frames would reach the viewers twice.
-fn drop_alarm_events_before(sink: &MjpegWsSink) {
-    if let Some(pad) = sink.static_pad("sink") {
-        pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
-            match info.event() {
-                Some(ev) if Alarm::from_event(ev).is_some() => gst::PadProbeReturn::Drop,
-                _ => gst::PadProbeReturn::Ok,
-            }
-        });
-    }
 }
 
 /// Drops frames that come faster than `max_fps`, but never the first frame after a switch
@@ -452,7 +455,18 @@ fn select(
     running
         .selector
         .set_property("selected-pad", &running.cameras[index].pad);
-    Ok(state.selection())
+    // The switch (if any) has happened by now; its bus message comes later, the answer now.
+    let active = running.selector.property::<Option<gst::Pad>>("active-pad");
+    let active_index = active.and_then(|a| running.cameras.iter().position(|c| c.pad == a));
+    Ok(state.update_selection(|s| {
+        if let Some(i) = active_index {
+            let id = state.cameras[i].id.clone();
+            if i == index {
+                s.reason = SelectionReason::User;
+            }
+            s.camera = Some(id);
+        }
+    }))
 }
 
 fn backoff(state: &AppState, failures: u32) -> Duration {
@@ -534,8 +548,14 @@ fn restart_bin(slot: &CameraSlot) {
         .name("camwall-restart".into())
         .spawn(move || {
             let _ = bin.set_state(gst::State::Null);
-            if let Err(e) = bin.sync_state_with_parent() {
-                warn!("cannot restart {}: {e}", bin.name());
+            // Same clock and base time as the pipeline, so its running times match the others'.
+            if let Some(parent) = bin.parent().and_downcast::<gst::Element>() {
+                bin.set_clock(parent.clock().as_ref()).ok();
+                bin.set_base_time(parent.base_time().unwrap_or(gst::ClockTime::ZERO));
+                bin.set_start_time(gst::ClockTime::NONE);
+            }
+            if let Err(e) = bin.set_state(gst::State::Playing) {
+                warn!("cannot start {}: {e}", bin.name());
             }
             busy.store(false, Ordering::Release);
         });
@@ -547,10 +567,15 @@ fn stop(running: Option<Running>) {
     };
     let (done, wait) = mpsc::channel();
     let pipeline = r.pipeline.clone();
+    let bins: Vec<gst::Bin> = r.cameras.iter().map(|c| c.bin.clone()).collect();
     let _ = std::thread::Builder::new()
         .name("camwall-stop".into())
         .spawn(move || {
             let _ = pipeline.set_state(gst::State::Null);
+            // Locked bins do not follow the pipeline's state.
+            for bin in bins {
+                let _ = bin.set_state(gst::State::Null);
+            }
             let _ = done.send(());
         });
     if wait.recv_timeout(STOP_TIMEOUT).is_err() {

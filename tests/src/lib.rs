@@ -3,6 +3,8 @@
 //! Helpers shared by camwall's end-to-end tests: start-up, a frame grabber that pulls a camera
 //! over RTSP, and a minimal HTTP client for loopback requests.
 
+pub mod viewer;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;

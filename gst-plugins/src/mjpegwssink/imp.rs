@@ -36,6 +36,7 @@ const DEFAULT_ENVELOPE: Envelope = Envelope::Json;
 const DEFAULT_MAX_CLIENTS: u32 = 0;
 const DEFAULT_SERVE_VIEWER: bool = true;
 const DEFAULT_SERVER_ENABLED: bool = true;
+const DEFAULT_FORWARD_ALARMS: bool = true;
 
 /// WebSocket close codes: normal closure at EOS, "going away" when the server stops.
 const CLOSE_EOS: u16 = 1000;
@@ -51,6 +52,7 @@ struct Settings {
     token: Option<String>,
     serve_viewer: bool,
     server_enabled: bool,
+    forward_alarms: bool,
 }
 
 impl Default for Settings {
@@ -64,6 +66,7 @@ impl Default for Settings {
             token: None,
             serve_viewer: DEFAULT_SERVE_VIEWER,
             server_enabled: DEFAULT_SERVER_ENABLED,
+            forward_alarms: DEFAULT_FORWARD_ALARMS,
         }
     }
 }
@@ -210,6 +213,15 @@ impl ObjectImpl for MjpegWsSink {
                     .default_value(DEFAULT_SERVER_ENABLED)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("forward-alarms")
+                    .nick("Forward alarms")
+                    .blurb(
+                        "Send the camwall-alarm events that travel with the stream to the viewers \
+                         as alarm messages; disable when the application publishes alarms itself",
+                    )
+                    .default_value(DEFAULT_FORWARD_ALARMS)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecUInt::builder("clients")
                     .nick("Clients")
                     .blurb("Viewers currently connected (WebSocket and /mjpeg)")
@@ -276,6 +288,9 @@ impl ObjectImpl for MjpegWsSink {
             "server-enabled" => {
                 settings.server_enabled = value.get().unwrap_or(DEFAULT_SERVER_ENABLED);
             }
+            "forward-alarms" => {
+                settings.forward_alarms = value.get().unwrap_or(DEFAULT_FORWARD_ALARMS);
+            }
             other => {
                 gst::warning!(CAT, imp = self, "unknown writable property '{other}'");
             }
@@ -293,6 +308,7 @@ impl ObjectImpl for MjpegWsSink {
             "max-clients" => lock(&self.settings).max_clients.to_value(),
             "serve-viewer" => lock(&self.settings).serve_viewer.to_value(),
             "server-enabled" => lock(&self.settings).server_enabled.to_value(),
+            "forward-alarms" => lock(&self.settings).forward_alarms.to_value(),
             "clients" => (u32::try_from(self.feed().clients()).unwrap_or(u32::MAX)).to_value(),
             "frames-sent" => self.feed().frames_sent().to_value(),
             "frames-dropped" => self.feed().frames_dropped().to_value(),
@@ -469,6 +485,7 @@ impl BaseSinkImpl for MjpegWsSink {
                 }
             }
             gst::EventView::CustomDownstream(_) => match Alarm::from_event(&event) {
+                Some(Ok(_)) if !lock(&self.settings).forward_alarms => {}
                 Some(Ok(alarm)) => {
                     gst::debug!(CAT, imp = self, "forwarding alarm {alarm:?}");
                     let msg = protocol::Message::Alarm((&alarm).into());

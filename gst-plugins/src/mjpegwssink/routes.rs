@@ -264,11 +264,20 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
         exact_path(path.clone())
             .and(warp::get())
             .and(auth.clone())
-            .and(warp::ws())
-            .map(move |authorized: bool, ws: Ws| {
+            // The upgrade is checked after the token, so a request without the token is told so
+            // (401) whether or not it asked for a WebSocket.
+            .and(warp::ws().map(Some).or(warp::any().map(|| None)).unify())
+            .map(move |authorized: bool, ws: Option<Ws>| {
                 if !authorized {
                     return unauthorized();
                 }
+                let Some(ws) = ws else {
+                    return error_response(
+                        StatusCode::BAD_REQUEST,
+                        "websocket-required",
+                        "this path serves a WebSocket: send an Upgrade: websocket request",
+                    );
+                };
                 let Some(slot) = clients.try_join(max) else {
                     return too_many_clients(max);
                 };
