@@ -493,13 +493,7 @@ impl AlarmSelector {
             }
             QueryViewMut::Caps(q) => {
                 let active = lock(&self.state).active.clone();
-                let caps = match active.and_then(|a| a.peer()) {
-                    Some(peer) => peer.query_caps(q.filter().map(|f| f.to_owned()).as_ref()),
-                    None => match q.filter() {
-                        Some(filter) => filter.to_owned(),
-                        None => gst::Caps::new_any(),
-                    },
-                };
+                let caps = peer_caps(active.and_then(|a| a.peer()), q.filter());
                 q.set_result(&caps);
                 true
             }
@@ -936,5 +930,14 @@ impl ChildProxyImpl for AlarmSelector {
             .into_iter()
             .nth(index as usize)
             .map(|p| p.upcast())
+    }
+}
+
+/// What `peer` accepts within `filter`; with no peer, anything the filter allows.
+fn peer_caps(peer: Option<gst::Pad>, filter: Option<&gst::CapsRef>) -> gst::Caps {
+    match (peer, filter) {
+        (Some(peer), filter) => peer.query_caps(filter.map(|f| f.to_owned()).as_ref()),
+        (None, Some(filter)) => filter.to_owned(),
+        (None, None) => gst::Caps::new_any(),
     }
 }

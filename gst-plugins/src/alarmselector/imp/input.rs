@@ -201,13 +201,7 @@ impl AlarmSelector {
         use gst::QueryViewMut;
         match query.view_mut() {
             QueryViewMut::Caps(q) => {
-                let caps = match self.src_pad.peer() {
-                    Some(peer) => peer.query_caps(q.filter().map(|f| f.to_owned()).as_ref()),
-                    None => match q.filter() {
-                        Some(filter) => filter.to_owned(),
-                        None => gst::Caps::new_any(),
-                    },
-                };
+                let caps = super::peer_caps(self.src_pad.peer(), q.filter());
                 q.set_result(&caps);
                 true
             }
