@@ -181,15 +181,16 @@ pub struct FakeCam {
     inner: Arc<Inner>,
 }
 
+/// Still test patterns, one per camera: none of them has noise or movement of its own.
 const PATTERNS: [&str; 8] = [
-    "smpte",
+    "smpte75",
     "colors",
     "gradient",
-    "smpte75",
-    "bar",
     "smpte100",
+    "bar",
+    "smpte-rp-219",
     "circular",
-    "checkers-16",
+    "checkers-8",
 ];
 
 fn sanitize_text(s: &str) -> String {
@@ -560,4 +561,57 @@ fn paint_buffer(
         );
     }
     cam.frames.fetch_add(1, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two frames of a pattern as grey pixels.
+    fn two_frames(pattern: &str) -> (Vec<u8>, Vec<u8>) {
+        let pipeline = gst::parse::launch(&format!(
+            "videotestsrc pattern={pattern} num-buffers=2 \
+             ! video/x-raw,format=GRAY8,width=160,height=96 ! appsink name=sink sync=false"
+        ))
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let sink = pipeline
+            .by_name("sink")
+            .unwrap()
+            .downcast::<gst_app::AppSink>()
+            .unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let mut frames = (0..2).map(|_| {
+            let sample = sink.pull_sample().expect("a frame");
+            let pixels = sample.buffer().unwrap().map_readable().unwrap().to_vec();
+            pixels
+        });
+        let pair = (frames.next().unwrap(), frames.next().unwrap());
+        pipeline.set_state(gst::State::Null).unwrap();
+        pair
+    }
+
+    #[test]
+    fn every_camera_pattern_is_still_and_they_differ() {
+        gst::init().unwrap();
+        let mut firsts = Vec::new();
+        for pattern in PATTERNS {
+            let (a, b) = two_frames(pattern);
+            assert_eq!(
+                a, b,
+                "pattern {pattern} changes by itself: not a still scene"
+            );
+            firsts.push(a);
+        }
+        for i in 0..firsts.len() {
+            for j in i + 1..firsts.len() {
+                assert_ne!(
+                    firsts[i], firsts[j],
+                    "{} and {} look the same",
+                    PATTERNS[i], PATTERNS[j]
+                );
+            }
+        }
+    }
 }
