@@ -172,6 +172,61 @@ describe('the page in headless Chromium', () => {
     await page.close();
   });
 
+  test('a frozen camera on screen is stood in for, the page says so, and it comes back', async () => {
+    const page = await openPage(browser, `${camwall.base}/`);
+    await drawOf(page, index('cam1'), 0);
+    await page.click('.cam[data-camera-id=cam2]');
+    await drawOf(page, index('cam2'), 0);
+
+    const frozen = await perfNow(page);
+    await fakecam.post('cam2', 'freeze');
+    try {
+      const standIn = await waitUntil('another camera drawn while cam2 is frozen', T, () => page.evaluate(
+        (t0) => window.__draws.find((d) => d.t > t0 && d.camera !== null && d.camera !== 1) || null, frozen));
+      assert.notEqual(standIn.camera, index('cam2'));
+      await page.waitForSelector('#resume:not([hidden])', { timeout: T });
+      const why = await page.evaluate(() => ({
+        reason: document.querySelector('#reason').textContent,
+        dataReason: document.querySelector('#reason').dataset.reason,
+        resume: document.querySelector('#resume').textContent,
+      }));
+      assert.equal(why.dataReason, 'user');
+      assert.equal(why.reason, 'stand-in', 'the page does not call a stand-in the user\'s choice');
+      assert.match(why.resume, /cam2/);
+      assert.equal(await page.locator('.cam[data-camera-id=cam2].userchoice').count(), 1,
+        'the button of the choice is marked');
+      await screenshot(page, 'stand-in');
+    } finally {
+      await fakecam.post('cam2', 'online');
+    }
+    const back = await perfNow(page);
+    await drawOf(page, index('cam2'), back, 'cam2 again once it sends pictures');
+    await page.waitForSelector('#resume[hidden]', { state: 'attached', timeout: T });
+    assert.equal(await page.textContent('#reason'), 'your choice');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  test('in a narrow window everything stays on screen', async () => {
+    const page = await browser.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${camwall.base}/`);
+    await waitUntil('a stamped frame drawn', T, () => page.evaluate(
+      () => window.__draws.some((d) => d.camera !== null)));
+    await page.waitForTimeout(300); // the HUD refreshes four times a second
+    const overflow = await page.evaluate(() => [...document.querySelectorAll('#top > *, #bar > *')]
+      .filter((el) => !el.hidden)
+      .map((el) => ({ id: el.id || el.dataset.cameraId, r: el.getBoundingClientRect() }))
+      .filter(({ r }) => r.left < 0 || r.right > window.innerWidth + 0.5)
+      .map(({ id, r }) => `${id}: ${Math.round(r.left)}..${Math.round(r.right)}`));
+    assert.deepEqual(overflow, [], `elements past the window's edge (width ${390})`);
+    const scrollWidth = await page.evaluate(() => document.querySelector('#hud').scrollWidth
+      - document.querySelector('#hud').clientWidth);
+    assert.ok(scrollWidth <= 1, `the HUD's text fits inside it (overflows by ${scrollWidth} px)`);
+    await screenshot(page, 'narrow');
+    await page.close();
+  });
+
   test('with a token, the page works with ?token= and the API refuses without it', async () => {
     const token = 'br0wser-t0ken';
     const guarded = await startCamwall(camwallConfig(fakecam, { token }));
