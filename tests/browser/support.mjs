@@ -182,7 +182,8 @@ export async function launchBrowser() {
 
 // Runs in the page before its own script: after every picture drawn on the page's canvas
 // (#view), reads the stamp back from the canvas pixels of the drawn picture and records it with
-// the time of the draw, in `window.__draws` (bounded). Clicks are recorded in `window.__clicks`.
+// the time of the draw, in `window.__draws` (bounded). Clicks are recorded in `window.__clicks`,
+// the page's WebSockets (created, open, first message) in `window.__sockets`.
 function recordDraws(readStamp) {
   var draws = window.__draws = [];
   var clicks = window.__clicks = [];
@@ -203,6 +204,19 @@ function recordDraws(readStamp) {
     } catch (e) { /* a reading failure is recorded as no stamp */ }
     return result;
   };
+  // When the page's WebSocket opened and brought its first message, for the first-paint breakdown.
+  var NativeWebSocket = window.WebSocket;
+  var sockets = window.__sockets = [];
+  window.WebSocket = function (url, protocols) {
+    var ws = protocols === undefined ? new NativeWebSocket(url) : new NativeWebSocket(url, protocols);
+    var rec = { created: performance.now(), open: null, firstMessage: null };
+    sockets.push(rec);
+    ws.addEventListener('open', function () { rec.open = performance.now(); });
+    ws.addEventListener('message', function () { if (rec.firstMessage === null) rec.firstMessage = performance.now(); });
+    return ws;
+  };
+  window.WebSocket.prototype = NativeWebSocket.prototype;
+  ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'].forEach(function (k) { window.WebSocket[k] = NativeWebSocket[k]; });
   document.addEventListener('click', function (e) {
     var b = e.target && e.target.closest ? e.target.closest('.cam') : null;
     clicks.push({ t: performance.now(), camera: b ? b.getAttribute('data-camera-id') : null });
