@@ -306,6 +306,9 @@ describe('the page in headless Chromium', () => {
       await server.stop('SIGKILL');
       await waitUntil('the page to notice', T, () => page.evaluate(() => !window.camwall.connected));
       await page.waitForSelector('#overlay[data-kind=reconnecting]', { timeout: T });
+      await page.waitForSelector('#conn[data-state=down]', { timeout: T });
+      assert.equal(await page.evaluate(() => document.body.classList.contains('linkdown')), true,
+        'the camera bar is shown as last known');
       await screenshot(page, 'reconnecting');
       const down = await perfNow(page);
 
@@ -314,6 +317,8 @@ describe('the page in headless Chromium', () => {
       await waitUntil('the page to reconnect', T, () => page.evaluate(() => window.camwall.connected));
       await drawOf(page, index('cam1'), down, 'a frame after the restart');
       await page.waitForSelector('#overlay[data-kind=""]', { state: 'attached', timeout: T });
+      await page.waitForSelector('#conn[data-state=up]', { timeout: T });
+      assert.equal(await page.evaluate(() => document.body.classList.contains('linkdown')), false);
       await page.click('.cam[data-camera-id=cam3]');
       await drawOf(page, index('cam3'), down, 'a click works after the restart');
       assert.deepEqual(page.errors, []);
