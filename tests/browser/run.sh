@@ -24,8 +24,10 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 if [ -z "${CAMWALL_BIN:-}" ]; then
   CAMWALL_BIN="$target_dir/release/camwall"
-  # The page is compiled into the binary: a binary older than the sources tests an old page.
-  if [ ! -x "$CAMWALL_BIN" ] || [ -n "$(find launcher/src launcher/Cargo.toml -newer "$CAMWALL_BIN" -print -quit)" ]; then
+  # The page is compiled into the binary (and the plugin linked in): a binary older than the
+  # sources would test an old page.
+  if [ ! -x "$CAMWALL_BIN" ] ||
+    [ -n "$(find launcher gst-plugins/src Cargo.lock -newer "$CAMWALL_BIN" -type f -print -quit)" ]; then
     cargo build --release --locked -p camwall
   fi
 fi
