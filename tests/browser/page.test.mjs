@@ -24,7 +24,7 @@ async function screenshot(page, name) {
   return file;
 }
 
-/// Resolves with the first draw after `since` (page performance time) whose stamp shows `camera`.
+// Resolves with the first draw after `since` (page performance time) whose stamp shows `camera`.
 function drawOf(page, camera, since, what = `a drawn frame of camera index ${camera}`) {
   return waitUntil(what, T, () => page.evaluate(([cam, t0]) => {
     return window.__draws.find((d) => d.t > t0 && d.camera === cam) || null;

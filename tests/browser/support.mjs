@@ -15,7 +15,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
 export const artifacts = path.join(repoRoot, 'tests', 'artifacts');
 
-/// The motion zones of `camwall::demo::fakecam_zones()`: the stamp strip never raises an alarm.
+// The motion zones of `camwall::demo::fakecam_zones()`: the stamp strip never raises an alarm.
 export const FAKECAM_ZONES = 'ignore:0,0.9609,1,1';
 
 export function camwallBin() {
@@ -47,7 +47,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-/// A child process whose output is kept (for error messages) and scanned line by line.
+// A child process whose output is kept (for error messages) and scanned line by line.
 class Child {
   constructor(name, args) {
     this.name = name;
@@ -75,7 +75,7 @@ class Child {
     this.proc.stderr.on('data', onData);
   }
 
-  /// Resolves with the first match of `re` in the output; rejects after `ms` or when the process exits.
+  // Resolves with the first match of `re` in the output; rejects after `ms` or when the process exits.
   waitFor(re, ms) {
     return new Promise((resolve, reject) => {
       const check = () => {
@@ -96,7 +96,7 @@ class Child {
     });
   }
 
-  /// SIGTERM, then SIGKILL if it has not gone within 5 s; `signal` SIGKILL kills at once.
+  // SIGTERM, then SIGKILL if it has not gone within 5 s; `signal` SIGKILL kills at once.
   async stop(signal = 'SIGTERM') {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     this.proc.kill(signal);
@@ -106,7 +106,7 @@ class Child {
   }
 }
 
-/// `camwall fakecam` with `cameras` cameras at 640x360 on free ports.
+// `camwall fakecam` with `cameras` cameras at 640x360 on free ports.
 export async function startFakecam(cameras = 3) {
   const child = new Child('fakecam', [
     'fakecam', '--port', '0', '--control-port', '0',
@@ -133,7 +133,7 @@ export async function startFakecam(cameras = 3) {
   }
 }
 
-/// The TOML for `camwall run` on fakecam's cameras; `listen` may use port 0.
+// The TOML for `camwall run` on fakecam's cameras; `listen` may use port 0.
 export function camwallConfig(fakecam, { listen = '127.0.0.1:0', token = null, alarmHoldMs = 500 } = {}) {
   let text = `[server]\nlisten = "${listen}"\n`;
   if (token) text += `token = "${token}"\n`;
@@ -148,7 +148,7 @@ export function camwallConfig(fakecam, { listen = '127.0.0.1:0', token = null, a
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'camwall-browser-'));
 process.on('exit', () => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
-/// `camwall run --config <temp file>`; resolves once it serves, with its address (`127.0.0.1:port`).
+// `camwall run --config <temp file>`; resolves once it serves, with its address (`127.0.0.1:port`).
 export async function startCamwall(configText) {
   const file = fs.mkdtempSync(path.join(tmpRoot, 'cfg-')) + '/camwall.toml';
   fs.writeFileSync(file, configText);
@@ -164,7 +164,7 @@ export async function startCamwall(configText) {
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
-/// Headless Chromium with a fresh profile; every page gets the stamp recorder below.
+// Headless Chromium with a fresh profile; every page gets the stamp recorder below.
 export async function launchBrowser() {
   const userDataDir = fs.mkdtempSync(path.join(tmpRoot, 'chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -223,7 +223,7 @@ function recordDraws(readStamp) {
   }, true);
 }
 
-/// Polls `fn` (async, returns truthy when done) every 50 ms; rejects with `what` after `ms`.
+// Polls `fn` (async, returns truthy when done) every 50 ms; rejects with `what` after `ms`.
 export async function waitUntil(what, ms, fn) {
   const deadline = Date.now() + ms;
   let last;
@@ -246,7 +246,7 @@ export function percentile(values, p) {
   return sorted[rank];
 }
 
-/// Records a figure: printed in the test output and collected in tests/artifacts/browser-figures.json.
+// Records a figure: printed in the test output and collected in tests/artifacts/browser-figures.json.
 const figures = {};
 export function figure(name, value, unit) {
   figures[name] = { value, unit };
