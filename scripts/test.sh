@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs camwall's whole test suite: format, lint, unit and
-# end-to-end tests (real RTSP cameras, pipelines, sockets on 127.0.0.1), and the meson build.
+# end-to-end tests (real RTSP cameras, pipelines, sockets on 127.0.0.1), the page in headless
+# Chromium, and the meson build.
 # Works on a fresh Debian 12 machine with rustup's toolchain; non-interactive under CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,9 @@ fi
 
 step "tests"
 cargo test --release --locked --workspace
+
+step "browser tests (headless Chromium)"
+bash tests/browser/run.sh
 
 step "meson build and test"
 rm -rf builddir

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//
+// camwall's page in real headless Chromium, against `camwall run` serving `camwall fakecam`
+// cameras over real RTSP. Every picture the page draws is read back from its canvas pixels and
+// its fakecam stamp decoded (camera index, capture time): see support.mjs.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  artifacts, camwallConfig, figure, launchBrowser, percentile, startCamwall, startFakecam, waitUntil,
+} from './support.mjs';
+
+const T = 20_000; // how long any one thing may take to happen before a test gives up
+const CAMS = ['cam1', 'cam2', 'cam3'];
+const index = (id) => CAMS.indexOf(id);
+
+fs.mkdirSync(artifacts, { recursive: true });
+
+async function screenshot(page, name) {
+  const file = path.join(artifacts, `browser-${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+// Resolves with the first draw after `since` (page performance time) whose stamp shows `camera`.
+function drawOf(page, camera, since, what = `a drawn frame of camera index ${camera}`) {
+  return waitUntil(what, T, () => page.evaluate(([cam, t0]) => {
+    return window.__draws.find((d) => d.t > t0 && d.camera === cam) || null;
+  }, [camera, since]));
+}
+
+const perfNow = (page) => page.evaluate(() => performance.now());
+
+async function openPage(context, url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(url);
+  page.errors = errors;
+  return page;
+}
+
+describe('the page in headless Chromium', () => {
+  let fakecam; let camwall; let browser;
+
+  before(async () => {
+    fakecam = await startFakecam(CAMS.length);
+    camwall = await startCamwall(camwallConfig(fakecam, { alarmHoldMs: 500 }));
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await camwall?.stop();
+    await fakecam?.stop();
+  });
+
+  test('paints live frames on its canvas, stamped by the camera on screen', async () => {
+    const page = await openPage(browser, `${camwall.base}/`);
+    // A few frames with stamps that move forward in time: the picture is live.
+    const draws = await waitUntil('five stamped frames drawn', T, () => page.evaluate(() => {
+      const ok = window.__draws.filter((d) => d.camera !== null);
+      return ok.length >= 5 ? ok : null;
+    }));
+    const first = draws[0];
+    const last = draws[draws.length - 1];
+    assert.equal(first.camera, index('cam1'), 'the first camera is on screen at start');
+    assert.ok(last.unixMs > first.unixMs, `capture times move on: ${first.unixMs} -> ${last.unixMs}`);
+
+    const hooks = await page.evaluate(() => ({
+      drawn: window.camwall.framesDrawn,
+      connected: window.camwall.connected,
+      lastFrame: window.camwall.lastFrame,
+      firstPaintAt: window.camwall.firstPaintAt,
+      navigationStart: performance.timeOrigin,
+      overlay: document.querySelector('#overlay').dataset.kind,
+      selected: document.querySelector('.cam[data-selected=true]')?.dataset.cameraId,
+      states: [...document.querySelectorAll('.cam')].map((b) => b.dataset.state),
+    }));
+    assert.ok(hooks.drawn >= 5);
+    assert.equal(hooks.connected, true);
+    assert.equal(hooks.lastFrame.camera, 'cam1');
+    assert.equal(hooks.overlay, '', 'no overlay over a live picture');
+    assert.equal(hooks.selected, 'cam1');
+    assert.deepEqual(hooks.states, ['live', 'live', 'live']);
+    assert.deepEqual(page.errors, []);
+
+    const shot = await screenshot(page, 'live');
+    assert.ok(fs.statSync(shot).size > 10_000, 'a screenshot with a picture in it');
+    await page.close();
+    figure('first paint after navigation, first page of a fresh browser',
+      hooks.firstPaintAt - hooks.navigationStart, 'ms');
+
+    // More navigations, for a steadier first-paint figure and where its time goes.
+    const runs = [];
+    for (let i = 0; i < 7; i++) {
+      const p = await openPage(browser, `${camwall.base}/`);
+      await waitUntil('a stamped frame drawn', T, () => p.evaluate(
+        () => window.__draws.some((d) => d.camera !== null)));
+      runs.push(await p.evaluate(() => {
+        const nav = performance.getEntriesByType('navigation')[0];
+        const ws = window.__sockets[0];
+        return {
+          firstPaint: window.camwall.firstPaintAt - performance.timeOrigin,
+          html: nav.responseEnd,
+          script: nav.domInteractive,
+          wsOpen: ws.open,
+          firstMessage: ws.firstMessage,
+          firstDraw: window.__draws[0].t,
+        };
+      }));
+      assert.deepEqual(p.errors, []);
+      await p.close();
+    }
+    const p50 = (k) => percentile(runs.map((r) => r[k]), 50);
+    figure('first paint after navigation p50', p50('firstPaint'), `ms (${runs.length} navigations)`);
+    figure('first paint after navigation max', Math.max(...runs.map((r) => r.firstPaint)), 'ms');
+    figure('first paint breakdown p50 (navigation start -> page received / script ran / WebSocket open / first message / first draw)',
+      ['html', 'script', 'wsOpen', 'firstMessage', 'firstDraw'].map((k) => p50(k).toFixed(0)).join(' / '), 'ms');
+  });
+
+  test('clicking a camera button paints that camera', async () => {
+    const page = await openPage(browser, `${camwall.base}/`);
+    await drawOf(page, index('cam1'), 0);
+    const switches = [];
+    const order = ['cam2', 'cam3', 'cam1'];
+    for (let i = 0; i < 21; i++) {
+      const id = order[i % order.length];
+      const before = await perfNow(page);
+      await page.click(`.cam[data-camera-id=${id}]`);
+      const click = await waitUntil('the click recorded', T, () => page.evaluate(
+        (t0) => window.__clicks.find((c) => c.t > t0) || null, before));
+      assert.equal(click.camera, id);
+      const draw = await drawOf(page, index(id), click.t, `a frame of ${id} after clicking it`);
+      switches.push(draw.t - click.t);
+      const state = await page.evaluate(() => ({
+        selected: [...document.querySelectorAll('.cam[data-selected=true]')].map((b) => b.dataset.cameraId),
+        reason: document.querySelector('#reason').dataset.reason,
+      }));
+      assert.deepEqual(state.selected, [id]);
+      assert.equal(state.reason, 'user');
+      if (i === 0) await screenshot(page, 'clicked-cam2');
+    }
+    // After the switch only the chosen camera is painted.
+    const t0 = await perfNow(page);
+    await drawOf(page, index('cam1'), t0);
+    await page.waitForTimeout(300);
+    const others = await page.evaluate(
+      (t) => window.__draws.filter((d) => d.t > t && d.camera !== 0).length, t0);
+    assert.equal(others, 0, 'only cam1 is drawn once it is chosen');
+
+    // An unknown camera is refused with a message; the picture goes on.
+    const refused = await page.evaluate(() => window.camwall.select('no-such-camera'));
+    assert.equal(refused.status, 404);
+    await page.waitForSelector('#toast:not([hidden])', { timeout: T });
+    assert.match(await page.textContent('#toast'), /no-such-camera/);
+    await drawOf(page, index('cam1'), await perfNow(page), 'cam1 still painted after a refused switch');
+    assert.deepEqual(page.errors, []);
+
+    figure('click-to-paint switch p50', percentile(switches, 50), `ms (${switches.length} clicks)`);
+    figure('click-to-paint switch p95', percentile(switches, 95), `ms (${switches.length} clicks)`);
+    figure('click-to-paint switch max', Math.max(...switches), 'ms');
+    await page.close();
+  });
+
+  test('a motion burst on another camera takes the screen over, shows why, and gives it back', async () => {
+    const page = await openPage(browser, `${camwall.base}/`);
+    await drawOf(page, index('cam1'), 0);
+    await page.click('.cam[data-camera-id=cam1]');
+    await waitUntil('cam1 chosen', T, () => page.evaluate(
+      () => window.camwall.selection?.camera === 'cam1' && window.camwall.selection?.reason === 'user'));
+
+    const burst = await perfNow(page);
+    await fakecam.post('cam3', 'motion/on');
+    try {
+      await page.waitForSelector('#reason[data-reason=alarm]', { timeout: T });
+      await page.waitForSelector('.cam[data-camera-id=cam3][data-alarm=true][data-selected=true]', { timeout: T });
+      await drawOf(page, index('cam3'), burst, 'a frame of the alarmed cam3');
+      const why = await page.evaluate(() => ({
+        reason: document.querySelector('#reason').textContent,
+        resume: document.querySelector('#resume').hidden ? null : document.querySelector('#resume').textContent,
+        alarmClass: document.body.classList.contains('alarm'),
+        selection: window.camwall.selection,
+      }));
+      assert.equal(why.selection.camera, 'cam3');
+      assert.equal(why.selection.reason, 'alarm');
+      assert.equal(why.selection.user_choice, 'cam1');
+      assert.match(why.reason, /alarm/i);
+      assert.match(why.resume ?? '', /cam1/, 'the page says the choice comes back');
+      assert.ok(why.alarmClass);
+      await screenshot(page, 'alarm');
+    } finally {
+      await fakecam.post('cam3', 'motion/off');
+    }
+
+    const calm = await perfNow(page);
+    await page.waitForSelector('#reason[data-reason=user]', { timeout: T });
+    await page.waitForSelector('.cam[data-camera-id=cam1][data-selected=true]', { timeout: T });
+    await page.waitForSelector('.cam[data-camera-id=cam3][data-alarm=false]', { timeout: T });
+    await drawOf(page, index('cam1'), calm, 'a frame of cam1 once the alarm is over');
+    assert.equal(await page.evaluate(() => document.body.classList.contains('alarm')), false);
+    assert.deepEqual(page.errors, []);
+    await screenshot(page, 'alarm-over');
+    await page.close();
+  });
+
+  test('a frozen camera on screen is stood in for, the page says so, and it comes back', async () => {
+    const page = await openPage(browser, `${camwall.base}/`);
+    await drawOf(page, index('cam1'), 0);
+    await page.click('.cam[data-camera-id=cam2]');
+    await drawOf(page, index('cam2'), 0);
+
+    const frozen = await perfNow(page);
+    await fakecam.post('cam2', 'freeze');
+    try {
+      const standIn = await waitUntil('another camera drawn while cam2 is frozen', T, () => page.evaluate(
+        (t0) => window.__draws.find((d) => d.t > t0 && d.camera !== null && d.camera !== 1) || null, frozen));
+      assert.notEqual(standIn.camera, index('cam2'));
+      await page.waitForSelector('#resume:not([hidden])', { timeout: T });
+      const why = await page.evaluate(() => ({
+        reason: document.querySelector('#reason').textContent,
+        dataReason: document.querySelector('#reason').dataset.reason,
+        resume: document.querySelector('#resume').textContent,
+      }));
+      assert.equal(why.dataReason, 'user');
+      assert.equal(why.reason, 'stand-in', 'the page does not call a stand-in the user\'s choice');
+      assert.match(why.resume, /cam2/);
+      assert.equal(await page.locator('.cam[data-camera-id=cam2].userchoice').count(), 1,
+        'the button of the choice is marked');
+      await screenshot(page, 'stand-in');
+    } finally {
+      await fakecam.post('cam2', 'online');
+    }
+    const back = await perfNow(page);
+    await drawOf(page, index('cam2'), back, 'cam2 again once it sends pictures');
+    await page.waitForSelector('#resume[hidden]', { state: 'attached', timeout: T });
+    assert.equal(await page.textContent('#reason'), 'your choice');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  test('in a narrow window everything stays on screen', async () => {
+    const page = await browser.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${camwall.base}/`);
+    await waitUntil('a stamped frame drawn', T, () => page.evaluate(
+      () => window.__draws.some((d) => d.camera !== null)));
+    await page.waitForTimeout(300); // the HUD refreshes four times a second
+    const overflow = await page.evaluate(() => [...document.querySelectorAll('#top > *, #bar > *')]
+      .filter((el) => !el.hidden)
+      .map((el) => ({ id: el.id || el.dataset.cameraId, r: el.getBoundingClientRect() }))
+      .filter(({ r }) => r.left < 0 || r.right > window.innerWidth + 0.5)
+      .map(({ id, r }) => `${id}: ${Math.round(r.left)}..${Math.round(r.right)}`));
+    assert.deepEqual(overflow, [], `elements past the window's edge (width ${390})`);
+    const scrollWidth = await page.evaluate(() => document.querySelector('#hud').scrollWidth
+      - document.querySelector('#hud').clientWidth);
+    assert.ok(scrollWidth <= 1, `the HUD's text fits inside it (overflows by ${scrollWidth} px)`);
+    await screenshot(page, 'narrow');
+    await page.close();
+  });
+
+  test('with a token, the page works with ?token= and the API refuses without it', async () => {
+    const token = 'br0wser-t0ken';
+    const guarded = await startCamwall(camwallConfig(fakecam, { token }));
+    try {
+      const page = await openPage(browser, `${guarded.base}/?token=${token}`);
+      await drawOf(page, index('cam1'), 0, 'a stamped frame with ?token=');
+      await page.waitForSelector('.cam[data-camera-id=cam2][data-state=live]', { timeout: T });
+      await page.click('.cam[data-camera-id=cam2]');
+      await drawOf(page, index('cam2'), 0, 'cam2 after clicking it with ?token=');
+      assert.deepEqual(page.errors, []);
+      await page.close();
+
+      for (const p of ['/api/cameras', '/api/selection', '/snapshot.jpg', '/']) {
+        const res = await fetch(`${guarded.base}${p}`);
+        assert.equal(res.status, 401, `${p} without the token`);
+        const wrong = await fetch(`${guarded.base}${p}`, { headers: { Authorization: 'Bearer nope' } });
+        assert.equal(wrong.status, 401, `${p} with a wrong token`);
+      }
+      const ok = await fetch(`${guarded.base}/api/cameras`, { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(ok.status, 200);
+      assert.equal((await ok.json()).length, CAMS.length);
+
+      // Without the token (or with a wrong one) the browser gets no page at all.
+      const bare = await browser.newPage();
+      for (const q of ['', '?token=wrong']) {
+        const res = await bare.goto(`${guarded.base}/${q}`);
+        assert.equal(res.status(), 401, `the page with '${q}'`);
+      }
+      await bare.close();
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  test('the page survives the server restarting: it reconnects and paints again', async () => {
+    let server = await startCamwall(camwallConfig(fakecam));
+    try {
+      const page = await openPage(browser, `${server.base}/`);
+      await drawOf(page, index('cam1'), 0);
+      await page.click('.cam[data-camera-id=cam2]');
+      await drawOf(page, index('cam2'), 0);
+
+      await server.stop('SIGKILL');
+      await waitUntil('the page to notice', T, () => page.evaluate(() => !window.camwall.connected));
+      await page.waitForSelector('#overlay[data-kind=reconnecting]', { timeout: T });
+      await page.waitForSelector('#conn[data-state=down]', { timeout: T });
+      assert.equal(await page.evaluate(() => document.body.classList.contains('linkdown')), true,
+        'the camera bar is shown as last known');
+      await screenshot(page, 'reconnecting');
+      const down = await perfNow(page);
+
+      // Same port; a fresh server starts on its first camera again.
+      server = await startCamwall(camwallConfig(fakecam, { listen: server.addr }));
+      await waitUntil('the page to reconnect', T, () => page.evaluate(() => window.camwall.connected));
+      await drawOf(page, index('cam1'), down, 'a frame after the restart');
+      await page.waitForSelector('#overlay[data-kind=""]', { state: 'attached', timeout: T });
+      await page.waitForSelector('#conn[data-state=up]', { timeout: T });
+      assert.equal(await page.evaluate(() => document.body.classList.contains('linkdown')), false);
+      await page.click('.cam[data-camera-id=cam3]');
+      await drawOf(page, index('cam3'), down, 'a click works after the restart');
+      assert.deepEqual(page.errors, []);
+      await screenshot(page, 'reconnected');
+      await page.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
