@@ -67,8 +67,12 @@ fn record(c: &mut MjpegClient, window: Duration) -> anyhow::Result<(Vec<f64>, us
     let bytes = c.bytes - start_bytes;
     let (mut lat, mut unreadable) = (Vec::new(), 0);
     for j in &got {
-        match camwall_tests::viewer::decode_stamp(&j.data)?.2 {
-            Some(s) => lat.push(j.received_unix_ms as f64 - s.unix_ms as f64),
+        match crate::stats::plausible_latency(
+            j.received_unix_ms,
+            camwall_tests::viewer::decode_stamp(&j.data)?.2,
+            Some(0),
+        ) {
+            Some(ms) => lat.push(ms),
             None => unreadable += 1,
         }
     }
@@ -83,10 +87,25 @@ fn measure_server(
     path: Option<&str>,
     p: &Params,
 ) -> anyhow::Result<PeerFigures> {
-    // Ready: the first connection also waits for the peer to reach its cameras.
-    let (_, c) = connect_first(addr, path, Instant::now() + Duration::from_secs(30))
-        .with_context(|| format!("{} never served a JPEG:\n{}", proc.name, proc.tail()))?;
-    drop(c);
+    // Ready: the peer has reached its cameras and serves JPEGs (it may open its port before,
+    // and close connections until then).
+    let ready_deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match connect_first(addr, path, ready_deadline) {
+            Ok(_) => break,
+            Err(e) if Instant::now() > ready_deadline => {
+                return Err(e.context(format!(
+                    "{} never served a JPEG:\n{}",
+                    proc.name,
+                    proc.tail()
+                )))
+            }
+            Err(_) => {
+                proc.check_alive()?;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
     let mut first_frame = Vec::new();
     for _ in 0..p.peer_connects {
         std::thread::sleep(Duration::from_millis(200));
@@ -205,7 +224,7 @@ fn motion_config(cams: &Fakecam, size: CamSize) -> anyhow::Result<(PathBuf, Vec<
             format!(
                 "camera_name {id}\nnetcam_url {url}\nnetcam_params rtsp_transport=tcp\n\
                  width {}\nheight {}\nframerate 25\nstream_port {port}\nstream_maxrate 25\n\
-                 stream_quality 80\nstream_motion off\n",
+                 stream_quality 80\nstream_motion off\ntext_right \"\"\n",
                 size.width, size.height
             ),
         )?;

@@ -39,6 +39,23 @@ pub fn summarize(samples: &[f64]) -> Option<Summary> {
     })
 }
 
+/// Receipt minus capture time from a stamp, when the stamp is believable: of the expected
+/// camera (if given) and from the last minute, not the future. The stamp's 4-bit check lets one
+/// in sixteen garbled strips through (a peer drawing over it, say); this catches those.
+pub fn plausible_latency(
+    received_unix_ms: u64,
+    stamp: Option<camwall::framestamp::Stamp>,
+    camera: Option<u8>,
+) -> Option<f64> {
+    let s = stamp?;
+    if camera.is_some_and(|c| c != s.camera) {
+        return None;
+    }
+    let ms = received_unix_ms as f64 - s.unix_ms as f64;
+    // The clock is shared, but rounding to ms on both ends allows a millisecond either way.
+    (-2.0..60_000.0).contains(&ms).then_some(ms)
+}
+
 /// A number for a table: `-` when missing.
 pub fn fmt(v: Option<f64>, decimals: usize) -> String {
     match v {
@@ -59,6 +76,24 @@ mod tests {
         assert_eq!((s.p50, s.p95, s.p99), (50.0, 95.0, 99.0));
         let s = summarize(&[7.0, 3.0, f64::NAN]).unwrap();
         assert_eq!((s.n, s.p50, s.p95), (2, 3.0, 7.0));
+    }
+
+    #[test]
+    fn implausible_stamps_are_refused() {
+        use camwall::framestamp::Stamp;
+        let s = |camera, unix_ms| Some(Stamp { camera, unix_ms });
+        assert_eq!(
+            plausible_latency(1_000_040, s(0, 1_000_000), Some(0)),
+            Some(40.0)
+        );
+        assert_eq!(plausible_latency(1_000_040, s(1, 1_000_000), Some(0)), None);
+        assert_eq!(
+            plausible_latency(1_000_040, s(1, 1_000_000), None),
+            Some(40.0)
+        );
+        assert_eq!(plausible_latency(1_000_000, s(0, 9_000_000), None), None);
+        assert_eq!(plausible_latency(9_000_000, s(0, 1_000_000), None), None);
+        assert_eq!(plausible_latency(1_000_000, None, None), None);
     }
 
     #[test]

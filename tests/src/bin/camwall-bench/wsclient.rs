@@ -63,10 +63,9 @@ pub fn decode(recorded: &[Recorded]) -> anyhow::Result<Decoded> {
             let jpeg = base64::engine::general_purpose::STANDARD.decode(f.jpeg.as_bytes())?;
             d.frames += 1;
             d.jpeg_bytes += jpeg.len() as u64;
-            match camwall_tests::viewer::decode_stamp(&jpeg)?.2 {
-                Some(s) => d
-                    .latencies_ms
-                    .push(r.received_unix_ms as f64 - s.unix_ms as f64),
+            let stamp = camwall_tests::viewer::decode_stamp(&jpeg)?.2;
+            match crate::stats::plausible_latency(r.received_unix_ms, stamp, None) {
+                Some(ms) => d.latencies_ms.push(ms),
                 None => d.unreadable_stamps += 1,
             }
         }
