@@ -189,7 +189,7 @@ const PATTERNS: [&str; 8] = [
     "bar",
     "smpte100",
     "circular",
-    "checkers-16",
+    "checkers-8",
 ];
 
 fn sanitize_text(s: &str) -> String {
@@ -560,4 +560,28 @@ fn paint_buffer(
         );
     }
     cam.frames.fetch_add(1, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pattern videotestsrc does not know makes that camera's media fail to build, so every
+    /// eighth camera would refuse to play.
+    #[test]
+    fn every_camera_pattern_is_a_videotestsrc_pattern() {
+        crate::init_gst();
+        let src = gst::ElementFactory::make("videotestsrc")
+            .build()
+            .expect("videotestsrc");
+        let patterns =
+            glib::EnumClass::with_type(src.property_type("pattern").expect("a pattern property"))
+                .expect("pattern is an enum");
+        for pattern in PATTERNS {
+            assert!(
+                patterns.value_by_nick(pattern).is_some(),
+                "videotestsrc has no pattern '{pattern}'"
+            );
+        }
+    }
 }
