@@ -405,12 +405,13 @@ async fn latency_one(
     ])
 }
 
-/// The floor: stock elements decoding every camera and JPEG-encoding one.
+/// The floor: stock elements decoding every camera and JPEG-encoding one, with camwall's
+/// transport (`tcp+udp`) and JPEG quality (80) so that both do the same work.
 pub fn floor_pipeline(cams: &Fakecam, tail: &str) -> String {
     let mut line = format!("input-selector name=sel ! {tail}");
     for (_, url) in &cams.cameras {
         line.push_str(&format!(
-            " rtspsrc location={url} latency=0 protocols=tcp ! rtph264depay ! h264parse ! avdec_h264 ! sel."
+            " rtspsrc location={url} latency=0 protocols=tcp+udp ! rtph264depay ! h264parse ! avdec_h264 ! sel."
         ));
     }
     line
@@ -437,8 +438,9 @@ pub async fn cpu(
         p.cpu_size.width, p.cpu_size.height
     ));
     report.note(&format!(
-        "Floor: `gst-launch-1.0 input-selector ! jpegenc ! fakesink` fed by `rtspsrc latency=0 ! \
-         rtph264depay ! h264parse ! avdec_h264` per camera, on the same fakecam process. camwall \
+        "Floor: `gst-launch-1.0 input-selector ! jpegenc quality=80 ! fakesink` fed by `rtspsrc \
+         latency=0 protocols=tcp+udp ! rtph264depay ! h264parse ! avdec_h264` per camera (camwall's \
+         transport and quality), on the same fakecam process. camwall \
          runs with one WebSocket viewer connected (it serves what it encodes). CPU is utime+stime \
          over {} s after {} s of warm-up, % of one core; memory is VmHWM. The fakecam process's \
          own CPU is shown: on 2 shared cores a saturated machine makes every figure worse.",
@@ -507,7 +509,7 @@ async fn cpu_one(
     };
     let mut floor = gst_launch(
         "stock floor",
-        &floor_pipeline(&cams, "jpegenc ! fakesink sync=false"),
+        &floor_pipeline(&cams, "jpegenc quality=80 ! fakesink sync=false"),
     )?;
     tokio::time::sleep(p.warmup).await;
     floor.check_alive()?;
