@@ -90,7 +90,10 @@ impl Viewer {
                 .await
                 .map_err(|_| anyhow!("nothing received within {timeout:?}"))?
                 .ok_or_else(|| anyhow!("the socket closed"))??;
+            // Both receipt times are taken before any decoding, which would otherwise count as
+            // latency.
             let received = Instant::now();
+            let received_unix_ms = protocol::unix_ms_now();
             let text = match msg {
                 tungstenite::Message::Text(t) => t,
                 tungstenite::Message::Close(c) => bail!("closed by the server: {c:?}"),
@@ -110,7 +113,7 @@ impl Viewer {
                         seq: f.seq,
                         ts: f.ts,
                         received,
-                        received_unix_ms: protocol::unix_ms_now(),
+                        received_unix_ms,
                         width,
                         height,
                         jpeg_len: jpeg.len(),

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The processes under test: `camwall fakecam` and `camwall run`, each its own process so that
+//! each one's CPU is its own.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use camwall_tests::http;
+
+use crate::procs::{free_port, Proc};
+
+/// Picture size and rate of the simulated cameras.
+#[derive(Debug, Clone, Copy)]
+pub struct CamSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl CamSize {
+    pub const HD720: CamSize = CamSize {
+        width: 1280,
+        height: 720,
+    };
+    pub const HD1080: CamSize = CamSize {
+        width: 1920,
+        height: 1080,
+    };
+
+    pub fn label(&self) -> String {
+        format!("{}p25", self.height)
+    }
+
+    pub fn parse(s: &str) -> anyhow::Result<CamSize> {
+        let (w, h) = s
+            .split_once('x')
+            .with_context(|| format!("'{s}': expected WIDTHxHEIGHT"))?;
+        Ok(CamSize {
+            width: w.parse().with_context(|| format!("'{s}': width"))?,
+            height: h.parse().with_context(|| format!("'{s}': height"))?,
+        })
+    }
+}
+
+/// `camwall fakecam` in its own process.
+pub struct Fakecam {
+    pub proc: Proc,
+    /// `(id, rtsp url)` of each camera, `cam1`.. in order (stamp index = position).
+    pub cameras: Vec<(String, String)>,
+    /// `127.0.0.1:PORT` of the control endpoint.
+    pub control: String,
+    pub size: CamSize,
+}
+
+impl Fakecam {
+    pub fn start(camwall: &Path, n: usize, size: CamSize) -> anyhow::Result<Fakecam> {
+        let mut proc = Proc::spawn(
+            "camwall fakecam",
+            Command::new(camwall).args([
+                "fakecam",
+                "--port",
+                "0",
+                "--control-port",
+                "0",
+                "--cameras",
+                &n.to_string(),
+                "--width",
+                &size.width.to_string(),
+                "--height",
+                &size.height.to_string(),
+            ]),
+        )?;
+        let mut cameras = Vec::new();
+        let control = loop {
+            let line = proc.wait_line(Duration::from_secs(20), |l| {
+                l.contains(" rtsp://") || l.starts_with("control ")
+            })?;
+            let mut parts = line.split_whitespace();
+            match (parts.next(), parts.next()) {
+                (Some("control"), Some(url)) => {
+                    break url
+                        .trim_start_matches("http://")
+                        .trim_end_matches("/cameras")
+                        .to_string()
+                }
+                (Some(id), Some(url)) => cameras.push((id.to_string(), url.to_string())),
+                _ => bail!("fakecam: unexpected line '{line}'"),
+            }
+        };
+        if cameras.len() != n {
+            bail!("fakecam announced {} cameras, not {n}", cameras.len());
+        }
+        Ok(Fakecam {
+            proc,
+            cameras,
+            control,
+            size,
+        })
+    }
+
+    /// POSTs a control action (`motion/on`, ...) for a camera.
+    pub fn control(&self, id: &str, action: &str) -> anyhow::Result<()> {
+        let res = http(
+            "POST",
+            &self.control,
+            &format!("/cameras/{id}/{action}"),
+            None,
+        )?;
+        if res.status != 200 {
+            bail!("fakecam control {id}/{action}: HTTP {}", res.status);
+        }
+        Ok(())
+    }
+}
+
+/// `camwall run` on a generated configuration, in its own process.
+pub struct Camwall {
+    pub proc: Proc,
+    /// `127.0.0.1:PORT` of its page, API and WebSocket.
+    pub addr: String,
+    config: PathBuf,
+}
+
+impl Camwall {
+    /// Starts camwall on every camera of `cams` (with [`camwall::demo::fakecam_zones`]) and
+    /// waits until all of them are live. `extra` is more TOML (e.g. a `[selector]` table).
+    pub fn start(camwall: &Path, cams: &Fakecam, extra: &str) -> anyhow::Result<Camwall> {
+        let addr = format!("127.0.0.1:{}", free_port()?);
+        let mut text = format!("[server]\nlisten = \"{addr}\"\n{extra}\n");
+        for (id, url) in &cams.cameras {
+            text.push_str(&format!(
+                "\n[[camera]]\nid = \"{id}\"\nurl = \"{url}\"\ncodec = \"h264\"\n\
+                 [camera.motion]\nzones = \"{}\"\n",
+                camwall::demo::fakecam_zones()
+            ));
+        }
+        let config = std::env::temp_dir().join(format!(
+            "camwall-bench-{}-{}.toml",
+            std::process::id(),
+            addr.replace([':', '.'], "_")
+        ));
+        std::fs::write(&config, text).with_context(|| format!("{}", config.display()))?;
+        let mut proc = Proc::spawn(
+            "camwall run",
+            Command::new(camwall)
+                .args(["run", "--config"])
+                .arg(&config)
+                .env("CAMWALL_LOG", "info"),
+        )?;
+        proc.wait_line(Duration::from_secs(20), |l| {
+            l.contains("camwall serving on")
+        })?;
+        let camwall = Camwall { proc, addr, config };
+        camwall.wait_all_live(Duration::from_secs(40))?;
+        Ok(camwall)
+    }
+
+    fn wait_all_live(&self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(res) = http("GET", &self.addr, "/api/cameras", None) {
+                if let Ok(serde_json::Value::Array(cams)) = res.json() {
+                    if !cams.is_empty() && cams.iter().all(|c| c["state"] == "live") {
+                        return Ok(());
+                    }
+                    last = serde_json::Value::Array(cams).to_string();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("camwall: not every camera live within {timeout:?}: {last}")
+    }
+}
+
+/// PUT /api/selection on camwall at `addr`.
+pub fn select(addr: &str, camera: &str) -> anyhow::Result<()> {
+    let res = http(
+        "PUT",
+        addr,
+        "/api/selection",
+        Some(&format!("{{\"camera\":\"{camera}\"}}")),
+    )?;
+    if res.status != 200 {
+        bail!("PUT /api/selection {camera}: HTTP {}", res.status);
+    }
+    Ok(())
+}
+
+/// GET /api/selection on camwall at `addr`.
+pub fn selection(addr: &str) -> anyhow::Result<serde_json::Value> {
+    http("GET", addr, "/api/selection", None)?.json()
+}
+
+impl Drop for Camwall {
+    fn drop(&mut self) {
+        self.proc.stop();
+        let _ = std::fs::remove_file(&self.config);
+    }
+}

@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! camwall's own figures: first frame, switch, alarm, camera-to-viewer latency, CPU against the
+//! stock floor, CPU per viewer, bytes per viewer, and start-up.
+
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use camwall_tests::viewer::Viewer;
+
+use crate::procs::{free_port, ms_between, CpuWindow, Proc};
+use crate::report::{p50_p95, Findings, Report};
+use crate::rig::{self, CamSize, Camwall, Fakecam};
+use crate::stats::{fmt, summarize};
+use crate::wsclient::{self, LoadCounters};
+use crate::Params;
+
+const T: Duration = Duration::from_secs(10);
+/// The selector hold used by the bench: short, so alarm trials follow each other quickly. It does
+/// not change how fast an alarm takes the screen over.
+pub const BENCH_SELECTOR: &str = "[selector]\nalarm_hold_ms = 300\n";
+
+/// Reads (without decoding) whatever the viewer has queued, until nothing arrives for 15 ms, so
+/// that the next measured frame is a fresh one.
+async fn drain(viewer: &mut Viewer) {
+    viewer.decode = false;
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until && viewer.next(Duration::from_millis(15)).await.is_ok() {}
+    viewer.decode = true;
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+/// 1. First frame after a WebSocket connect.
+pub async fn first_frame(
+    cw: &Camwall,
+    p: &Params,
+    report: &mut Report,
+    found: &mut Findings,
+) -> anyhow::Result<()> {
+    let (mut total, mut after_handshake) = (Vec::new(), Vec::new());
+    for _ in 0..p.connects {
+        let t0 = Instant::now();
+        let mut viewer = Viewer::connect(&cw.addr, None).await?;
+        let t1 = Instant::now();
+        let f = viewer.next_frame(T).await?;
+        total.push(ms_between(t0, f.received));
+        after_handshake.push(ms_between(t1, f.received));
+        drop(viewer);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (s_total, s_after) = (summarize(&total), summarize(&after_handshake));
+    report.heading("1. First frame after WebSocket connect (camwall, 4 cameras 720p25)");
+    report.table(
+        &["measured from", "n", "p50 ms", "p95 ms", "max ms"],
+        &[
+            [
+                vec![
+                    "start of connect (TCP + upgrade)".into(),
+                    total.len().to_string(),
+                ],
+                p50_p95(s_total).to_vec(),
+                vec![fmt(s_total.map(|s| s.max), 1)],
+            ]
+            .concat(),
+            [
+                vec!["upgrade done".into(), after_handshake.len().to_string()],
+                p50_p95(s_after).to_vec(),
+                vec![fmt(s_after.map(|s| s.max), 1)],
+            ]
+            .concat(),
+        ],
+    );
+    found.first_frame = s_total;
+    Ok(())
+}
+
+/// 2. Switch latency: PUT /api/selection -> first frame of the new camera (by its stamp).
+pub async fn switch(
+    cw: &Camwall,
+    cams: &Fakecam,
+    p: &Params,
+    report: &mut Report,
+    found: &mut Findings,
+) -> anyhow::Result<()> {
+    let mut viewer = Viewer::connect(&cw.addr, None).await?;
+    let n = cams.cameras.len();
+    let mut samples = Vec::new();
+    let first = cams.cameras[0].0.clone();
+    let addr = cw.addr.clone();
+    blocking(move || rig::select(&addr, &first)).await?;
+    viewer.frame_of(&cams.cameras[0].0, 0, T).await?;
+    for i in 0..p.switches {
+        let index = (i + 1) % n;
+        let id = cams.cameras[index].0.clone();
+        drain(&mut viewer).await;
+        let addr = cw.addr.clone();
+        let cam = id.clone();
+        let t0 = Instant::now();
+        let put = tokio::task::spawn_blocking(move || rig::select(&addr, &cam));
+        let f = viewer.frame_of(&id, index as u8, T).await?;
+        put.await??;
+        samples.push(ms_between(t0, f.received));
+    }
+    let s = summarize(&samples);
+    report.heading(
+        "2. Switch latency (PUT /api/selection -> first frame of the new camera, by its stamp)",
+    );
+    report.table(
+        &["cameras", "switches", "p50 ms", "p95 ms", "max ms"],
+        &[[
+            vec![
+                format!("{n} x {}", cams.size.label()),
+                samples.len().to_string(),
+            ],
+            p50_p95(s).to_vec(),
+            vec![fmt(s.map(|s| s.max), 1)],
+        ]
+        .concat()],
+    );
+    found.switch = s;
+    Ok(())
+}
+
+/// 3. Alarm latency: fakecam motion/on -> first frame of the alarmed camera.
+pub async fn alarm(
+    cw: &Camwall,
+    cams: &Fakecam,
+    p: &Params,
+    report: &mut Report,
+    found: &mut Findings,
+) -> anyhow::Result<()> {
+    if cams.cameras.len() < 2 {
+        bail!("the alarm section needs two cameras");
+    }
+    let mut viewer = Viewer::connect(&cw.addr, None).await?;
+    let user = cams.cameras[0].0.clone();
+    let mut samples = Vec::new();
+    for i in 0..p.alarms {
+        let index = 1 + i % (cams.cameras.len() - 1);
+        let id = cams.cameras[index].0.clone();
+        // Back to the user's choice before each trial.
+        let settle_deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let addr = cw.addr.clone();
+            let u = user.clone();
+            let sel = blocking(move || {
+                rig::select(&addr, &u)?;
+                rig::selection(&addr)
+            })
+            .await?;
+            if sel["camera"] == user.as_str() && sel["reason"] == "user" {
+                break;
+            }
+            if Instant::now() > settle_deadline {
+                bail!("the selection did not return to {user}: {sel}");
+            }
+            drain(&mut viewer).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        viewer.frame_of(&user, 0, T).await?;
+        drain(&mut viewer).await;
+        let control = cams.control.clone();
+        let cam = id.clone();
+        let t0 = Instant::now();
+        let on = tokio::task::spawn_blocking(move || {
+            camwall_tests::http("POST", &control, &format!("/cameras/{cam}/motion/on"), None)
+        });
+        let f = viewer.frame_of(&id, index as u8, T).await;
+        let on = on.await?;
+        let off = cams.control(&id, "motion/off");
+        let f = f.with_context(|| format!("alarm on {id}"))?;
+        if on?.status != 200 {
+            bail!("fakecam motion/on {id} refused");
+        }
+        off?;
+        samples.push(ms_between(t0, f.received));
+    }
+    let s = summarize(&samples);
+    report.heading("3. Alarm latency (fakecam motion/on -> first frame of the alarmed camera)");
+    report.note(
+        "Includes the fakecam drawing the moving square into its next frame, H.264 and RTSP, \
+         and motionalarm's default min-frames = 3 (three frames at 25 fps = 80 ms after the first \
+         moving frame) before the alarm is raised.",
+    );
+    report.table(
+        &["cameras", "alarms", "p50 ms", "p95 ms", "max ms"],
+        &[[
+            vec![
+                format!("{} x {}", cams.cameras.len(), cams.size.label()),
+                samples.len().to_string(),
+            ],
+            p50_p95(s).to_vec(),
+            vec![fmt(s.map(|s| s.max), 1)],
+        ]
+        .concat()],
+    );
+    found.alarm = s;
+    Ok(())
+}
+
+/// What `k` load viewers saw over a window, all viewers together.
+struct ViewerLoad {
+    camwall_cpu: f64,
+    failed: u64,
+    bytes_per_s: f64,
+    frames_per_s: f64,
+}
+
+/// Runs `k` load viewers for `window` and measures camwall's CPU meanwhile.
+async fn with_viewers(
+    cw: &Camwall,
+    k: usize,
+    warmup: Duration,
+    window: Duration,
+) -> anyhow::Result<ViewerLoad> {
+    let counters = Arc::new(LoadCounters::default());
+    let until = Instant::now() + warmup + window + Duration::from_millis(500);
+    let mut tasks = Vec::new();
+    for _ in 0..k {
+        tasks.push(tokio::spawn(wsclient::load_viewer(
+            cw.addr.clone(),
+            until,
+            counters.clone(),
+        )));
+    }
+    tokio::time::sleep(warmup).await;
+    let cpu = CpuWindow::start(cw.proc.pid())?;
+    let (f0, b0) = (
+        counters.frames.load(Ordering::Relaxed),
+        counters.bytes.load(Ordering::Relaxed),
+    );
+    tokio::time::sleep(window).await;
+    let pct = cpu.percent()?;
+    let secs = window.as_secs_f64();
+    let bytes = (counters.bytes.load(Ordering::Relaxed) - b0) as f64 / secs;
+    let frames = (counters.frames.load(Ordering::Relaxed) - f0) as f64 / secs;
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(ViewerLoad {
+        camwall_cpu: pct,
+        failed: counters.failed.load(Ordering::Relaxed),
+        bytes_per_s: bytes,
+        frames_per_s: frames,
+    })
+}
+
+/// 6 and 7. CPU per viewer at 1, 10, 100 viewers; bytes per second per viewer.
+pub async fn viewers(
+    cw: &Camwall,
+    cams: &Fakecam,
+    p: &Params,
+    report: &mut Report,
+    found: &mut Findings,
+) -> anyhow::Result<()> {
+    let addr = cw.addr.clone();
+    let first = cams.cameras[0].0.clone();
+    blocking(move || rig::select(&addr, &first)).await?;
+    let base = with_viewers(cw, 0, p.warmup, p.window).await?.camwall_cpu;
+    let mut rows = vec![vec![
+        "0".into(),
+        fmt(Some(base), 1),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+    ]];
+    for k in [1usize, 10, 100] {
+        let bench_cpu = CpuWindow::start(std::process::id())?;
+        let load = with_viewers(cw, k, p.warmup, p.window).await?;
+        let bench_pct = bench_cpu.percent()?;
+        let per_viewer_bytes = load.bytes_per_s / k as f64;
+        if k == 1 {
+            found.mbit_per_viewer_720 = Some(per_viewer_bytes * 8.0 / 1e6);
+        }
+        rows.push(vec![
+            k.to_string(),
+            fmt(Some(load.camwall_cpu), 1),
+            fmt(Some((load.camwall_cpu - base) / k as f64), 2),
+            fmt(Some(load.frames_per_s / k as f64), 1),
+            format!(
+                "{} ({} Mbit/s)",
+                fmt(Some(per_viewer_bytes / 1024.0), 0),
+                fmt(Some(per_viewer_bytes * 8.0 / 1e6), 2)
+            ),
+            format!("{} / {}%", load.failed, fmt(Some(bench_pct), 0)),
+        ]);
+    }
+    report.heading("6-7. CPU per viewer and bytes per viewer (camwall, 4 cameras 720p25, default quality 80, scaled to 1280 wide)");
+    report.note(
+        "Load viewers read `/ws` without decoding, in the bench process (its own CPU is shown: \
+         it shares the two cores). CPU is camwall's utime+stime over the window, in % of one core. \
+         Bytes are WebSocket payload (base64 JPEG in JSON).",
+    );
+    report.table(
+        &[
+            "viewers",
+            "camwall CPU %",
+            "CPU % per viewer above 0 viewers",
+            "frames/s per viewer",
+            "KiB/s per viewer",
+            "failed viewers / bench process CPU %",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+/// 4. Camera-to-viewer latency from the stamps, 1/4/8 cameras at 720p25 and 1080p25.
+pub async fn latency(
+    exe: &std::path::Path,
+    p: &Params,
+    report: &mut Report,
+    found: &mut Findings,
+) -> anyhow::Result<()> {
+    report.heading("4. Camera-to-viewer latency (receipt Unix ms - capture stamp in the JPEG)");
+    report.note(
+        "One WebSocket viewer records every message with its receipt time and decodes after the \
+         window, so decoding never delays receipt. The picture is scaled to 1280 wide before \
+         encoding (camwall's default max_width), so 1080p cameras are sent as 1280x720.",
+    );
+    let mut rows = Vec::new();
+    for size in [CamSize::HD720, CamSize::HD1080] {
+        for n in [1usize, 4, 8] {
+            let row = latency_one(exe, n, size, p, found).await;
+            match row {
+                Ok(r) => rows.push(r),
+                Err(e) => rows.push(vec![
+                    format!("{n} x {}", size.label()),
+                    format!("failed: {}", one_line(&e)),
+                ]),
+            }
+        }
+    }
+    report.table(
+        &[
+            "cameras",
+            "frames",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+            "fps",
+            "JPEG KiB/frame",
+            "Mbit/s on the wire",
+            "camwall CPU %",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+pub fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .replace('|', "/")
+}
+
+async fn latency_one(
+    exe: &std::path::Path,
+    n: usize,
+    size: CamSize,
+    p: &Params,
+    found: &mut Findings,
+) -> anyhow::Result<Vec<String>> {
+    let cams = Fakecam::start(exe, n, size)?;
+    let cw = Camwall::start(exe, &cams, BENCH_SELECTOR)?;
+    tokio::time::sleep(p.warmup).await;
+    let cpu = CpuWindow::start(cw.proc.pid())?;
+    let recorded = wsclient::record(&cw.addr, p.window).await?;
+    let pct = cpu.percent()?;
+    let d = tokio::task::spawn_blocking(move || wsclient::decode(&recorded)).await??;
+    let s = summarize(&d.latencies_ms);
+    let secs = p.window.as_secs_f64();
+    if n == 4 && size.height == 720 {
+        found.latency_4x720 = s;
+    }
+    if n == 1 && size.height == 1080 {
+        found.mbit_per_viewer_1080 = Some(d.wire_bytes as f64 * 8.0 / 1e6 / secs);
+    }
+    Ok(vec![
+        format!("{n} x {}", size.label()),
+        format!("{} ({} unreadable)", d.frames, d.unreadable_stamps),
+        fmt(s.map(|s| s.p50), 0),
+        fmt(s.map(|s| s.p95), 0),
+        fmt(s.map(|s| s.p99), 0),
+        fmt(s.map(|s| s.max), 0),
+        fmt(Some(d.frames as f64 / secs), 1),
+        fmt(
+            Some(d.jpeg_bytes as f64 / 1024.0 / d.frames.max(1) as f64),
+            0,
+        ),
+        fmt(Some(d.wire_bytes as f64 * 8.0 / 1e6 / secs), 2),
+        fmt(Some(pct), 0),
+    ])
+}
+
+/// The floor: stock elements decoding every camera and JPEG-encoding one, with camwall's
+/// transport (`tcp+udp`) and JPEG quality (80) so that both do the same work.
+pub fn floor_pipeline(cams: &Fakecam, tail: &str) -> String {
+    let mut line = format!("input-selector name=sel ! {tail}");
+    for (_, url) in &cams.cameras {
+        line.push_str(&format!(
+            " rtspsrc location={url} latency=0 protocols=tcp+udp ! rtph264depay ! h264parse ! avdec_h264 ! sel."
+        ));
+    }
+    line
+}
+
+pub fn gst_launch(name: &str, line: &str) -> anyhow::Result<Proc> {
+    Proc::spawn(
+        name,
+        Command::new("gst-launch-1.0")
+            .arg("-q")
+            .args(line.split_whitespace()),
+    )
+}
+
+/// 5. CPU and peak memory of camwall against the stock floor, 1/4/8/16 cameras.
+pub async fn cpu(
+    exe: &std::path::Path,
+    p: &Params,
+    report: &mut Report,
+    found: &mut Findings,
+) -> anyhow::Result<()> {
+    report.heading(&format!(
+        "5. CPU and peak memory: camwall against the stock floor ({}x{} at 25 fps)",
+        p.cpu_size.width, p.cpu_size.height
+    ));
+    report.note(&format!(
+        "Floor: `gst-launch-1.0 input-selector ! jpegenc quality=80 ! fakesink` fed by `rtspsrc \
+         latency=0 protocols=tcp+udp ! rtph264depay ! h264parse ! avdec_h264` per camera (camwall's \
+         transport and quality), on the same fakecam process. camwall \
+         runs with one WebSocket viewer connected (it serves what it encodes). CPU is utime+stime \
+         over {} s after {} s of warm-up, % of one core; memory is VmHWM. The fakecam process's \
+         own CPU is shown: on 2 shared cores a saturated machine makes every figure worse.",
+        p.window.as_secs(),
+        p.warmup.as_secs()
+    ));
+    let mut rows = Vec::new();
+    for n in [1usize, 4, 8, 16] {
+        match cpu_one(exe, n, p).await {
+            Ok((cw_pct, cw_mib, floor_pct, floor_mib, fake_pct)) => {
+                let ratio = cw_pct / floor_pct;
+                found.cpu_ratios.push((n, ratio));
+                rows.push(vec![
+                    n.to_string(),
+                    fmt(Some(cw_pct), 0),
+                    fmt(Some(cw_mib), 0),
+                    fmt(Some(floor_pct), 0),
+                    fmt(Some(floor_mib), 0),
+                    fmt(Some(ratio), 2),
+                    fmt(Some(fake_pct), 0),
+                ]);
+            }
+            Err(e) => rows.push(vec![n.to_string(), format!("failed: {}", one_line(&e))]),
+        }
+    }
+    report.table(
+        &[
+            "cameras",
+            "camwall CPU %",
+            "camwall peak RSS MiB",
+            "floor CPU %",
+            "floor peak RSS MiB",
+            "ratio",
+            "fakecam CPU %",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+async fn cpu_one(
+    exe: &std::path::Path,
+    n: usize,
+    p: &Params,
+) -> anyhow::Result<(f64, f64, f64, f64, f64)> {
+    let cams = Fakecam::start(exe, n, p.cpu_size)?;
+    let (cw_pct, cw_mib) = {
+        let cw = Camwall::start(exe, &cams, BENCH_SELECTOR)?;
+        let counters = Arc::new(LoadCounters::default());
+        let until = Instant::now() + p.warmup + p.window + Duration::from_secs(1);
+        let viewer = tokio::spawn(wsclient::load_viewer(
+            cw.addr.clone(),
+            until,
+            counters.clone(),
+        ));
+        tokio::time::sleep(p.warmup).await;
+        let cpu = CpuWindow::start(cw.proc.pid())?;
+        tokio::time::sleep(p.window).await;
+        let pct = cpu.percent()?;
+        let mib = cw.proc.peak_rss_mib()?;
+        viewer.abort();
+        if counters.frames.load(Ordering::Relaxed) == 0 {
+            bail!("camwall sent no frame to its viewer");
+        }
+        (pct, mib)
+    };
+    let mut floor = gst_launch(
+        "stock floor",
+        &floor_pipeline(&cams, "jpegenc quality=80 ! fakesink sync=false"),
+    )?;
+    tokio::time::sleep(p.warmup).await;
+    floor.check_alive()?;
+    let cpu = CpuWindow::start(floor.pid())?;
+    let fake = CpuWindow::start(cams.proc.pid())?;
+    tokio::time::sleep(p.window).await;
+    let floor_pct = cpu.percent()?;
+    let fake_pct = fake.percent()?;
+    let floor_mib = floor.peak_rss_mib()?;
+    floor.check_alive()?;
+    if floor_pct < 1.0 {
+        return Err(anyhow!(
+            "the floor pipeline used no CPU: is it running?\n{}",
+            floor.tail()
+        ));
+    }
+    Ok((cw_pct, cw_mib, floor_pct, floor_mib, fake_pct))
+}
+
+/// Time from spawning `camwall demo` to the first frame at a WebSocket client.
+pub async fn startup(
+    exe: &std::path::Path,
+    p: &Params,
+    report: &mut Report,
+    found: &mut Findings,
+) -> anyhow::Result<()> {
+    let mut samples = Vec::new();
+    for _ in 0..p.startups {
+        let addr = format!("127.0.0.1:{}", free_port()?);
+        let t0 = Instant::now();
+        let _demo = Proc::spawn(
+            "camwall demo",
+            Command::new(exe).args(["demo", "--listen", &addr, "--cameras", "4"]),
+        )?;
+        let deadline = t0 + Duration::from_secs(30);
+        let mut viewer = loop {
+            match Viewer::connect(&addr, None).await {
+                Ok(v) => break v,
+                Err(e) if Instant::now() > deadline => {
+                    return Err(e.context("camwall demo never served /ws"))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        };
+        let f = viewer.next_frame(Duration::from_secs(30)).await?;
+        samples.push(ms_between(t0, f.received));
+    }
+    let s = summarize(&samples);
+    report.heading("Start-up: spawning `camwall demo` (4 cameras 1280x720) -> first frame at a WebSocket client");
+    report.table(
+        &["runs", "p50 ms", "max ms"],
+        &[vec![
+            samples.len().to_string(),
+            fmt(s.map(|s| s.p50), 0),
+            fmt(s.map(|s| s.max), 0),
+        ]],
+    );
+    found.startup_ms = s;
+    Ok(())
+}
