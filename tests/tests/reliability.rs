@@ -612,3 +612,55 @@ fn a_camera_that_wants_credentials_is_offline_and_its_password_never_leaks() {
     let all = http("GET", &addr, "/api/cameras", None).unwrap();
     assert!(!String::from_utf8_lossy(&all.body).contains("hunter2-secret"));
 }
+
+#[test]
+fn an_element_error_outside_the_cameras_rebuilds_the_pipeline_and_viewers_stay() {
+    use gst::prelude::*;
+    let healthy = fakecam(2, 0, None);
+    let victim = fakecam(1, 0, None);
+    let app = launcher(&healthy, &victim.url("cam1"));
+    let addr = app.address();
+    let viewer = Recorder::start(&addr);
+    assert!(
+        wait_for(T, || HEALTHY
+            .iter()
+            .all(|id| camera(&addr, id)["state"] == "live")
+            .then_some(()))
+        .is_some(),
+        "cameras live"
+    );
+    assert!(wait_for(T, || (viewer.frames_since_mark("cam1") > 0).then_some(())).is_some());
+    assert_eq!(app.supervisor().builds(), 1);
+
+    // The JPEG encoder fails, as it would on a real fault: an error message from the element.
+    let sink = app.supervisor().element("sink").expect("the sink");
+    let encoder = sink
+        .static_pad("sink")
+        .and_then(|p| p.peer())
+        .and_then(|p| p.parent_element())
+        .expect("the element before the sink");
+    assert!(encoder.name().starts_with("jpegenc"), "{}", encoder.name());
+    let t0 = Instant::now();
+    encoder
+        .post_message(
+            gst::message::Error::builder(gst::CoreError::Failed, "injected encoder failure")
+                .src(&encoder)
+                .build(),
+        )
+        .unwrap();
+    let rebuilt = wait_for(T, || (app.supervisor().builds() >= 2).then(|| t0.elapsed()))
+        .expect("the pipeline is rebuilt");
+    viewer.mark();
+    let frames_again = wait_for(T, || {
+        (viewer.frames_since_mark("cam1") > 0).then(|| t0.elapsed())
+    })
+    .expect("frames reach the same viewer after the rebuild");
+    assert_eq!(viewer.closed(), None, "the viewer stayed connected");
+    let new_sink = app.supervisor().element("sink").expect("a new sink");
+    assert_ne!(new_sink, sink, "a new pipeline");
+    println!(
+        "RELIABILITY fault=element error (jpegenc) rebuilt_ms={} frames_again_ms={}",
+        rebuilt.as_millis(),
+        frames_again.as_millis()
+    );
+}
