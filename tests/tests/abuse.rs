@@ -75,7 +75,9 @@ async fn hostile_clients_cost_bounded_memory_and_never_starve_a_good_viewer() {
                     .map_err(|e| e.to_string())?;
                 match (round + i) % 4 {
                     0 => {
-                        let _ = ws.send(tungstenite::Message::Text("{\"type\":".into())).await;
+                        let _ = ws
+                            .send(tungstenite::Message::Text("{\"type\":".into()))
+                            .await;
                     }
                     1 => {
                         let _ = ws
@@ -110,7 +112,9 @@ async fn hostile_clients_cost_bounded_memory_and_never_starve_a_good_viewer() {
     .unwrap()
     .unwrap();
     assert_eq!(api, 200, "the API answers with 50 requests hanging");
-    good.next_frame(T).await.expect("the good viewer still gets frames");
+    good.next_frame(T)
+        .await
+        .expect("the good viewer still gets frames");
     good_frames += 1;
     let rss_during = rss_kb();
 
@@ -144,4 +148,71 @@ async fn hostile_clients_cost_bounded_memory_and_never_starve_a_good_viewer() {
         rss_during,
         settled.unwrap_or(0)
     );
+}
+
+/// The service restarts (systemd's `Restart=always`, compose's restart policy): the viewer is
+/// told the server is going away, and connecting again to the same address gets frames.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_the_viewer_reconnects_to_the_same_address() {
+    let mut fc = FakeCamConfig::with_cameras(1);
+    fc.width = 320;
+    fc.height = 192;
+    let fc = FakeCamWithControl::start(fc).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("camwall-restart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("camwall.toml");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n\n[[camera]]\nid = \"cam1\"\nurl = \"{}\"\ncodec = \"h264\"\n",
+        fc.url("cam1")
+    );
+    std::fs::write(&config, text).unwrap();
+    let bin = camwall_tests::profile_dir().join("camwall");
+    let start = || {
+        std::process::Command::new(&bin)
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let connect = |addr: String| async move {
+        let deadline = Instant::now() + T;
+        loop {
+            match Viewer::connect(&addr, None).await {
+                Ok(v) => return v,
+                Err(e) if Instant::now() > deadline => panic!("cannot connect: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    };
+
+    let mut first = start();
+    let mut viewer = connect(addr.clone()).await;
+    viewer.decode = false;
+    viewer.next_frame(T).await.unwrap();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // The page sees a close (1001, going away) or the end of the connection, then retries.
+    while viewer.next_frame(T).await.is_ok() {}
+    let status = first.wait().unwrap();
+    assert!(status.success(), "a clean exit on SIGTERM: {status}");
+
+    let mut second = start();
+    let mut again = connect(addr.clone()).await;
+    again.decode = false;
+    let frame = again.next_frame(T).await;
+    let _ = second.kill();
+    let _ = second.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    frame.expect("frames after the restart");
 }
