@@ -31,6 +31,9 @@ fi
 step "tests"
 cargo test --release --locked --workspace
 
+step "soak (60 s)"
+bash scripts/soak.sh --seconds 60
+
 step "meson build and test"
 rm -rf builddir
 meson setup builddir --prefix="$PWD/builddir/install" >/dev/null
