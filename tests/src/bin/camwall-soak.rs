@@ -157,7 +157,11 @@ fn main() -> anyhow::Result<()> {
             }
         } else if now >= next_fault && now + Duration::from_secs(6) < end {
             let cam = format!("cam{}", 2 + round % (CAMERAS - 1));
-            let action = if round % 2 == 0 { "offline" } else { "freeze" };
+            let action = if round.is_multiple_of(2) {
+                "offline"
+            } else {
+                "freeze"
+            };
             fc.control(&cam, action)?;
             fault = Some((cam, now));
             outages += 1;
