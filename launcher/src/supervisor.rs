@@ -651,3 +651,27 @@ fn stop(running: Option<Running>) {
         warn!("the pipeline did not stop within {STOP_TIMEOUT:?}; leaving it behind");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_initial_up_to_the_cap_and_never_gives_up() {
+        let config = crate::config::Config::parse(
+            "t.toml",
+            "[reconnect]\ninitial_ms = 100\nmax_ms = 1500\n[[camera]]\nid = \"a\"\nurl = \"rtsp://x\"\n",
+        )
+        .unwrap();
+        let state = AppState::new(config);
+        let ms = |n| backoff(&state, n).as_millis() as u64;
+        assert_eq!(
+            [ms(1), ms(2), ms(3), ms(4), ms(5), ms(6)],
+            [100, 200, 400, 800, 1500, 1500]
+        );
+        // However long a camera stays down, it is retried at the cap.
+        for n in [20, 64, 1_000, u32::MAX] {
+            assert_eq!(ms(n), 1500);
+        }
+    }
+}
