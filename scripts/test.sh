@@ -35,6 +35,9 @@ cargo test --release --locked --workspace
 step "browser tests (headless Chromium)"
 bash tests/browser/run.sh
 
+step "soak (60 s)"
+bash scripts/soak.sh --seconds 60
+
 step "meson build and test"
 rm -rf builddir
 meson setup builddir --prefix="$PWD/builddir/install" >/dev/null

@@ -547,6 +547,27 @@ fn stalled_alarmed_input_gives_the_screen_back_until_it_recovers() {
 }
 
 #[test]
+fn an_input_that_ended_and_starts_a_new_stream_gets_the_screen_back() {
+    let mut rig = Rig::new(2, |_| {});
+    feed(&mut rig, &[0, 1], 0, 0, 1);
+    rig.select(0);
+    rig.drain();
+    assert!(rig.hs[0].push_event(gst::event::Eos::new()));
+    assert_eq!(rig.active().as_deref(), Some("sink_1"));
+    rig.drain();
+    // The camera reconnects: a new stream, then frames.
+    assert!(rig.hs[0].push_event(gst::event::StreamStart::new("reconnected")));
+    let segment = gst::FormattedSegment::<gst::ClockTime>::new();
+    assert!(rig.hs[0].push_event(gst::event::Segment::new(&segment)));
+    rig.frame(0, 7, 80);
+    assert_eq!(rig.active().as_deref(), Some("sink_0"), "the user's choice");
+    assert_eq!(
+        summary(&rig.switches()),
+        vec![switch("cam0", "cam1", SwitchReason::User)]
+    );
+}
+
+#[test]
 fn eos_on_one_input_does_not_end_the_stream() {
     let mut rig = Rig::new(2, |_| {});
     feed(&mut rig, &[0, 1], 0, 0, 1);

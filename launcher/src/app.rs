@@ -33,6 +33,17 @@ pub async fn serve(
     init_gst();
     let state = AppState::new(config);
     let supervisor = Arc::new(Supervisor::start(state.clone())?);
+    serve_with(state, supervisor, listener, shutdown).await
+}
+
+/// Like [`serve`], with the state and the supervisor made by the caller (who keeps handles to
+/// them).
+pub async fn serve_with(
+    state: Arc<AppState>,
+    supervisor: Arc<Supervisor>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let clients = ClientSet::new();
     let routes = crate::server::routes(state.clone(), supervisor.clone(), clients.clone());
     let addr = listener.local_addr()?;
@@ -55,6 +66,8 @@ pub async fn serve(
 /// A launcher running on its own runtime thread (for tests and embedding). Stops on drop.
 pub struct App {
     pub addr: SocketAddr,
+    state: Arc<AppState>,
+    supervisor: Arc<Supervisor>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
 }
@@ -66,6 +79,10 @@ impl App {
             .with_context(|| format!("listening on {}", config.listen_addr()))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        init_gst();
+        let state = AppState::new(config);
+        let supervisor = Arc::new(Supervisor::start(state.clone())?);
+        let (served_state, served_supervisor) = (state.clone(), supervisor.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("camwall-app".into())
@@ -76,7 +93,7 @@ impl App {
                     .build()?;
                 let result = rt.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    serve(config, listener, async {
+                    serve_with(served_state, served_supervisor, listener, async {
                         let _ = stopped.await;
                     })
                     .await
@@ -86,6 +103,8 @@ impl App {
             })?;
         Ok(App {
             addr,
+            state,
+            supervisor,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -94,6 +113,16 @@ impl App {
     /// `127.0.0.1:PORT`.
     pub fn address(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// What the launcher knows: cameras, selection, the viewers' feed.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// The pipeline's supervisor.
+    pub fn supervisor(&self) -> &Arc<Supervisor> {
+        &self.supervisor
     }
 
     /// Stops the launcher and waits for it.

@@ -7,6 +7,7 @@
 //! [server]
 //! listen = "127.0.0.1:8080"      # default; loopback only unless you mean it
 //! token = "s3cret"               # optional: API, page and WebSocket then need it
+//! allowed_origins = ["https://wall.example.com"]  # pages elsewhere that may use the API/WebSocket
 //!
 //! [stream]
 //! jpeg_quality = 80              # 1..=100
@@ -118,6 +119,9 @@ impl AlarmPolicy {
 pub struct ServerConfig {
     pub listen: Spanned<String>,
     pub token: Option<Spanned<String>>,
+    /// Web origins (`https://wall.example.com`) besides camwall's own host whose pages may
+    /// use the API and the WebSocket. A request whose `Origin` is neither is refused (403).
+    pub allowed_origins: Vec<Spanned<String>>,
 }
 
 impl Default for ServerConfig {
@@ -125,8 +129,22 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: Spanned::new(0..0, "127.0.0.1:8080".into()),
             token: None,
+            allowed_origins: Vec::new(),
         }
     }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, lower case, nothing after.
+pub fn valid_origin(origin: &str) -> bool {
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !authority.is_empty()
+        && authority.len() <= 255
+        && authority
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.:[]".contains(c))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -367,6 +385,19 @@ impl Config {
                 );
             }
         }
+        for (i, origin) in self.server.allowed_origins.iter().enumerate() {
+            if !valid_origin(origin.get_ref()) {
+                return c.error(
+                    &origin.span(),
+                    format!("server.allowed_origins[{i}]"),
+                    format!(
+                        "'{}' is not an origin such as https://wall.example.com (scheme, host, \
+                         optional port; lower case; no path)",
+                        origin.get_ref()
+                    ),
+                );
+            }
+        }
         let q = &self.stream.jpeg_quality;
         if !(1..=100).contains(q.get_ref()) {
             return c.error(&q.span(), "stream.jpeg_quality", "must be from 1 to 100");
@@ -468,6 +499,15 @@ impl Config {
             .get_ref()
             .parse()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    }
+
+    /// The configured extra origins (validated).
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.server
+            .allowed_origins
+            .iter()
+            .map(|o| o.get_ref().clone())
+            .collect()
     }
 
     pub fn token(&self) -> Option<&str> {

@@ -83,6 +83,9 @@ struct FakecamArgs {
     /// Do not paint the machine-readable capture-time strip along the bottom edge.
     #[arg(long)]
     no_stamp: bool,
+    /// Ask every client for these credentials (RTSP basic authentication), as real cameras do.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    auth: Option<String>,
 }
 
 async fn shutdown_signal() {
@@ -116,6 +119,11 @@ fn fakecam_config(args: &FakecamArgs) -> anyhow::Result<FakeCamConfig> {
     config.gop = args.gop;
     config.codec = args.codec;
     config.stamp = !args.no_stamp;
+    config.auth = args
+        .auth
+        .as_deref()
+        .map(fakecam::Credentials::parse)
+        .transpose()?;
     for spec in &args.motion {
         let (id, schedule) = fakecam::schedule::parse_camera_spec(spec)?;
         let cam: &mut CameraConfig = config

@@ -14,6 +14,9 @@
 //! | `GET /healthz` | 200 while frames reach the viewers, else 503 (never needs the token) |
 //! | `GET /ws` | frames and events, see `gstcamwall::protocol` |
 //!
+//! A request with an `Origin` header (a browser's) is refused with 403 unless the origin is
+//! camwall's own host or listed in `server.allowed_origins`.
+//!
 //! With a token configured, everything but `/healthz` needs `Authorization: Bearer <token>` or
 //! `?token=<token>`; otherwise 401. Errors are `{"error": "..."}`.
 
@@ -38,6 +41,54 @@ const MAX_BODY: u64 = 4 * 1024;
 #[derive(Debug)]
 struct Unauthorized;
 impl warp::reject::Reject for Unauthorized {}
+
+#[derive(Debug)]
+struct ForbiddenOrigin;
+impl warp::reject::Reject for ForbiddenOrigin {}
+
+/// `host[:port]` without a default port, lower case.
+fn authority_key(scheme: &str, authority: &str) -> String {
+    let a = authority.to_ascii_lowercase();
+    let default = match scheme {
+        "https" | "wss" => ":443",
+        _ => ":80",
+    };
+    a.strip_suffix(default).map(str::to_string).unwrap_or(a)
+}
+
+/// Whether a request with `origin` (if any) and `host` may go on: no `Origin` (not a
+/// browser's cross-site request), the same host as the request's, or an allowed origin.
+pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    if allowed.contains(&origin) {
+        return true;
+    }
+    let (Some((scheme, authority)), Some(host)) = (origin.split_once("://"), host) else {
+        return false;
+    };
+    authority_key(scheme, authority) == authority_key(scheme, host.trim())
+}
+
+/// Refuses cross-site requests from origins that are not allowed (a page elsewhere must not
+/// drive the API or read the cameras through a user's browser).
+fn same_origin(allowed: Arc<[String]>) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("origin")
+        .and(warp::header::optional::<String>("host"))
+        .and_then(move |origin: Option<String>, host: Option<String>| {
+            let ok = origin_allowed(origin.as_deref(), host.as_deref(), &allowed);
+            async move {
+                if ok {
+                    Ok(())
+                } else {
+                    Err(warp::reject::custom(ForbiddenOrigin))
+                }
+            }
+        })
+        .untuple_one()
+}
 
 fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
     let mut res = warp::reply::with_status(
@@ -101,6 +152,7 @@ pub fn routes(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
     let token: Option<Arc<str>> = state.config.token().map(Into::into);
     let auth = authorized(token.clone());
+    let origin_check = same_origin(state.config.allowed_origins().into());
     let with_state = {
         let state = state.clone();
         warp::any().map(move || state.clone())
@@ -212,9 +264,7 @@ pub fn routes(
         },
     );
 
-    healthz
-        .or(page)
-        .unify()
+    let guarded = page
         .or(cameras)
         .unify()
         .or(get_selection)
@@ -224,13 +274,21 @@ pub fn routes(
         .or(events)
         .unify()
         .or(viewer)
+        .unify();
+    healthz
+        .or(origin_check.and(guarded))
         .unify()
         .recover(recover)
         .unify()
 }
 
 async fn recover(err: Rejection) -> Result<warp::reply::Response, Infallible> {
-    let res = if err.find::<Unauthorized>().is_some() {
+    let res = if err.find::<ForbiddenOrigin>().is_some() {
+        json_error(
+            StatusCode::FORBIDDEN,
+            "forbidden: this page's origin is not in server.allowed_origins",
+        )
+    } else if err.find::<Unauthorized>().is_some() {
         json_error(
             StatusCode::UNAUTHORIZED,
             "unauthorized: give the token as Authorization: Bearer <token> or ?token=<token>",

@@ -7,7 +7,7 @@
 //! API's commands on its own thread, never on an async task.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -46,6 +46,11 @@ enum Command {
     },
     /// Rebuild the whole pipeline (as after a fault).
     Rebuild,
+    /// Look an element of the running pipeline up by name.
+    Element {
+        name: String,
+        reply: mpsc::Sender<Option<gst::Element>>,
+    },
     Shutdown,
 }
 
@@ -53,19 +58,44 @@ enum Command {
 pub struct Supervisor {
     commands: Sender<Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    builds: Arc<AtomicU64>,
 }
 
 impl Supervisor {
     /// Starts the supervisor thread; the pipeline is built and started on it.
     pub fn start(state: Arc<AppState>) -> anyhow::Result<Supervisor> {
         let (commands, rx) = mpsc::channel();
+        let builds = Arc::new(AtomicU64::new(0));
+        let counted = builds.clone();
         let thread = std::thread::Builder::new()
             .name("camwall-supervisor".into())
-            .spawn(move || run(state, rx))?;
+            .spawn(move || run(state, rx, counted))?;
         Ok(Supervisor {
             commands,
             thread: Mutex::new(Some(thread)),
+            builds,
         })
+    }
+
+    /// How many times the pipeline has been built and started (1 after a clean start; each
+    /// rebuild after a fault adds one).
+    pub fn builds(&self) -> u64 {
+        self.builds.load(Ordering::Acquire)
+    }
+
+    /// The element called `name` in the running pipeline (e.g. `sel`, `sink`, or a camera's
+    /// `src0`), or `None` when there is none or the pipeline is not running. For tests and
+    /// diagnostics: with it a test can post an element error exactly as a failing element
+    /// would, without any fault switch in the production code.
+    pub fn element(&self, name: &str) -> Option<gst::Element> {
+        let (reply, answer) = mpsc::channel();
+        self.commands
+            .send(Command::Element {
+                name: name.to_string(),
+                reply,
+            })
+            .ok()?;
+        answer.recv_timeout(Duration::from_secs(5)).ok().flatten()
     }
 
     /// Makes `camera` the user's choice. Answers with the selection that results.
@@ -121,13 +151,16 @@ struct Running {
     cameras: Vec<CameraSlot>,
 }
 
-fn run(state: Arc<AppState>, commands: Receiver<Command>) {
+fn run(state: Arc<AppState>, commands: Receiver<Command>, builds: Arc<AtomicU64>) {
     let mut running: Option<Running> = None;
     let mut next_build = Instant::now();
     loop {
         if running.is_none() && Instant::now() >= next_build {
             match build(&state) {
-                Ok(r) => running = Some(r),
+                Ok(r) => {
+                    running = Some(r);
+                    builds.fetch_add(1, Ordering::AcqRel);
+                }
                 Err(e) => {
                     error!("cannot build the pipeline: {e:#}; retrying in 1 s");
                     next_build = Instant::now() + Duration::from_secs(1);
@@ -169,6 +202,13 @@ fn run(state: Arc<AppState>, commands: Receiver<Command>) {
                 Some(Command::Rebuild) => {
                     stop(running.take());
                     next_build = Instant::now();
+                }
+                Some(Command::Element { name, reply }) => {
+                    let _ = reply.send(running.as_ref().and_then(|r| {
+                        r.pipeline
+                            .by_name(&name)
+                            .or_else(|| r.cameras.iter().find_map(|c| c.bin.by_name(&name)))
+                    }));
                 }
                 Some(Command::Shutdown) => {
                     stop(running.take());
@@ -230,6 +270,7 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             .name("src")
             .build();
         bin.add_pad(&src)?;
+        relink_on_reconnect(&bin, index)?;
         // A camera's bin lives its own life: a camera that cannot connect must not hold the
         // whole pipeline back from PLAYING, and restarting it must not touch the others.
         bin.set_locked_state(true);
@@ -278,6 +319,34 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
     }
     info!(cameras = running.cameras.len(), "pipeline playing");
     Ok(running)
+}
+
+/// Links every new rtspsrc pad to the decoding chain. gst-launch's delayed link gives up after
+/// its first success, and rtspsrc makes new pads on every reconnection: without this, a camera
+/// that streamed once and dropped would reconnect to a dead end (`not-linked`) forever.
+fn relink_on_reconnect(bin: &gst::Bin, index: usize) -> anyhow::Result<()> {
+    let source = bin
+        .by_name(&pipeline::source_name(index))
+        .context("camera branch without rtspsrc")?;
+    // The one sink pad left unlinked after parsing: the depayloader's (or decodebin's).
+    let mut first = None;
+    for element in bin.iterate_elements().into_iter().flatten() {
+        if element == source {
+            continue;
+        }
+        if let Some(pad) = element.static_pad("sink").filter(|p| !p.is_linked()) {
+            first = Some(pad);
+        }
+    }
+    let sink = first.context("camera branch without a free sink pad for rtspsrc")?;
+    source.connect_pad_added(move |_, pad| {
+        if pad.direction() == gst::PadDirection::Src && !sink.is_linked() {
+            if let Err(e) = pad.link(&sink) {
+                debug!("not linking {} ({e:?})", pad.name());
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Drops frames that come faster than `max_fps`, but never the first frame after a switch
@@ -580,5 +649,29 @@ fn stop(running: Option<Running>) {
         });
     if wait.recv_timeout(STOP_TIMEOUT).is_err() {
         warn!("the pipeline did not stop within {STOP_TIMEOUT:?}; leaving it behind");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_initial_up_to_the_cap_and_never_gives_up() {
+        let config = crate::config::Config::parse(
+            "t.toml",
+            "[reconnect]\ninitial_ms = 100\nmax_ms = 1500\n[[camera]]\nid = \"a\"\nurl = \"rtsp://x\"\n",
+        )
+        .unwrap();
+        let state = AppState::new(config);
+        let ms = |n| backoff(&state, n).as_millis() as u64;
+        assert_eq!(
+            [ms(1), ms(2), ms(3), ms(4), ms(5), ms(6)],
+            [100, 200, 400, 800, 1500, 1500]
+        );
+        // However long a camera stays down, it is retried at the cap.
+        for n in [20, 64, 1_000, u32::MAX] {
+            assert_eq!(ms(n), 1500);
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! | `GET /cameras` | status of every camera (JSON array) |
 //! | `POST /cameras/{id}/motion/on`, `/off`, `/auto` | force motion on or off, or follow the schedule |
 //! | `POST /cameras/{id}/offline`, `/online`, `/freeze` | cut the camera off, bring it back, or hang it |
+//! | `POST /cameras/{id}/resolution/{W}x{H}` | restart the camera with another picture size |
 //!
 //! Answers are JSON; errors are `{"error": "..."}` with 404 (unknown camera or path) or 400.
 
@@ -36,6 +37,20 @@ fn apply(cams: &FakeCam, id: &str, action: &str) -> warp::reply::Response {
         "offline" => cams.set_mode(id, CameraMode::Offline),
         "online" => cams.set_mode(id, CameraMode::Online),
         "freeze" => cams.set_mode(id, CameraMode::Frozen),
+        other if other.starts_with("resolution/") => {
+            let size = other["resolution/".len()..]
+                .split_once('x')
+                .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)));
+            match size {
+                Some((w, h)) => cams.set_resolution(id, w, h),
+                None => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "resolution must be WIDTHxHEIGHT, e.g. resolution/640x360",
+                    )
+                }
+            }
+        }
         other => {
             return error(
                 StatusCode::NOT_FOUND,
@@ -49,6 +64,7 @@ fn apply(cams: &FakeCam, id: &str, action: &str) -> warp::reply::Response {
             None => error(StatusCode::NOT_FOUND, format!("no camera named '{id}'")),
         },
         Err(e @ FakeCamError::UnknownCamera(_)) => error(StatusCode::NOT_FOUND, e.to_string()),
+        Err(e @ FakeCamError::Config(_)) => error(StatusCode::BAD_REQUEST, e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
@@ -68,11 +84,19 @@ pub fn routes(
         .map(|id: String, action: String, cams: FakeCam| apply(&cams, &id, &action));
     let motion = warp::path!("cameras" / String / "motion" / String)
         .and(warp::post())
-        .and(with_cams)
+        .and(with_cams.clone())
         .map(|id: String, what: String, cams: FakeCam| {
             apply(&cams, &id, &format!("motion/{what}"))
         });
+    let resolution = warp::path!("cameras" / String / "resolution" / String)
+        .and(warp::post())
+        .and(with_cams)
+        .map(|id: String, size: String, cams: FakeCam| {
+            apply(&cams, &id, &format!("resolution/{size}"))
+        });
     list.or(motion)
+        .unify()
+        .or(resolution)
         .unify()
         .or(action)
         .unify()
@@ -125,6 +149,13 @@ mod tests {
             .await;
         assert_eq!(res.status(), 200);
         assert_eq!(cams.cameras()[0].mode, CameraMode::Offline);
+
+        let res = warp::test::request()
+            .method("POST")
+            .path("/cameras/cam2/resolution/12x9")
+            .reply(&api)
+            .await;
+        assert_eq!(res.status(), 400);
 
         for (method, path) in [
             ("POST", "/cameras/cam9/offline"),

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gst_rtsp_server::prelude::*;
-use gst_rtsp_server::{RTSPFilterResult, RTSPMediaFactory, RTSPServer};
+use gst_rtsp_server::{RTSPAuth, RTSPFilterResult, RTSPMediaFactory, RTSPServer, RTSPToken};
 use serde::Serialize;
 
 use crate::framestamp::Stamp;
@@ -82,7 +82,39 @@ pub struct FakeCamConfig {
     pub codec: Codec,
     /// Paint the machine-readable stamp strip.
     pub stamp: bool,
+    /// When set, every camera asks for these credentials (RTSP basic authentication), as
+    /// real cameras do; a client without them gets 401.
+    pub auth: Option<Credentials>,
     pub cameras: Vec<CameraConfig>,
+}
+
+/// A user name and password for RTSP basic authentication.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl Credentials {
+    /// `user:pass`; the user may not be empty nor contain `:`.
+    pub fn parse(s: &str) -> Result<Credentials, FakeCamError> {
+        match s.split_once(':') {
+            Some((user, password)) if !user.is_empty() => Ok(Credentials {
+                user: user.to_string(),
+                password: password.to_string(),
+            }),
+            _ => Err(FakeCamError::Config(
+                "credentials must be user:password".into(),
+            )),
+        }
+    }
+}
+
+// Never print the password, not even in a debug dump.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}:***)", self.user)
+    }
 }
 
 impl FakeCamConfig {
@@ -97,6 +129,7 @@ impl FakeCamConfig {
             gop: 0,
             codec: Codec::H264,
             stamp: true,
+            auth: None,
             cameras: (1..=n)
                 .map(|i| CameraConfig {
                     id: format!("cam{i}"),
@@ -138,12 +171,21 @@ struct Camera {
     config: CameraConfig,
     motion_override: Mutex<Option<bool>>,
     mode: Mutex<CameraMode>,
+    /// Picture size when changed at run time ([`FakeCam::set_resolution`]).
+    size: Mutex<Option<(u32, u32)>>,
     frames: AtomicU64,
 }
 
 impl Camera {
     fn mode(&self) -> CameraMode {
         *self.mode.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn size(&self, config: &FakeCamConfig) -> (u32, u32) {
+        self.size
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or((config.width, config.height))
     }
 
     fn motion_forced(&self) -> Option<bool> {
@@ -181,6 +223,27 @@ pub struct FakeCam {
     inner: Arc<Inner>,
 }
 
+/// The role that the fakecam's credentials grant; only it may see the cameras.
+const AUTH_ROLE: &str = "viewer";
+
+fn check_size(width: u32, height: u32, codec: Codec) -> Result<(), FakeCamError> {
+    if !(16..=3840).contains(&width)
+        || !(16..=2160).contains(&height)
+        || !width.is_multiple_of(2)
+        || !height.is_multiple_of(2)
+    {
+        return Err(FakeCamError::Config(format!(
+            "resolution {width}x{height} must be even, from 16x16 to 3840x2160"
+        )));
+    }
+    if codec == Codec::Mjpeg && (width > 2040 || height > 2040) {
+        return Err(FakeCamError::Config(
+            "MJPEG over RTP carries at most 2040x2040".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Still test patterns, one per camera: none of them has noise or movement of its own.
 const PATTERNS: [&str; 8] = [
     "smpte75",
@@ -215,23 +278,9 @@ impl FakeCam {
         if config.cameras.is_empty() || config.cameras.len() > 64 {
             return Err(FakeCamError::Config("between 1 and 64 cameras".into()));
         }
-        if !(16..=3840).contains(&config.width)
-            || !(16..=2160).contains(&config.height)
-            || !config.width.is_multiple_of(2)
-            || !config.height.is_multiple_of(2)
-        {
-            return Err(FakeCamError::Config(format!(
-                "resolution {}x{} must be even, from 16x16 to 3840x2160",
-                config.width, config.height
-            )));
-        }
+        check_size(config.width, config.height, config.codec)?;
         if !(1..=120).contains(&config.fps) {
             return Err(FakeCamError::Config("fps must be from 1 to 120".into()));
-        }
-        if config.codec == Codec::Mjpeg && (config.width > 2040 || config.height > 2040) {
-            return Err(FakeCamError::Config(
-                "MJPEG over RTP carries at most 2040x2040".into(),
-            ));
         }
         let mut seen = std::collections::HashSet::new();
         for cam in &config.cameras {
@@ -259,12 +308,21 @@ impl FakeCam {
                     config: c.clone(),
                     motion_override: Mutex::new(None),
                     mode: Mutex::new(CameraMode::Online),
+                    size: Mutex::new(None),
                     frames: AtomicU64::new(0),
                 })
             })
             .collect();
 
         let server = RTSPServer::new();
+        if let Some(creds) = &config.auth {
+            let auth = RTSPAuth::new();
+            let token = RTSPToken::builder()
+                .field(gst_rtsp_server::RTSP_TOKEN_MEDIA_FACTORY_ROLE, AUTH_ROLE)
+                .build();
+            auth.add_basic(&RTSPAuth::make_basic(&creds.user, &creds.password), &token);
+            server.set_auth(Some(&auth));
+        }
         server.set_address(&config.address);
         server.set_service(&config.port.to_string());
         let started = Instant::now();
@@ -395,6 +453,29 @@ impl FakeCam {
             .map_err(|_| FakeCamError::Server("the RTSP server thread did not answer".into()))
     }
 
+    /// Restarts a camera with another picture size, as a camera does when its settings change:
+    /// its clients are disconnected and whoever connects next gets the new size.
+    pub fn set_resolution(&self, id: &str, width: u32, height: u32) -> Result<(), FakeCamError> {
+        check_size(width, height, self.inner.config.codec)?;
+        let cam = self.camera(id)?.clone();
+        *cam.size.lock().unwrap_or_else(|e| e.into_inner()) = Some((width, height));
+        let inner = self.inner.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.inner.context.invoke(move || {
+            let path = cam.path();
+            if let Some(mounts) = inner.server.mount_points() {
+                mounts.remove_factory(&path);
+                disconnect_clients_of(&inner.server, &path);
+                if cam.mode() != CameraMode::Offline {
+                    mounts.add_factory(&path, make_factory(&inner.config, &cam, inner.started));
+                }
+            }
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(Duration::from_secs(5))
+            .map_err(|_| FakeCamError::Server("the RTSP server thread did not answer".into()))
+    }
+
     /// Stops the server and disconnects every client. Also done on drop of the last handle.
     pub fn stop(&self) {
         let Some(thread) = self
@@ -458,7 +539,8 @@ fn disconnect_clients_of(server: &RTSPServer, path: &str) {
 }
 
 fn launch_line(config: &FakeCamConfig, cam: &Camera) -> String {
-    let (w, h, fps) = (config.width, config.height, config.fps);
+    let (w, h) = cam.size(config);
+    let fps = config.fps;
     let gop = if config.gop == 0 { fps } else { config.gop };
     let pattern = PATTERNS[cam.index % PATTERNS.len()];
     let font = (h / 18).max(8);
@@ -485,8 +567,17 @@ fn make_factory(config: &FakeCamConfig, cam: &Arc<Camera>, started: Instant) -> 
     factory.set_launch(&launch_line(config, cam));
     factory.set_shared(true);
     factory.set_latency(0);
+    if config.auth.is_some() {
+        factory.add_role_from_structure(
+            &gst::Structure::builder(AUTH_ROLE)
+                .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
+                .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
+                .build(),
+        );
+    }
     let (cam, stamp) = (cam.clone(), config.stamp);
-    let (width, height) = (config.width as usize, config.height as usize);
+    let (width, height) = cam.size(config);
+    let (width, height) = (width as usize, height as usize);
     factory.connect_media_configure(move |_, media| {
         let element = media.element();
         let Some(painter) = element

@@ -103,8 +103,15 @@ impl AlarmSelector {
                     false
                 }
             },
-            // The selector sends its own stream-start, segment and title.
-            EventView::StreamStart(_) | EventView::Tag(_) | EventView::Gap(_) => true,
+            // A new stream on an input that ended (a camera reconnected after its source
+            // sent EOS): the input is usable again, or the user's choice would never return.
+            // The selector sends its own stream-start downstream.
+            EventView::StreamStart(_) => {
+                self.update(|state, _| state.selection.set_eos(id, false));
+                true
+            }
+            // The selector sends its own segment and title.
+            EventView::Tag(_) | EventView::Gap(_) => true,
             EventView::Eos(_) => {
                 gst::debug!(CAT, obj = pad, "EOS");
                 self.update(|state, _| state.selection.set_eos(id, true));

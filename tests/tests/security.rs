@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Who may talk to camwall and what leaks: the `Origin` check on the API and the WebSocket,
+//! camera credentials kept out of the logs, the API and errors, and capped request bodies and
+//! WebSocket messages.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use camwall::fakecam::FakeCamConfig;
+use camwall::App;
+use camwall_tests::{http, http_with_headers, wait_for, FakeCamWithControl};
+
+const T: Duration = Duration::from_secs(15);
+
+/// Everything the launcher logs, at every level.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() -> Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        logs
+    })
+    .clone()
+}
+
+fn fakecam(n: usize) -> FakeCamWithControl {
+    let mut config = FakeCamConfig::with_cameras(n);
+    config.width = 320;
+    config.height = 192;
+    FakeCamWithControl::start(config).unwrap()
+}
+
+#[test]
+fn camera_passwords_never_reach_logs_api_or_errors() {
+    let logs = capture_logs();
+    let fc = fakecam(1);
+    // One camera that works, one whose server refuses (errors carry its URL), both with
+    // passwords; the second also with a password in the query, as some cameras take it.
+    let good = fc
+        .url("cam1")
+        .replace("rtsp://", "rtsp://admin:S3cretPass1@");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bad = format!("rtsp://viewer:S3cretPass2@127.0.0.1:{port}/stream");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\
+         [[camera]]\nid = \"good\"\nurl = \"{good}\"\ncodec = \"h264\"\n\
+         [[camera]]\nid = \"bad\"\nurl = \"{bad}\"\ncodec = \"h264\"\n"
+    );
+    let config = camwall::config::Config::parse("t.toml", &text).unwrap();
+    let app = App::start(config).unwrap();
+    let addr = app.address();
+    let states = || {
+        http("GET", &addr, "/api/cameras", None)
+            .ok()
+            .and_then(|r| r.json().ok())
+            .map(|v| {
+                (
+                    v[0]["state"].clone(),
+                    v[1]["state"].clone(),
+                    v[1]["reconnects"].clone(),
+                )
+            })
+    };
+    assert!(
+        wait_for(T, || {
+            let (g, b, r) = states()?;
+            (g == "live" && b == "offline" && r.as_u64()? >= 1).then_some(())
+        })
+        .is_some(),
+        "{:?}",
+        states()
+    );
+    let mut seen = String::new();
+    for path in ["/api/cameras", "/api/selection", "/healthz", "/nothing"] {
+        seen.push_str(&String::from_utf8_lossy(
+            &http("GET", &addr, path, None).unwrap().body,
+        ));
+    }
+    // A configuration error shows the URL masked too.
+    let err = camwall::config::Config::parse(
+        "t.toml",
+        "[[camera]]\nid = \"x\"\nurl = \"rtsp://u:S3cretPass3@h/\"\npriority = \"high\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    seen.push_str(&err);
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    assert!(
+        logged.contains("camera failed"),
+        "the failures were logged: {logged}"
+    );
+    for secret in ["S3cretPass1", "S3cretPass2", "S3cretPass3"] {
+        assert!(!logged.contains(secret), "{secret} in the logs");
+        assert!(!seen.contains(secret), "{secret} in answers: {seen}");
+    }
+    assert!(seen.contains("admin:***@"), "{seen}");
+}
+
+#[test]
+fn origins_other_than_our_own_host_are_refused() {
+    let fc = fakecam(1);
+    let config = camwall::demo::config_for(
+        &fc.cams,
+        "127.0.0.1:0",
+        "allowed_origins = [\"https://wall.example.com\"]",
+    )
+    .unwrap();
+    let app = App::start(config).unwrap();
+    let addr = app.address();
+    let own = format!("http://{addr}");
+    for (origin, path, status) in [
+        (None, "/api/cameras", 200),
+        (Some(own.as_str()), "/api/cameras", 200),
+        (Some("https://wall.example.com"), "/api/cameras", 200),
+        (Some("https://evil.example.net"), "/api/cameras", 403),
+        (Some("null"), "/api/selection", 403),
+        (Some("http://127.0.0.1:1"), "/", 403),
+        (Some("https://evil.example.net"), "/ws", 403),
+        (Some("https://evil.example.net"), "/snapshot.jpg", 403),
+        // Health checks come from anywhere.
+        (Some("https://evil.example.net"), "/healthz", 0),
+    ] {
+        let headers: Vec<(&str, &str)> = origin.map(|o| vec![("Origin", o)]).unwrap_or_default();
+        let res = http_with_headers("GET", &addr, path, &headers, None).unwrap();
+        if status == 0 {
+            assert_ne!(res.status, 403, "{origin:?} {path}");
+        } else {
+            assert_eq!(res.status, status, "{origin:?} {path}");
+        }
+        if res.status == 403 {
+            assert!(res.json().unwrap()["error"].is_string());
+        }
+    }
+    let put = http_with_headers(
+        "PUT",
+        &addr,
+        "/api/selection",
+        &[("Origin", "https://evil.example.net")],
+        Some(r#"{"camera":"cam1"}"#),
+    )
+    .unwrap();
+    assert_eq!(put.status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_from_a_foreign_origin_is_refused_and_huge_messages_close_it() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
+    let fc = fakecam(1);
+    let config = camwall::demo::config_for(&fc.cams, "127.0.0.1:0", "").unwrap();
+    let app = App::start(config).unwrap();
+    let addr = app.address();
+
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Origin", "https://evil.example.net".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+
+    // A message over the cap closes that viewer; another viewer carries on.
+    let (mut hostile, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .unwrap();
+    let mut other = camwall_tests::viewer::Viewer::connect(&addr, None)
+        .await
+        .unwrap();
+    let _ = hostile
+        .send(tungstenite::Message::Text("x".repeat(1 << 20).into()))
+        .await;
+    let closed = tokio::time::timeout(T, async {
+        while let Some(msg) = hostile.next().await {
+            match msg {
+                Ok(tungstenite::Message::Close(_)) | Err(_) => return true,
+                _ => {}
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(closed, Ok(true), "the hostile viewer is closed");
+    other.frame_of("cam1", 0, T).await.unwrap();
+}
