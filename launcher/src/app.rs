@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gstcamwall::mjpegwssink::ClientSet;
 use tracing::info;
+use warp::Filter;
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -32,9 +33,17 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     init_gst();
     let state = AppState::new(config);
+    let integrations = crate::integrations::Integrations::start(&state)?;
     let supervisor = Arc::new(Supervisor::start(state.clone())?);
+    integrations.attach(supervisor.clone());
     let clients = ClientSet::new();
-    let routes = crate::server::routes(state.clone(), supervisor.clone(), clients.clone());
+    let routes = crate::integrations::routes::routes(state.clone(), integrations)
+        .or(crate::server::routes(
+            state.clone(),
+            supervisor.clone(),
+            clients.clone(),
+        ))
+        .unify();
     let addr = listener.local_addr()?;
     info!("camwall serving on http://{addr}/");
     let server = warp::serve(routes).incoming(listener).run();
