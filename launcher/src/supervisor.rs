@@ -369,6 +369,7 @@ fn handle_message(
     let Some(running) = running else {
         return false;
     };
+    crate::integrations::count_decode_error(state, msg, |o| camera_of(running, o));
     match msg.view() {
         gst::MessageView::Error(e) => {
             let src = msg

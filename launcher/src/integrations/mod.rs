@@ -75,6 +75,33 @@ impl CameraTaps {
     }
 }
 
+/// Counts an error or warning posted by a camera's decoder as a decode error of that camera;
+/// `camera_of` finds the camera whose bin holds an object.
+pub(crate) fn count_decode_error(
+    state: &AppState,
+    msg: &gst::Message,
+    camera_of: impl Fn(&gst::Object) -> Option<usize>,
+) {
+    if !matches!(
+        msg.view(),
+        gst::MessageView::Error(_) | gst::MessageView::Warning(_)
+    ) {
+        return;
+    }
+    let Some(src) = msg.src() else { return };
+    let is_decoder = src
+        .downcast_ref::<gst::Element>()
+        .and_then(|e| e.factory())
+        .is_some_and(|f| f.klass().contains("Decoder"));
+    if let Some(cam) = is_decoder
+        .then(|| camera_of(src))
+        .flatten()
+        .and_then(|i| state.cameras.get(i))
+    {
+        cam.taps.decode_error();
+    }
+}
+
 /// The running integrations, shared by their tasks and the routes.
 pub struct Integrations {
     pub history: Arc<history::History>,
@@ -152,5 +179,48 @@ pub(crate) async fn each_event<F, Fut>(
             }
             Err(RecvError::Closed) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoder_errors_count_for_their_camera_only() {
+        crate::init_gst();
+        let config = crate::config::Config::parse(
+            "t.toml",
+            "[[camera]]\nid = \"a\"\nurl = \"rtsp://192.0.2.1/s\"\n\
+             [[camera]]\nid = \"b\"\nurl = \"rtsp://192.0.2.2/s\"\n",
+        )
+        .unwrap();
+        let state = AppState::new(config);
+        let decoder = gst::ElementFactory::make("avdec_h264").build().unwrap();
+        let source = gst::ElementFactory::make("rtspsrc").build().unwrap();
+        let error = |src: &gst::Element| {
+            gst::message::Error::builder(gst::StreamError::Decode, "broken slice")
+                .src(src)
+                .build()
+        };
+        let on_b = |_: &gst::Object| Some(1);
+        count_decode_error(&state, &error(&decoder), on_b);
+        count_decode_error(
+            &state,
+            &gst::message::Warning::builder(gst::StreamError::Decode, "concealed")
+                .src(&decoder)
+                .build(),
+            on_b,
+        );
+        // Not a decoder, not a camera's, not an error: not counted.
+        count_decode_error(&state, &error(&source), on_b);
+        count_decode_error(&state, &error(&decoder), |_| None);
+        count_decode_error(
+            &state,
+            &gst::message::Eos::builder().src(&decoder).build(),
+            on_b,
+        );
+        assert_eq!(state.cameras[0].taps.decode_errors(), 0);
+        assert_eq!(state.cameras[1].taps.decode_errors(), 2);
     }
 }
