@@ -26,7 +26,7 @@ use std::time::Duration;
 use gstcamwall::protocol::Message;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use serde_json::json;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tracing::{info, warn};
 
 use super::config::MqttConfig;
@@ -158,12 +158,6 @@ fn on_off(active: bool) -> &'static str {
     }
 }
 
-enum Note {
-    Connected,
-    Disconnected,
-    Select(String),
-}
-
 /// Connects to the broker and keeps camwall's state there until the runtime stops.
 pub fn start(
     state: Arc<AppState>,
@@ -186,9 +180,11 @@ pub fn start(
         options.set_credentials(user.clone(), config.password.clone().unwrap_or_default());
     }
     let (client, mut eventloop) = AsyncClient::new(options, 256);
-    let (notes, mut noted) = mpsc::channel::<Note>(64);
-
-    // The event loop never waits on the publisher: notes that do not fit are dropped.
+    // The connection's state is a watch (never lost, latest wins); selection commands queue
+    // up to a bound. The event loop never waits on the publisher: commands that do not fit
+    // are dropped.
+    let (link, mut linked) = watch::channel(false);
+    let (commands, mut command) = mpsc::channel::<String>(64);
     let command_topic = topics.selection_set();
     let broker = format!("{host}:{port}");
     tokio::spawn(async move {
@@ -198,7 +194,7 @@ pub fn start(
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     info!("mqtt: connected to {broker}");
                     connected = true;
-                    let _ = notes.try_send(Note::Connected);
+                    link.send_replace(true);
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) if p.topic == command_topic => {
                     if p.payload.len() > MAX_COMMAND {
@@ -209,7 +205,7 @@ pub fn start(
                         continue;
                     }
                     let camera = String::from_utf8_lossy(&p.payload).trim().to_string();
-                    if notes.try_send(Note::Select(camera)).is_err() {
+                    if commands.try_send(camera).is_err() {
                         warn!("mqtt: too many selection commands; one dropped");
                     }
                 }
@@ -218,7 +214,7 @@ pub fn start(
                     if connected {
                         warn!("mqtt: lost {broker}: {e}; reconnecting every second");
                         connected = false;
-                        let _ = notes.try_send(Note::Disconnected);
+                        link.send_replace(false);
                     }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
@@ -230,13 +226,18 @@ pub fn start(
         let mut connected = false;
         loop {
             tokio::select! {
-                note = noted.recv() => match note {
-                    Some(Note::Connected) => {
-                        connected = true;
+                changed = linked.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    // Every ConnAck is a new connection, even when no disconnection was seen.
+                    connected = *linked.borrow_and_update();
+                    if connected {
                         publish_all(&client, &topics, &state, config.discovery).await;
                     }
-                    Some(Note::Disconnected) => connected = false,
-                    Some(Note::Select(camera)) => {
+                }
+                camera = command.recv() => match camera {
+                    Some(camera) => {
                         let Some(sup) = supervisor.get().cloned() else {
                             warn!("mqtt: selection '{camera}' before the pipeline started; ignored");
                             continue;
