@@ -17,6 +17,7 @@
 //! | `camwall_frames_sent_total` | | frames sent, summed over viewers |
 //! | `camwall_frames_dropped_total` | | frames viewers skipped because they were slower than the stream |
 //! | `camwall_bytes_sent_total` | | bytes written to viewers |
+//! | `camwall_webhook_events_total` | `url`, `result` | webhook events `delivered`, `failed` (every try) or `dropped` (queue full) |
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -42,12 +43,29 @@ struct ReasonLabel {
     reason: String,
 }
 
+/// What became of a webhook event.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum WebhookResult {
+    Delivered,
+    /// Every try failed.
+    Failed,
+    /// The URL's queue was full.
+    Dropped,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    url: String,
+    result: &'static str,
+}
+
 /// The launcher's metrics: counted from events, or read from the shared state at scrape time.
 pub struct Metrics {
     registry: Registry,
     switches: Family<ReasonLabel, Counter>,
     switch_latency: Histogram,
     alarms: Arc<Vec<AtomicU64>>,
+    webhooks: Family<WebhookLabels, Counter>,
 }
 
 impl Metrics {
@@ -65,6 +83,12 @@ impl Metrics {
             "From a switch to the new camera's first frame reaching the viewers' feed",
             switch_latency.clone(),
         );
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "camwall_webhook_events",
+            "Webhook events by URL (password masked) and result: delivered, failed (every try), dropped (queue full)",
+            webhooks.clone(),
+        );
         let alarms: Arc<Vec<AtomicU64>> =
             Arc::new(state.cameras.iter().map(|_| AtomicU64::new(0)).collect());
         registry.register_collector(Box::new(Pulled {
@@ -76,7 +100,23 @@ impl Metrics {
             switches,
             switch_latency,
             alarms,
+            webhooks,
         }
+    }
+
+    /// Counts one webhook event for `url` (already masked).
+    pub fn webhook(&self, url: &str, result: WebhookResult) {
+        let result = match result {
+            WebhookResult::Delivered => "delivered",
+            WebhookResult::Failed => "failed",
+            WebhookResult::Dropped => "dropped",
+        };
+        self.webhooks
+            .get_or_create(&WebhookLabels {
+                url: url.to_string(),
+                result,
+            })
+            .inc();
     }
 
     /// The text format.

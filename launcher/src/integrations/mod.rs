@@ -145,7 +145,12 @@ impl Integrations {
             );
         }
         for hook in &config.webhooks {
-            webhooks::start(state.clone(), hook.clone(), state.subscribe_events());
+            webhooks::start(
+                state.clone(),
+                metrics.clone(),
+                hook.clone(),
+                state.subscribe_events(),
+            );
         }
         Ok(Arc::new(Integrations {
             history,

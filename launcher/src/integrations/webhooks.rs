@@ -20,6 +20,7 @@ use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, warn};
 
 use super::config::WebhookConfig;
+use super::metrics::{Metrics, WebhookResult};
 use crate::config::mask_url;
 use crate::state::AppState;
 
@@ -48,7 +49,12 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Starts the queue and sender of one webhook.
-pub fn start(state: Arc<AppState>, config: WebhookConfig, rx: broadcast::Receiver<Arc<str>>) {
+pub fn start(
+    state: Arc<AppState>,
+    metrics: Arc<Metrics>,
+    config: WebhookConfig,
+    rx: broadcast::Receiver<Arc<str>>,
+) {
     let url = config.url.get_ref().clone();
     let shown = mask_url(&url);
     let timeout = Duration::from_millis(u64::from(*config.timeout_ms.get_ref()));
@@ -70,6 +76,7 @@ pub fn start(state: Arc<AppState>, config: WebhookConfig, rx: broadcast::Receive
     };
 
     let name = shown.clone();
+    let counts = metrics.clone();
     tokio::spawn(async move {
         while let Some(body) = pending.recv().await {
             let mut attempt = 0;
@@ -83,6 +90,7 @@ pub fn start(state: Arc<AppState>, config: WebhookConfig, rx: broadcast::Receive
                 let why = match result {
                     Ok(res) if res.status().is_success() => {
                         debug!("webhook {name}: delivered");
+                        counts.webhook(&name, WebhookResult::Delivered);
                         break;
                     }
                     Ok(res) => format!("answered {}", res.status()),
@@ -93,6 +101,7 @@ pub fn start(state: Arc<AppState>, config: WebhookConfig, rx: broadcast::Receive
                         "webhook {name}: giving up after {} tries: {why}",
                         attempt + 1
                     );
+                    counts.webhook(&name, WebhookResult::Failed);
                     break;
                 }
                 let wait = backoff(attempt);
@@ -109,6 +118,7 @@ pub fn start(state: Arc<AppState>, config: WebhookConfig, rx: broadcast::Receive
                 queue.try_send(body.to_string().into_bytes())
             {
                 warn!("webhook {shown}: queue full; dropping an alarm event");
+                metrics.webhook(&shown, WebhookResult::Dropped);
             }
         }
         std::future::ready(())
