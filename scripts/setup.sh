@@ -22,6 +22,7 @@ APT_PACKAGES=(
   fonts-dejavu-core
   meson
   ninja-build
+  mosquitto          # the MQTT tests run a real broker on loopback
 )
 # Extra packages a caller may ask for (e.g. the browser tests): setup.sh chromium
 APT_PACKAGES+=("$@")

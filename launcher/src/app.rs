@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gstcamwall::mjpegwssink::ClientSet;
 use tracing::info;
+use warp::Filter;
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -32,20 +33,30 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     init_gst();
     let state = AppState::new(config);
+    // Integrations first, so that history and MQTT see the supervisor's first events.
+    let integrations = crate::integrations::Integrations::start(&state)?;
     let supervisor = Arc::new(Supervisor::start(state.clone())?);
-    serve_with(state, supervisor, listener, shutdown).await
+    serve_with(state, supervisor, integrations, listener, shutdown).await
 }
 
-/// Like [`serve`], with the state and the supervisor made by the caller (who keeps handles to
-/// them).
+/// Like [`serve`], with the state, integrations and supervisor made by the caller (who keeps
+/// handles to them).
 pub async fn serve_with(
     state: Arc<AppState>,
     supervisor: Arc<Supervisor>,
+    integrations: Arc<crate::integrations::Integrations>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    integrations.attach(supervisor.clone());
     let clients = ClientSet::new();
-    let routes = crate::server::routes(state.clone(), supervisor.clone(), clients.clone());
+    let routes = crate::integrations::routes::routes(state.clone(), integrations)
+        .or(crate::server::routes(
+            state.clone(),
+            supervisor.clone(),
+            clients.clone(),
+        ))
+        .unify();
     let addr = listener.local_addr()?;
     info!("camwall serving on http://{addr}/");
     let server = warp::serve(routes).incoming(listener).run();
@@ -80,22 +91,34 @@ impl App {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         init_gst();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
         let state = AppState::new(config);
+        // The integrations spawn their tasks on the runtime; they start before the supervisor
+        // so that they see its first events.
+        let integrations = {
+            let _inside = rt.enter();
+            crate::integrations::Integrations::start(&state)?
+        };
         let supervisor = Arc::new(Supervisor::start(state.clone())?);
         let (served_state, served_supervisor) = (state.clone(), supervisor.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("camwall-app".into())
             .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()?;
                 let result = rt.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    serve_with(served_state, served_supervisor, listener, async {
-                        let _ = stopped.await;
-                    })
+                    serve_with(
+                        served_state,
+                        served_supervisor,
+                        integrations,
+                        listener,
+                        async {
+                            let _ = stopped.await;
+                        },
+                    )
                     .await
                 });
                 rt.shutdown_timeout(Duration::from_millis(200));

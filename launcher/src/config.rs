@@ -278,6 +278,15 @@ pub struct Config {
     pub reconnect: ReconnectConfig,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraConfig>,
+    #[serde(default)]
+    pub snapshots: crate::integrations::config::SnapshotsConfig,
+    #[serde(default)]
+    pub history: crate::integrations::config::HistoryConfig,
+    pub mqtt: Option<crate::integrations::config::MqttConfig>,
+    #[serde(default, rename = "webhook")]
+    pub webhooks: Vec<crate::integrations::config::WebhookConfig>,
+    #[serde(default)]
+    pub metrics: crate::integrations::config::MetricsConfig,
 }
 
 /// Hides the password of `scheme://user:password@host/...` as `***`.
@@ -308,7 +317,7 @@ pub fn valid_camera_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     file: &'a str,
     src: &'a str,
 }
@@ -321,7 +330,7 @@ impl Checker<'_> {
         Some(self.src[..span.start].matches('\n').count() + 1)
     }
 
-    fn error<T>(
+    pub(crate) fn error<T>(
         &self,
         span: &std::ops::Range<usize>,
         key: impl Into<String>,
@@ -489,7 +498,7 @@ impl Config {
                 "every camera is disabled: enable at least one",
             );
         }
-        Ok(())
+        crate::integrations::config::validate(self, c)
     }
 
     /// The listen address (validated).

@@ -50,6 +50,8 @@ pub struct CameraRuntime {
     /// Frames per second over the last measuring window, times 100.
     pub(crate) fps_x100: AtomicU32,
     pub(crate) reconnects: AtomicU64,
+    /// The newest decoded frame and the decode errors, for snapshots and metrics.
+    pub taps: crate::integrations::CameraTaps,
 }
 
 impl CameraRuntime {
@@ -142,6 +144,7 @@ impl AppState {
                 height: AtomicU32::new(0),
                 fps_x100: AtomicU32::new(0),
                 reconnects: AtomicU64::new(0),
+                taps: Default::default(),
             })
             .collect();
         let first = cameras.first().map(|c| c.id.clone());

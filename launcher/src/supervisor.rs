@@ -391,10 +391,13 @@ fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad) {
     let state = state.clone();
     src.add_probe(
         gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
-        move |_, info| {
+        move |pad, info| {
             let Some(cam) = state.cameras.get(index) else {
                 return gst::PadProbeReturn::Remove;
             };
+            if let Some(buffer) = info.buffer() {
+                cam.taps.frame(pad, buffer);
+            }
             if let Some(ev) = info.event() {
                 if let gst::EventView::Caps(c) = ev.view() {
                     if let Ok(vi) = gst_video::VideoInfo::from_caps(c.caps()) {
@@ -435,6 +438,7 @@ fn handle_message(
     let Some(running) = running else {
         return false;
     };
+    crate::integrations::count_decode_error(state, msg, |o| camera_of(running, o));
     match msg.view() {
         gst::MessageView::Error(e) => {
             let src = msg

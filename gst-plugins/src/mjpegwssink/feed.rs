@@ -80,6 +80,7 @@ struct Counters {
     clients: AtomicUsize,
     frames_sent: AtomicU64,
     frames_dropped: AtomicU64,
+    bytes_sent: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -229,6 +230,19 @@ impl FrameFeed {
     /// Frames viewers skipped because they were slower than the stream.
     pub fn frames_dropped(&self) -> u64 {
         self.inner.counters.frames_dropped.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written to viewers (WebSocket messages and `/mjpeg` parts), summed over all viewers.
+    pub fn bytes_sent(&self) -> u64 {
+        self.inner.counters.bytes_sent.load(Ordering::Relaxed)
+    }
+
+    /// Adds `n` bytes written to a viewer to [`FrameFeed::bytes_sent`].
+    pub fn count_bytes_sent(&self, n: usize) {
+        self.inner
+            .counters
+            .bytes_sent
+            .fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Frames encoded to base64 and JSON: one per published frame, however many viewers.

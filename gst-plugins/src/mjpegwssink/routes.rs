@@ -403,7 +403,11 @@ fn mjpeg_response(sub: Subscription, slot: ClientSlot) -> warp::reply::Response 
         };
         st.sub.sent(&frame);
         st.pending = vec![Bytes::from_static(b"\r\n"), frame.jpeg.clone()];
-        Some((Ok(mjpeg_part_header(frame.jpeg.len())), st))
+        let header = mjpeg_part_header(frame.jpeg.len());
+        st.sub
+            .feed()
+            .count_bytes_sent(header.len() + frame.jpeg.len() + 2);
+        Some((Ok(header), st))
     });
     let mut res = warp::reply::stream(body).into_response();
     let h = res.headers_mut();
@@ -476,6 +480,7 @@ async fn serve_websocket(
         };
         // A viewer that does not read blocks here, holding only this message; the feed keeps
         // only the newest frame for it meanwhile.
+        let len = text.as_bytes().len();
         let sent = tokio::select! {
             biased;
             _ = slot.closing() => return,
@@ -484,6 +489,7 @@ async fn serve_websocket(
         if !sent {
             return;
         }
+        sub.feed().count_bytes_sent(len);
         if let Some(f) = frame {
             sub.sent(&f);
         }

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The integrations' HTTP routes, with the same token as the rest of the API. Once a route's
+//! method and path match, every outcome is a response (never a rejection), so the launcher's
+//! own routes and their error handling stay as they are.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gstcamwall::mjpegwssink::is_authorized;
+use warp::http::{header, HeaderValue, StatusCode};
+use warp::{Filter, Rejection, Reply};
+
+use super::snapshots::{camera_jpeg, SnapshotError};
+use super::Integrations;
+use crate::state::AppState;
+
+/// Events `GET /api/events/history` returns without `limit`.
+const DEFAULT_LIMIT: usize = 100;
+
+fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
+    let mut res = warp::reply::with_status(
+        warp::reply::json(&serde_json::json!({ "error": message })),
+        status,
+    )
+    .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"camwall\""),
+        );
+    }
+    res
+}
+
+fn unauthorized() -> warp::reply::Response {
+    json_error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized: give the token as Authorization: Bearer <token> or ?token=<token>",
+    )
+}
+
+/// The query parameters and whether the request carries the token.
+fn request(
+    token: Option<Arc<str>>,
+) -> impl Filter<Extract = (HashMap<String, String>, bool), Error = Rejection> + Clone {
+    warp::query::<HashMap<String, String>>()
+        .or(warp::any().map(HashMap::new))
+        .unify()
+        .and(warp::header::optional::<String>("authorization"))
+        .map(move |q: HashMap<String, String>, auth: Option<String>| {
+            let ok = is_authorized(token.as_deref(), &q, auth.as_deref());
+            (q, ok)
+        })
+        .untuple_one()
+}
+
+/// `GET /api/cameras/{id}/snapshot.jpg`, `GET /api/events/history`, `GET /metrics`.
+pub fn routes(
+    state: Arc<AppState>,
+    integrations: Arc<Integrations>,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
+    let token: Option<Arc<str>> = state.config.token().map(Into::into);
+    let metrics_enabled = state.config.metrics.enabled;
+    let with_state = warp::any().map(move || state.clone());
+    let with_integrations = warp::any().map(move || integrations.clone());
+
+    let snapshot = warp::path!("api" / "cameras" / String / "snapshot.jpg")
+        .and(warp::get())
+        .and(request(token.clone()))
+        .and(with_state.clone())
+        .then(
+            |id: String, _q: HashMap<String, String>, ok: bool, state: Arc<AppState>| async move {
+                if !ok {
+                    return unauthorized();
+                }
+                match camera_jpeg(&state, &id).await {
+                    Ok(jpeg) => {
+                        let mut res = warp::reply::Response::new(jpeg.into());
+                        let h = res.headers_mut();
+                        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+                        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                        res
+                    }
+                    Err(e @ SnapshotError::UnknownCamera(_)) => {
+                        json_error(StatusCode::NOT_FOUND, &e.to_string())
+                    }
+                    Err(e @ SnapshotError::NoFrame(_)) => {
+                        json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())
+                    }
+                    Err(e @ SnapshotError::Encode(_)) => {
+                        tracing::warn!(camera = %id, "snapshot: {e}");
+                        json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+                    }
+                }
+            },
+        );
+
+    let history = warp::path!("api" / "events" / "history")
+        .and(warp::get())
+        .and(request(token.clone()))
+        .and(with_integrations.clone())
+        .map(
+            |q: HashMap<String, String>, ok: bool, integrations: Arc<Integrations>| {
+                if !ok {
+                    return unauthorized();
+                }
+                let max = integrations.history.capacity();
+                let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+                    None => DEFAULT_LIMIT.min(max),
+                    Some(Ok(n)) if (1..=max).contains(&n) => n,
+                    Some(_) => {
+                        return json_error(
+                            StatusCode::BAD_REQUEST,
+                            &format!("limit must be a number from 1 to {max}"),
+                        )
+                    }
+                };
+                // The events are stored as JSON texts: joined, not parsed again.
+                let events = integrations.history.latest(limit);
+                let mut body = String::with_capacity(events.iter().map(|e| e.len() + 1).sum());
+                body.push('[');
+                for (i, e) in events.iter().enumerate() {
+                    if i > 0 {
+                        body.push(',');
+                    }
+                    body.push_str(e);
+                }
+                body.push(']');
+                let mut res = warp::reply::Response::new(body.into());
+                res.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                res
+            },
+        );
+
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(warp::any().and_then(move || async move {
+            if metrics_enabled {
+                Ok(())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        }))
+        .untuple_one()
+        .and(request(token))
+        .and(with_integrations)
+        .map(
+            |_q: HashMap<String, String>, ok: bool, integrations: Arc<Integrations>| {
+                if !ok {
+                    return unauthorized();
+                }
+                match integrations.metrics.encode() {
+                    Ok(text) => {
+                        let mut res = warp::reply::Response::new(text.into());
+                        res.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static(
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            ),
+                        );
+                        res
+                    }
+                    Err(_) => json_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "encoding the metrics failed",
+                    ),
+                }
+            },
+        );
+
+    snapshot.or(history).unify().or(metrics).unify()
+}
