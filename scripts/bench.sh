@@ -13,4 +13,4 @@ bash scripts/setup.sh ffmpeg motion
 cargo build --release --locked -p camwall --bin camwall -p camwall-tests --bin camwall-bench >&2
 target="${CARGO_TARGET_DIR:-target}/release"
 exec "$target/camwall-bench" --camwall "$target/camwall" --out BENCHMARKS.md \
-  --command "scripts/bench.sh $*" "$@"
+  --command "scripts/bench.sh${*:+ $*}" "$@"

@@ -109,10 +109,10 @@ impl Params {
     }
 }
 
-fn verdict(measured: Option<f64>, target: f64) -> String {
+fn verdict(measured: Option<f64>, target: f64, decimals: usize) -> String {
     match measured {
-        Some(v) if v <= target => format!("{} (met)", fmt(Some(v), 1)),
-        Some(v) => format!("{} (missed)", fmt(Some(v), 1)),
+        Some(v) if v <= target => format!("{} (met)", fmt(Some(v), decimals)),
+        Some(v) => format!("{} (missed)", fmt(Some(v), decimals)),
         None => "not measured".into(),
     }
 }
@@ -145,35 +145,35 @@ fn summary(report: &mut Report, f: &Findings) {
         &[
             vec![
                 "first frame after connect, p95 ms".into(),
-                verdict(p95(f.first_frame), 20.0),
+                verdict(p95(f.first_frame), 20.0, 1),
                 "< 20".into(),
                 "< 200".into(),
                 peer_first,
             ],
             vec![
                 "switch, p95 ms".into(),
-                verdict(p95(f.switch), 40.0),
+                verdict(p95(f.switch), 40.0, 1),
                 "< 40".into(),
                 "< 200".into(),
                 "n/a".into(),
             ],
             vec![
                 "alarm, p95 ms".into(),
-                verdict(p95(f.alarm), 250.0),
+                verdict(p95(f.alarm), 250.0, 1),
                 "< 250".into(),
                 "-".into(),
                 "n/a".into(),
             ],
             vec![
                 "camera-to-viewer, 4 x 720p25, p95 ms".into(),
-                verdict(p95(f.latency_4x720), 60.0),
+                verdict(p95(f.latency_4x720), 60.0, 1),
                 "< 60".into(),
                 "< 500".into(),
                 peer_lat,
             ],
             vec![
                 "CPU / stock floor, 4 cameras".into(),
-                verdict(ratio4, 1.10),
+                verdict(ratio4, 1.10, 2),
                 "<= 1.10".into(),
                 "-".into(),
                 "-".into(),
