@@ -621,14 +621,21 @@ fn restart_bin(slot: &CameraSlot) {
         .name("camwall-restart".into())
         .spawn(move || {
             let _ = bin.set_state(gst::State::Null);
+            // A pipeline on its way down (shutdown, rebuild) must not get a bin started behind
+            // its back: the bin would be disposed in PLAYING, its threads still running.
+            let parent = bin.parent().and_downcast::<gst::Element>().filter(|p| {
+                let (_, current, pending) = p.state(gst::ClockTime::ZERO);
+                current == gst::State::Playing
+                    && matches!(pending, gst::State::VoidPending | gst::State::Playing)
+            });
             // Same clock and base time as the pipeline, so its running times match the others'.
-            if let Some(parent) = bin.parent().and_downcast::<gst::Element>() {
+            if let Some(parent) = parent {
                 bin.set_clock(parent.clock().as_ref()).ok();
                 bin.set_base_time(parent.base_time().unwrap_or(gst::ClockTime::ZERO));
                 bin.set_start_time(gst::ClockTime::NONE);
-            }
-            if let Err(e) = bin.set_state(gst::State::Playing) {
-                warn!("cannot start {}: {e}", bin.name());
+                if let Err(e) = bin.set_state(gst::State::Playing) {
+                    warn!("cannot start {}: {e}", bin.name());
+                }
             }
             busy.store(false, Ordering::Release);
         });
