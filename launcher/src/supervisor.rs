@@ -141,6 +141,11 @@ struct CameraSlot {
     retry_at: Option<Instant>,
     /// A restart is running on its own thread.
     restarting: Arc<AtomicBool>,
+    /// An error of the new attempt that came while its restart was still running.
+    deferred_error: Option<String>,
+    /// Shared by every restart and by [`stop`]: set once the pipeline is stopping, so no bin is
+    /// started after that, and held while a bin changes state, so stop waits for a restart.
+    stopping: Arc<Mutex<bool>>,
     /// For the frame rate.
     fps_window: (Instant, u64),
 }
@@ -149,6 +154,7 @@ struct Running {
     pipeline: gst::Pipeline,
     selector: gst::Element,
     cameras: Vec<CameraSlot>,
+    stopping: Arc<Mutex<bool>>,
 }
 
 fn run(state: Arc<AppState>, commands: Receiver<Command>, builds: Arc<AtomicU64>) {
@@ -256,6 +262,7 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
     }
 
     let mut cameras = Vec::new();
+    let stopping = Arc::new(Mutex::new(false));
     for (index, cam) in config.enabled_cameras().enumerate() {
         // Only motionalarm's src pad is ghosted: the depayloader's sink pad must stay free for
         // the delayed link to rtspsrc's pad, which appears once the camera answers.
@@ -290,6 +297,8 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             failures: 0,
             retry_at: None,
             restarting: Arc::new(AtomicBool::new(false)),
+            deferred_error: None,
+            stopping: stopping.clone(),
             fps_window: (Instant::now(), 0),
         });
         state.set_camera_state(index, CameraState::Connecting);
@@ -299,6 +308,7 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         pipeline,
         selector,
         cameras,
+        stopping,
     };
     let choice = state.selection().user_choice;
     if let Some(i) = choice.as_deref().and_then(|c| state.camera_index(c)) {
@@ -551,8 +561,14 @@ fn backoff(state: &AppState, failures: u32) -> Duration {
 
 fn camera_failed(state: &Arc<AppState>, running: &mut Running, index: usize, why: &str) {
     let slot = &mut running.cameras[index];
-    if slot.retry_at.is_some() || slot.restarting.load(Ordering::Acquire) {
+    if slot.retry_at.is_some() {
         return; // already being handled
+    }
+    if slot.restarting.load(Ordering::Acquire) {
+        // The new attempt failed before its restart returned (a refused connection does that):
+        // act on it as soon as the restart is over rather than wait for the connect timeout.
+        slot.deferred_error = Some(why.to_string());
+        return;
     }
     slot.failures = slot.failures.saturating_add(1);
     let delay = backoff(state, slot.failures);
@@ -582,6 +598,8 @@ fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
                 slot.retry_at = None;
                 slot.attempt_started = now;
                 slot.frames_at_attempt = frames;
+                // Errors from here on belong to the new attempt.
+                slot.deferred_error = None;
                 cam.reconnects.fetch_add(1, Ordering::Relaxed);
                 state.set_camera_state(index, CameraState::Connecting);
                 restart_bin(slot);
@@ -589,6 +607,10 @@ fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
             continue;
         }
         if slot.restarting.load(Ordering::Acquire) {
+            continue;
+        }
+        if let Some(why) = slot.deferred_error.take() {
+            camera_failed(state, running, index, &why);
             continue;
         }
         let got_frames = frames > slot.frames_at_attempt;
@@ -616,10 +638,16 @@ fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
 fn restart_bin(slot: &CameraSlot) {
     let bin = slot.bin.clone();
     let busy = slot.restarting.clone();
+    let stopping = slot.stopping.clone();
     busy.store(true, Ordering::Release);
     let _ = std::thread::Builder::new()
         .name("camwall-restart".into())
         .spawn(move || {
+            let stopping = stopping.lock().unwrap_or_else(|e| e.into_inner());
+            if *stopping {
+                busy.store(false, Ordering::Release);
+                return;
+            }
             let _ = bin.set_state(gst::State::Null);
             // A pipeline on its way down (shutdown, rebuild) must not get a bin started behind
             // its back: the bin would be disposed in PLAYING, its threads still running.
@@ -648,9 +676,12 @@ fn stop(running: Option<Running>) {
     let (done, wait) = mpsc::channel();
     let pipeline = r.pipeline.clone();
     let bins: Vec<gst::Bin> = r.cameras.iter().map(|c| c.bin.clone()).collect();
+    let stopping = r.stopping.clone();
     let _ = std::thread::Builder::new()
         .name("camwall-stop".into())
         .spawn(move || {
+            // Waits for a restart in flight; none starts after this.
+            *stopping.lock().unwrap_or_else(|e| e.into_inner()) = true;
             let _ = pipeline.set_state(gst::State::Null);
             // Locked bins do not follow the pipeline's state.
             for bin in bins {
