@@ -6,6 +6,7 @@
 #   scripts/soak.sh --seconds 60   # what CI runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked -p camwall-tests --bin camwall-soak
+# The same selection as the test suite's build, so the features match and nothing is rebuilt.
+cargo build --release --locked --workspace --all-targets
 target_dir="${CARGO_TARGET_DIR:-target}"
 exec "$target_dir/release/camwall-soak" "$@"
