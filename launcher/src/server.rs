@@ -90,7 +90,8 @@ fn same_origin(allowed: Arc<[String]>) -> impl Filter<Extract = (), Error = Reje
         .untuple_one()
 }
 
-fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
+/// A JSON `{"error": ...}` answer; a 401 also says how to authenticate.
+pub(crate) fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
     let mut res = warp::reply::with_status(
         warp::reply::json(&serde_json::json!({ "error": message })),
         status,

@@ -9,29 +9,15 @@ use std::sync::Arc;
 
 use gstcamwall::mjpegwssink::is_authorized;
 use warp::http::{header, HeaderValue, StatusCode};
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Rejection};
 
 use super::snapshots::{camera_jpeg, SnapshotError};
 use super::Integrations;
+use crate::server::json_error;
 use crate::state::AppState;
 
 /// Events `GET /api/events/history` returns without `limit`.
 const DEFAULT_LIMIT: usize = 100;
-
-fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
-    let mut res = warp::reply::with_status(
-        warp::reply::json(&serde_json::json!({ "error": message })),
-        status,
-    )
-    .into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"camwall\""),
-        );
-    }
-    res
-}
 
 fn unauthorized() -> warp::reply::Response {
     json_error(
