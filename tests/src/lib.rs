@@ -389,3 +389,32 @@ pub fn run_example_until(
         anyhow!("{script}: no line with '{expect}' within {timeout:?}; output:\n{tail}")
     })
 }
+
+/// `n` small fakecam cameras (320x192, 25 fps) with their control endpoint.
+pub fn small_cameras(n: usize) -> FakeCamWithControl {
+    let mut config = camwall::fakecam::FakeCamConfig::with_cameras(n);
+    config.width = 320;
+    config.height = 192;
+    FakeCamWithControl::start(config).expect("fakecam starts")
+}
+
+/// The launcher, in this process, on `fc`'s cameras; `extra` is TOML added after `listen` in
+/// `[server]` (more keys there, or whole sections).
+pub fn launcher_on(fc: &FakeCamWithControl, extra: &str) -> camwall::App {
+    let config = camwall::demo::config_for(&fc.cams, "127.0.0.1:0", extra).expect("valid config");
+    camwall::App::start(config).expect("launcher starts")
+}
+
+/// Waits up to 15 s for `n` cameras of the launcher at `addr` to be live; panics otherwise.
+pub fn wait_all_live(addr: &str, n: usize) {
+    let all_live = wait_for(Duration::from_secs(15), || {
+        let cams = http("GET", addr, "/api/cameras", None).ok()?.json().ok()?;
+        let live = cams
+            .as_array()?
+            .iter()
+            .filter(|c| c["state"] == "live")
+            .count();
+        (live == n).then_some(())
+    });
+    assert!(all_live.is_some(), "all {n} cameras become live");
+}

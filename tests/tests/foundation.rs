@@ -6,17 +6,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use camwall::fakecam::FakeCamConfig;
-use camwall_tests::{http, wait_for, FakeCamWithControl, FrameGrabber, GreyFrame};
+use camwall_tests::{http, small_cameras, wait_for, FrameGrabber, GreyFrame};
 
 const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn small_config(n: usize) -> FakeCamConfig {
-    let mut config = FakeCamConfig::with_cameras(n);
-    config.width = 320;
-    config.height = 192;
-    config
-}
 
 #[test]
 fn gst_inspect_finds_the_plugin_on_its_path() {
@@ -65,7 +57,7 @@ fn max_change(frames: &[GreyFrame]) -> f64 {
 
 #[test]
 fn four_cameras_decode_over_rtsp_and_identify_themselves() {
-    let fc = FakeCamWithControl::start(small_config(4)).unwrap();
+    let fc = small_cameras(4);
     let grabbers: Vec<_> = (1..=4)
         .map(|i| FrameGrabber::start(&fc.url(&format!("cam{i}"))).unwrap())
         .collect();
@@ -103,7 +95,7 @@ fn four_cameras_decode_over_rtsp_and_identify_themselves() {
 
 #[test]
 fn motion_on_and_off_through_the_control_endpoint() {
-    let fc = FakeCamWithControl::start(small_config(2)).unwrap();
+    let fc = small_cameras(2);
     let g = FrameGrabber::start(&fc.url("cam2")).unwrap();
 
     let still = frames(&g, 10);
@@ -140,7 +132,7 @@ fn motion_on_and_off_through_the_control_endpoint() {
 
 #[test]
 fn offline_drops_the_client_and_online_serves_again() {
-    let fc = FakeCamWithControl::start(small_config(2)).unwrap();
+    let fc = small_cameras(2);
     let g = FrameGrabber::start(&fc.url("cam1")).unwrap();
     let other = FrameGrabber::start(&fc.url("cam2")).unwrap();
     g.next_frame(FRAME_TIMEOUT).unwrap();
@@ -170,7 +162,7 @@ fn offline_drops_the_client_and_online_serves_again() {
 
 #[test]
 fn frozen_camera_keeps_the_connection_but_sends_nothing() {
-    let fc = FakeCamWithControl::start(small_config(1)).unwrap();
+    let fc = small_cameras(1);
     let g = FrameGrabber::start(&fc.url("cam1")).unwrap();
     g.next_frame(FRAME_TIMEOUT).unwrap();
     fc.control("cam1", "freeze").unwrap();

@@ -12,42 +12,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use camwall::demo;
-use camwall::fakecam::FakeCamConfig;
-use camwall::App;
 use camwall_tests::viewer::{decode_stamp, Viewer};
-use camwall_tests::{http, http_with_headers, repo_root, wait_for, FakeCamWithControl};
+use camwall_tests::{
+    http, http_with_headers, launcher_on, repo_root, small_cameras, wait_all_live, wait_for,
+};
 
 const T: Duration = Duration::from_secs(15);
-
-fn cameras(n: usize) -> FakeCamWithControl {
-    let mut config = FakeCamConfig::with_cameras(n);
-    config.width = 320;
-    config.height = 192;
-    FakeCamWithControl::start(config).unwrap()
-}
-
-fn launcher(fc: &FakeCamWithControl, extra: &str) -> App {
-    let config = demo::config_for(&fc.cams, "127.0.0.1:0", extra).unwrap();
-    App::start(config).unwrap()
-}
 
 fn get_json(addr: &str, path: &str) -> Option<serde_json::Value> {
     let res = http("GET", addr, path, None).ok()?;
     (res.status == 200).then(|| res.json().ok()).flatten()
-}
-
-fn wait_live(app: &App, n: usize) {
-    let all_live = wait_for(T, || {
-        let cams = get_json(&app.address(), "/api/cameras")?;
-        let live = cams
-            .as_array()?
-            .iter()
-            .filter(|c| c["state"] == "live")
-            .count();
-        (live == n).then_some(())
-    });
-    assert!(all_live.is_some(), "all {n} cameras become live");
 }
 
 fn wait_alarm(addr: &str, camera: &str, active: bool) {
@@ -65,11 +39,11 @@ fn toml_path(p: &Path) -> String {
 
 #[test]
 fn snapshots_of_any_camera_and_of_every_alarm() {
-    let fc = cameras(2);
+    let fc = small_cameras(2);
     let dir = tempfile::tempdir().unwrap();
     let shots = dir.path().join("snapshots");
     // The alarm must not take the screen: its snapshot is saved all the same.
-    let app = launcher(
+    let app = launcher_on(
         &fc,
         &format!(
             "[selector]\nalarm_override = false\n[snapshots]\ndir = \"{}\"\nmax_count = 3\n",
@@ -77,7 +51,7 @@ fn snapshots_of_any_camera_and_of_every_alarm() {
         ),
     );
     let addr = app.address();
-    wait_live(&app, 2);
+    wait_all_live(&app.address(), 2);
 
     // cam2 is not on screen; its newest frame is there anyway.
     for (id, index) in [("cam2", 1u8), ("cam1", 0u8)] {
@@ -117,16 +91,16 @@ fn snapshots_of_any_camera_and_of_every_alarm() {
 
 #[test]
 fn event_history_survives_a_restart() {
-    let fc = cameras(2);
+    let fc = small_cameras(2);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("events.jsonl");
     let extra = format!(
         "[selector]\nalarm_hold_ms = 200\n[history]\nfile = \"{}\"\n",
         toml_path(&file)
     );
-    let mut app = launcher(&fc, &extra);
+    let mut app = launcher_on(&fc, &extra);
     let addr = app.address();
-    wait_live(&app, 2);
+    wait_all_live(&app.address(), 2);
     fc.control("cam2", "motion/on").unwrap();
     wait_alarm(&addr, "cam2", true);
     fc.control("cam2", "motion/off").unwrap();
@@ -168,7 +142,7 @@ fn event_history_survives_a_restart() {
     let lines = std::fs::read_to_string(&file).unwrap();
     assert!(lines.lines().count() >= events.len());
 
-    let app = launcher(&fc, &extra);
+    let app = launcher_on(&fc, &extra);
     let h = get_json(&app.address(), "/api/events/history?limit=1000").unwrap();
     assert!(
         h.as_array().unwrap().contains(&alarm_on),
@@ -323,15 +297,15 @@ impl Drop for Subscriber {
 fn mqtt_state_commands_discovery_and_a_broker_restart() {
     let broker = Broker::start(free_port());
     let port = broker.port;
-    let fc = cameras(2);
-    let mut app = launcher(
+    let fc = small_cameras(2);
+    let mut app = launcher_on(
         &fc,
         &format!(
             "[selector]\nalarm_override = false\n[mqtt]\nbroker = \"127.0.0.1:{port}\"\nprefix = \"test/wall\"\nclient_id = \"camwall-{port}\"\n"
         ),
     );
     let addr = app.address();
-    wait_live(&app, 2);
+    wait_all_live(&app.address(), 2);
 
     let mut sub = Subscriber::connect(port, &["test/wall/#", "homeassistant/#"]);
     sub.wait("test/wall/status", |p| p == "online");
@@ -516,8 +490,8 @@ fn webhooks_get_alarm_start_and_end_with_retries() {
     let (url, received) = webhook_receiver();
     let dead = format!("http://127.0.0.1:{}/nobody", free_port());
     let silent = silent_receiver();
-    let fc = cameras(2);
-    let app = launcher(
+    let fc = small_cameras(2);
+    let app = launcher_on(
         &fc,
         &format!(
             "token = \"t0k\"\n\
@@ -622,8 +596,8 @@ fn scrape(addr: &str, token: &str) -> prometheus_parse::Scrape {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_parse_and_count_what_happens() {
-    let fc = cameras(2);
-    let app = launcher(&fc, "token = \"t0k\"\n");
+    let fc = small_cameras(2);
+    let app = launcher_on(&fc, "token = \"t0k\"\n");
     let addr = app.address();
     let mut viewer = Viewer::connect(&addr, Some("t0k")).await.unwrap();
     viewer.frame_of("cam1", 0, T).await.unwrap();

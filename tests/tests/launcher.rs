@@ -6,49 +6,21 @@
 
 use std::time::Duration;
 
-use camwall::demo;
-use camwall::fakecam::{CameraMode, FakeCamConfig};
+use camwall::fakecam::CameraMode;
 use camwall::App;
 use camwall_tests::viewer::Viewer;
-use camwall_tests::{http, http_with_headers, wait_for, FakeCamWithControl};
+use camwall_tests::{http, http_with_headers, launcher_on, small_cameras, wait_all_live, wait_for};
 
 const T: Duration = Duration::from_secs(15);
 
-fn cameras(n: usize) -> FakeCamWithControl {
-    let mut config = FakeCamConfig::with_cameras(n);
-    config.width = 320;
-    config.height = 192;
-    FakeCamWithControl::start(config).unwrap()
-}
-
 /// A launcher on `fc`'s cameras; `extra` is TOML added after `listen` in `[server]`.
-fn launcher(fc: &FakeCamWithControl, extra: &str) -> App {
-    let config = demo::config_for(&fc.cams, "127.0.0.1:0", extra).unwrap();
-    App::start(config).unwrap()
-}
-
-fn wait_live(app: &App, n: usize) {
-    let all_live = wait_for(T, || {
-        let cams = http("GET", &app.address(), "/api/cameras", None)
-            .ok()?
-            .json()
-            .ok()?;
-        let live = cams
-            .as_array()?
-            .iter()
-            .filter(|c| c["state"] == "live")
-            .count();
-        (live == n).then_some(())
-    });
-    assert!(all_live.is_some(), "all {n} cameras become live");
-}
 
 #[test]
 fn api_contract() {
-    let fc = cameras(2);
-    let app = launcher(&fc, "");
+    let fc = small_cameras(2);
+    let app = launcher_on(&fc, "");
     let addr = app.address();
-    wait_live(&app, 2);
+    wait_all_live(&app.address(), 2);
 
     let cams = http("GET", &addr, "/api/cameras", None).unwrap();
     assert_eq!(cams.status, 200);
@@ -121,7 +93,7 @@ fn api_contract() {
 
 #[test]
 fn camera_passwords_never_leave_the_process() {
-    let fc = cameras(1);
+    let fc = small_cameras(1);
     let url = fc.url("cam1").replace("rtsp://", "rtsp://admin:hunter2@");
     let config = camwall::config::Config::parse(
         "t.toml",
@@ -131,7 +103,7 @@ fn camera_passwords_never_leave_the_process() {
     )
     .unwrap();
     let app = App::start(config).unwrap();
-    wait_live(&app, 1);
+    wait_all_live(&app.address(), 1);
     let body = http("GET", &app.address(), "/api/cameras", None)
         .unwrap()
         .body;
@@ -142,8 +114,8 @@ fn camera_passwords_never_leave_the_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_switch_reaches_the_viewer_as_frames_of_the_new_camera() {
-    let fc = cameras(3);
-    let app = launcher(&fc, "");
+    let fc = small_cameras(3);
+    let app = launcher_on(&fc, "");
     let addr = app.address();
     let mut viewer = Viewer::connect(&addr, None).await.unwrap();
     viewer.frame_of("cam1", 0, T).await.unwrap();
@@ -169,8 +141,8 @@ async fn a_user_switch_reaches_the_viewer_as_frames_of_the_new_camera() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_motion_burst_takes_the_screen_over_and_gives_it_back() {
-    let fc = cameras(2);
-    let app = launcher(&fc, "[selector]\nalarm_hold_ms = 500");
+    let fc = small_cameras(2);
+    let app = launcher_on(&fc, "[selector]\nalarm_hold_ms = 500");
     let addr = app.address();
     let mut viewer = Viewer::connect(&addr, None).await.unwrap();
     viewer.frame_of("cam1", 0, T).await.unwrap();
@@ -222,9 +194,9 @@ async fn a_motion_burst_takes_the_screen_over_and_gives_it_back() {
 
 #[test]
 fn a_camera_offline_at_start_does_not_stop_the_others_and_joins_later() {
-    let fc = cameras(3);
+    let fc = small_cameras(3);
     fc.cams.set_mode("cam3", CameraMode::Offline).unwrap();
-    let app = launcher(&fc, "");
+    let app = launcher_on(&fc, "");
     let addr = app.address();
     let states = |addr: &str| -> Vec<String> {
         http("GET", addr, "/api/cameras", None)
@@ -265,8 +237,8 @@ fn a_camera_offline_at_start_does_not_stop_the_others_and_joins_later() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_token_everything_but_healthz_needs_it() {
-    let fc = cameras(1);
-    let app = launcher(&fc, "token = \"s3cret\"");
+    let fc = small_cameras(1);
+    let app = launcher_on(&fc, "token = \"s3cret\"");
     let addr = app.address();
     for path in [
         "/",
@@ -314,10 +286,10 @@ async fn with_a_token_everything_but_healthz_needs_it() {
 #[test]
 fn events_stream_as_server_sent_events() {
     use std::io::{BufRead, BufReader, Write};
-    let fc = cameras(2);
-    let app = launcher(&fc, "");
+    let fc = small_cameras(2);
+    let app = launcher_on(&fc, "");
     let addr = app.address();
-    wait_live(&app, 2);
+    wait_all_live(&app.address(), 2);
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
     stream.set_read_timeout(Some(T)).unwrap();
     write!(stream, "GET /api/events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
