@@ -31,10 +31,10 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const DEFAULT_CAMERA_ID: &str = "";
 const DEFAULT_THRESHOLD: u32 = 25;
-const DEFAULT_MIN_AREA: f64 = 0.003;
+const DEFAULT_MIN_AREA: f64 = 0.002;
 const DEFAULT_MIN_FRAMES: u32 = 3;
 const DEFAULT_HOLD_MS: u32 = 2000;
-const DEFAULT_ANALYSIS_WIDTH: u32 = 320;
+const DEFAULT_ANALYSIS_WIDTH: u32 = 160;
 const DEFAULT_ENABLED: bool = true;
 
 /// Formats whose luma (or RGB) is read in place.
