@@ -4,19 +4,19 @@
 //!
 //! Each frame is reduced to a small grey grid (`analysis-width` cells wide, height by aspect
 //! ratio), read straight out of the luma plane (or, for RGB, luma computed at the sampled pixels
-//! only): each cell is the mean of a run of up to 4 neighbouring pixels of one row at its centre
-//! (one row, so a 1080p frame costs one cache line per cell rather than two). Nothing is
-//! converted or copied.
+//! only): each cell is the mean of a run of up to 4 neighbouring pixels on one row at its
+//! centre, so only one pixel row per grid row is ever read. Nothing is converted or copied.
 //!
 //! Per cell the detector keeps a running-average background and a running estimate of how much
-//! that cell wobbles on its own (sensor noise, compression flicker, leaves). A cell has changed
-//! when it differs from the background by more than `threshold` plus twice its own wobble, after
-//! taking out the *global* change of the frame: a robust gain-and-offset fit (medians of the
-//! difference in the dark and in the bright half of the picture), so lights switched on or off,
-//! auto exposure and dusk do not count as motion. When most of the watched area changes anyway,
-//! the detector treats it as a lighting change and re-learns the background instead of
-//! reporting motion (Frigate's "lightning" rule). Isolated changed cells are dropped (despeckle):
-//! a changed cell counts only if at least 3 of its 8 neighbours changed too.
+//! that cell wobbles on its own (sensor noise, compression flicker, leaves, screens). A cell has
+//! changed when it differs from the background by more than `threshold` plus 2.5 times its own
+//! wobble, after taking out the *global* change of the frame: a robust gain-and-offset fit
+//! (medians of the difference in the dark and in the bright half of the picture), so lights
+//! switched on or off, auto exposure and dusk do not count as motion. When most of the watched
+//! area changes anyway, the detector treats it as a lighting change and re-learns the background
+//! instead of reporting motion (Frigate's "lightning" rule). Isolated changed cells are dropped
+//! (despeckle): a changed cell counts only if at least 3 of its 8 neighbours changed too.
+//! After a reset, the first [`WARMUP_FRAMES`] frames only learn the scene.
 //!
 //! The result is the *level*: the counted fraction of the watched cells.
 

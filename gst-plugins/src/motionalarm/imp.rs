@@ -183,7 +183,8 @@ impl MotionAlarm {
 
 #[glib::object_subclass]
 impl ObjectSubclass for MotionAlarm {
-    const NAME: &'static str = "GstCamwallMotionAlarm";
+    // Element names default to the type name without "Gst": motionalarm0, motionalarm1, ...
+    const NAME: &'static str = "GstMotionAlarm";
     type Type = super::MotionAlarm;
     type ParentType = gst_video::VideoFilter;
 }
@@ -205,8 +206,8 @@ impl ObjectImpl for MotionAlarm {
                     .nick("Threshold")
                     .blurb(
                         "Luma change (0-255) a downscaled pixel must show, beyond the frame's \
-                         global brightness change and twice the pixel's own noise, to count \
-                         as changed",
+                         global brightness change and 2.5 times the pixel's own noise, to \
+                         count as changed",
                     )
                     .minimum(1)
                     .maximum(255)
@@ -248,7 +249,8 @@ impl ObjectImpl for MotionAlarm {
                     .blurb(
                         "Width in pixels of the downscaled picture actually analysed (height \
                          follows the aspect ratio; never more than the frame's width). Larger \
-                         sees smaller objects and costs more",
+                         sees smaller objects and costs more: about 0.08 ms per 1080p frame at \
+                         160, 0.35 ms at 320",
                     )
                     .minimum(16)
                     .maximum(3840)
