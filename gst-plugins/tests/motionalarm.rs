@@ -377,7 +377,7 @@ fn zones_decide_where_motion_counts() {
 }
 
 #[test]
-fn invalid_zones_are_refused_and_the_old_ones_kept() {
+fn invalid_zones_are_refused_and_late_frames_are_not_dropped() {
     init();
     let element = gst::ElementFactory::make("motionalarm").build().unwrap();
     element.set_property("zones", "ignore:0,0,0.5,1");
@@ -385,6 +385,8 @@ fn invalid_zones_are_refused_and_the_old_ones_kept() {
     assert_eq!(element.property::<String>("zones"), "ignore:0,0,0.5,1");
     element.set_property("zones", "sometimes");
     assert_eq!(element.property::<String>("zones"), "ignore:0,0,0.5,1");
+    // Late frames are never dropped here: the element only watches.
+    assert!(!element.property::<bool>("qos"));
 }
 
 #[test]

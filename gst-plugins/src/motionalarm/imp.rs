@@ -11,6 +11,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
@@ -190,6 +191,13 @@ impl ObjectSubclass for MotionAlarm {
 }
 
 impl ObjectImpl for MotionAlarm {
+    fn constructed(&self) {
+        self.parent_constructed();
+        // Frames must reach the viewer untouched: a late frame is the sink's to drop, not a
+        // detector's (VideoFilter turns QoS on by default).
+        self.obj().set_qos(false);
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
