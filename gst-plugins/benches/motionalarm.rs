@@ -42,7 +42,13 @@ fn planes(width: usize, height: usize, count: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn detector_cost(width: usize, height: usize, layout_name: &str, rgb: bool) -> f64 {
+fn detector_cost(
+    width: usize,
+    height: usize,
+    layout_name: &str,
+    rgb: bool,
+    analysis_width: usize,
+) -> f64 {
     let frames = planes(width, height, 16);
     let frames: Vec<Vec<u8>> = if rgb {
         frames
@@ -71,7 +77,10 @@ fn detector_cost(width: usize, height: usize, layout_name: &str, rgb: bool) -> f
             },
         )
     };
-    let params = DetectorParams::default();
+    let params = DetectorParams {
+        analysis_width,
+        ..DetectorParams::default()
+    };
     let mut detector = MotionDetector::new();
     let mut run = |n: usize| {
         for i in 0..n {
@@ -91,7 +100,10 @@ fn detector_cost(width: usize, height: usize, layout_name: &str, rgb: bool) -> f
     run(n);
     let per = |d: Duration| d.as_secs_f64() * 1000.0 / n as f64;
     let (cpu, wall) = (per(thread_cpu() - cpu0), per(wall0.elapsed()));
-    println!("detector {width}x{height} {layout_name:<5} {cpu:.3} ms/frame cpu ({wall:.3} wall)");
+    println!(
+        "detector {width}x{height} {layout_name:<5} analysis-width {analysis_width:<4} \
+         {cpu:.3} ms/frame cpu ({wall:.3} wall)"
+    );
     cpu
 }
 
@@ -109,19 +121,18 @@ fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// CPU time (user + system) of this process so far.
+/// CPU time (user + system) of all of this process's threads so far.
 fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    let ticks: u64 = fields.iter().sum();
-    Duration::from_millis(ticks * 10)
+    // SAFETY: an all-zero rusage is a valid value for the call to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| {
+        Duration::new(t.tv_sec as u64, 0) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 fn run_to_eos(pipeline: &gst::Element) {
@@ -195,10 +206,12 @@ fn main() {
     gst::init().expect("GStreamer");
     gstcamwall::plugin_register_static().expect("camwall plugin");
 
-    println!("== detector alone (default settings: analysis-width 320, no zones)");
-    detector_cost(1280, 720, "luma", false);
-    detector_cost(1920, 1080, "luma", false);
-    detector_cost(1920, 1080, "BGRx", true);
+    let default_width = DetectorParams::default().analysis_width;
+    println!("== detector alone (default settings unless noted, no zones)");
+    detector_cost(1280, 720, "luma", false, default_width);
+    detector_cost(1920, 1080, "luma", false, default_width);
+    detector_cost(1920, 1080, "BGRx", true, default_width);
+    detector_cost(1920, 1080, "luma", false, 320);
 
     let frames: u32 = std::env::var("MOTIONALARM_BENCH_FRAMES")
         .ok()

@@ -4,19 +4,19 @@
 //!
 //! Each frame is reduced to a small grey grid (`analysis-width` cells wide, height by aspect
 //! ratio), read straight out of the luma plane (or, for RGB, luma computed at the sampled pixels
-//! only): each cell is the mean of a run of up to 4 neighbouring pixels of one row at its centre
-//! (one row, so a 1080p frame costs one cache line per cell rather than two). Nothing is
-//! converted or copied.
+//! only): each cell is the mean of a run of up to 4 neighbouring pixels on one row at its
+//! centre, so only one pixel row per grid row is ever read. Nothing is converted or copied.
 //!
 //! Per cell the detector keeps a running-average background and a running estimate of how much
-//! that cell wobbles on its own (sensor noise, compression flicker, leaves). A cell has changed
-//! when it differs from the background by more than `threshold` plus twice its own wobble, after
-//! taking out the *global* change of the frame: a robust gain-and-offset fit (medians of the
-//! difference in the dark and in the bright half of the picture), so lights switched on or off,
-//! auto exposure and dusk do not count as motion. When most of the watched area changes anyway,
-//! the detector treats it as a lighting change and re-learns the background instead of
-//! reporting motion (Frigate's "lightning" rule). Isolated changed cells are dropped (despeckle):
-//! a changed cell counts only if at least 3 of its 8 neighbours changed too.
+//! that cell wobbles on its own (sensor noise, compression flicker, leaves, screens). A cell has
+//! changed when it differs from the background by more than `threshold` plus 2.5 times its own
+//! wobble, after taking out the *global* change of the frame: a robust gain-and-offset fit
+//! (medians of the difference in the dark and in the bright half of the picture), so lights
+//! switched on or off, auto exposure and dusk do not count as motion. When most of the watched
+//! area changes anyway, the detector treats it as a lighting change and re-learns the background
+//! instead of reporting motion (Frigate's "lightning" rule). Isolated changed cells are dropped
+//! (despeckle): a changed cell counts only if at least 3 of its 8 neighbours changed too.
+//! After a reset, the first [`WARMUP_FRAMES`] frames only learn the scene.
 //!
 //! The result is the *level*: the counted fraction of the watched cells.
 
@@ -106,7 +106,7 @@ impl Default for DetectorParams {
     fn default() -> Self {
         DetectorParams {
             threshold: 25,
-            analysis_width: 320,
+            analysis_width: 160,
             zones: Arc::new(Zones::default()),
         }
     }
@@ -235,7 +235,20 @@ impl Grid {
     /// Fills `out` with the mean luma of each cell's run of pixels.
     fn sample(&self, data: &[u8], out: &mut [f32]) {
         let (run, ps) = (self.run, self.pixel_stride);
-        let rows = out.chunks_exact_mut(self.width).zip(&self.row_offsets);
+        let span = self.col_offsets.last().copied().unwrap_or(0) + run * ps + 4;
+        // Each sampled row is a new stream the hardware prefetcher has not seen; asking for
+        // the next one while this one is read hides most of the memory latency.
+        let next_rows = self.row_offsets.iter().skip(1).map(Some).chain([None]);
+        let rows = out
+            .chunks_exact_mut(self.width)
+            .zip(&self.row_offsets)
+            .zip(next_rows)
+            .map(|((out_row, ro), next)| {
+                if let Some(&next) = next {
+                    prefetch(data, next, span);
+                }
+                (out_row, ro)
+            });
         match self.layout {
             PixelLayout::Luma { offset, .. } if run == 4 && ps == 1 => {
                 // The common case (planar YUV, GRAY8): four adjacent bytes, one load.
@@ -280,6 +293,25 @@ impl Grid {
             }
         }
     }
+}
+
+/// Hints the CPU to start loading `data[start..start + len]` into the cache.
+#[inline]
+fn prefetch(data: &[u8], start: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let end = start.saturating_add(len).min(data.len());
+        let mut at = start;
+        while at < end {
+            // SAFETY: `at < data.len()`, so the pointer is inside `data`; a prefetch never
+            // faults nor changes memory anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(data.as_ptr().add(at).cast()) };
+            at += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, start, len);
 }
 
 /// Median of a histogram of differences (bin `i` holds difference `i - 255`).
@@ -480,7 +512,7 @@ impl MotionDetector {
         let split = self.fit_split;
         let mut hist = [[0u32; 511]; 2];
         let mut count = [0u32; 2];
-        let mut bg_sum = [0.0f32; 2];
+        let mut bg_sum = [0u32; 2];
         for ((&c, &b), _) in self
             .current
             .iter()
@@ -491,16 +523,17 @@ impl MotionDetector {
         {
             let half = usize::from(b >= split);
             // Rounded to the nearest bin; the cast truncates a value already made positive.
-            let bin = (c - b + 255.5).clamp(0.0, 510.0) as usize;
+            let bin = ((c - b + 255.5) as i32).clamp(0, 510) as usize;
             hist[half][bin] += 1;
             count[half] += 1;
-            bg_sum[half] += b;
+            // Whole levels are plenty for a mean, and integer sums do not wait on each other.
+            bg_sum[half] += b as u32;
         }
         if count[0] + count[1] == 0 {
             return (0.0, 0.0);
         }
-        self.fit_split = (bg_sum[0] + bg_sum[1]) / (count[0] + count[1]) as f32;
-        let mean_bg = |h: usize| bg_sum[h] / count[h].max(1) as f32;
+        self.fit_split = (bg_sum[0] + bg_sum[1]) as f32 / (count[0] + count[1]) as f32;
+        let mean_bg = |h: usize| bg_sum[h] as f32 / count[h].max(1) as f32 + 0.5;
         if count[0] >= FIT_MIN_CELLS && count[1] >= FIT_MIN_CELLS && mean_bg(1) - mean_bg(0) >= 16.0
         {
             let (lo, hi) = (
@@ -627,7 +660,7 @@ mod tests {
         let mut d = MotionDetector::new();
         d.analyse(&view(&data, 1920, 1080), &DetectorParams::default())
             .unwrap();
-        assert_eq!(d.grid_size(), Some((320, 180)));
+        assert_eq!(d.grid_size(), Some((160, 90)));
 
         // A frame narrower than analysis-width is analysed at its own size.
         let small = vec![0u8; 100 * 50];

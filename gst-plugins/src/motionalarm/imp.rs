@@ -11,6 +11,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
@@ -31,10 +32,10 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const DEFAULT_CAMERA_ID: &str = "";
 const DEFAULT_THRESHOLD: u32 = 25;
-const DEFAULT_MIN_AREA: f64 = 0.003;
+const DEFAULT_MIN_AREA: f64 = 0.002;
 const DEFAULT_MIN_FRAMES: u32 = 3;
 const DEFAULT_HOLD_MS: u32 = 2000;
-const DEFAULT_ANALYSIS_WIDTH: u32 = 320;
+const DEFAULT_ANALYSIS_WIDTH: u32 = 160;
 const DEFAULT_ENABLED: bool = true;
 
 /// Formats whose luma (or RGB) is read in place.
@@ -183,12 +184,20 @@ impl MotionAlarm {
 
 #[glib::object_subclass]
 impl ObjectSubclass for MotionAlarm {
-    const NAME: &'static str = "GstCamwallMotionAlarm";
+    // Element names default to the type name without "Gst": motionalarm0, motionalarm1, ...
+    const NAME: &'static str = "GstMotionAlarm";
     type Type = super::MotionAlarm;
     type ParentType = gst_video::VideoFilter;
 }
 
 impl ObjectImpl for MotionAlarm {
+    fn constructed(&self) {
+        self.parent_constructed();
+        // Frames must reach the viewer untouched: a late frame is the sink's to drop, not a
+        // detector's (VideoFilter turns QoS on by default).
+        self.obj().set_qos(false);
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
@@ -205,8 +214,8 @@ impl ObjectImpl for MotionAlarm {
                     .nick("Threshold")
                     .blurb(
                         "Luma change (0-255) a downscaled pixel must show, beyond the frame's \
-                         global brightness change and twice the pixel's own noise, to count \
-                         as changed",
+                         global brightness change and 2.5 times the pixel's own noise, to \
+                         count as changed",
                     )
                     .minimum(1)
                     .maximum(255)
@@ -248,7 +257,8 @@ impl ObjectImpl for MotionAlarm {
                     .blurb(
                         "Width in pixels of the downscaled picture actually analysed (height \
                          follows the aspect ratio; never more than the frame's width). Larger \
-                         sees smaller objects and costs more",
+                         sees smaller objects and costs more: about 0.08 ms per 1080p frame at \
+                         160, 0.35 ms at 320",
                     )
                     .minimum(16)
                     .maximum(3840)
