@@ -288,20 +288,7 @@ impl FakeCamWithControl {
 
     /// POSTs a control action (`motion/on`, `offline`, ...) and checks it succeeded.
     pub fn control(&self, id: &str, action: &str) -> anyhow::Result<()> {
-        let res = http(
-            "POST",
-            &self.control,
-            &format!("/cameras/{id}/{action}"),
-            None,
-        )?;
-        if res.status != 200 {
-            bail!(
-                "control {id}/{action}: {} {}",
-                res.status,
-                String::from_utf8_lossy(&res.body)
-            );
-        }
-        Ok(())
+        fakecam_control(&self.control, id, action)
     }
 }
 
@@ -417,4 +404,18 @@ pub fn wait_all_live(addr: &str, n: usize) {
         (live == n).then_some(())
     });
     assert!(all_live.is_some(), "all {n} cameras become live");
+}
+
+/// POSTs a control action (`motion/on`, `offline`, ...) for camera `id` to the fakecam control
+/// endpoint at `control` (`127.0.0.1:PORT`), in or out of this process, and checks it succeeded.
+pub fn fakecam_control(control: &str, id: &str, action: &str) -> anyhow::Result<()> {
+    let res = http("POST", control, &format!("/cameras/{id}/{action}"), None)?;
+    if res.status != 200 {
+        bail!(
+            "fakecam control {id}/{action}: {} {}",
+            res.status,
+            String::from_utf8_lossy(&res.body)
+        );
+    }
+    Ok(())
 }

@@ -102,16 +102,7 @@ impl Fakecam {
 
     /// POSTs a control action (`motion/on`, ...) for a camera.
     pub fn control(&self, id: &str, action: &str) -> anyhow::Result<()> {
-        let res = http(
-            "POST",
-            &self.control,
-            &format!("/cameras/{id}/{action}"),
-            None,
-        )?;
-        if res.status != 200 {
-            bail!("fakecam control {id}/{action}: HTTP {}", res.status);
-        }
-        Ok(())
+        camwall_tests::fakecam_control(&self.control, id, action)
     }
 }
 
