@@ -303,8 +303,11 @@ impl AlarmSelector {
             }
             _ => None,
         };
+        // A deadline that moved later (every frame moves its input's stall deadline) keeps the
+        // armed wait: it fires early, finds nothing due and arms the next one. Re-arming on
+        // every frame would wake the clock thread once per frame per camera.
         if let (Some(timer), Some((_, at))) = (&state.timer, &target) {
-            if timer.id.time() == *at {
+            if timer.id.time() <= *at {
                 return;
             }
         }
@@ -426,7 +429,13 @@ impl AlarmSelector {
         }
 
         let mut buffer = frame.buffer;
-        {
+        // The frame is shared (the input keeps it as its newest), and a decoder's pooled
+        // memory may not be shared, so a writable buffer is a copy of the whole picture. A live
+        // input's timestamps are usually its running time already: then it goes out as it is.
+        let as_is = buffer.pts() == pts
+            && buffer.dts().is_none()
+            && (!discont || buffer.flags().contains(gst::BufferFlags::DISCONT));
+        if !as_is {
             let buffer = buffer.make_mut();
             buffer.set_pts(pts);
             buffer.set_dts(gst::ClockTime::NONE);
