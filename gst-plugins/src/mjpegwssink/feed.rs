@@ -4,11 +4,12 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
+use warp::ws::Message as WsMessage;
 
 use crate::protocol;
 
@@ -29,9 +30,12 @@ pub struct EncodedFrame {
     pub height: Option<u32>,
     /// The JPEG bytes, as received (used by `/snapshot.jpg` and `/mjpeg`).
     pub jpeg: Bytes,
-    /// The JSON `frame` message text; the base64 of the JPEG is a slice of it.
-    json: Arc<str>,
+    /// The JSON `frame` message, as the WebSocket text message every viewer is sent (a clone
+    /// shares the text); the base64 of the JPEG is a slice of it.
+    json: WsMessage,
     base64: Base64Text,
+    /// The bare base64 as a text message, made on first use (`envelope=none`).
+    base64_message: OnceLock<WsMessage>,
     _alive: AliveFrame,
 }
 
@@ -55,16 +59,59 @@ enum Base64Text {
 impl EncodedFrame {
     /// The `{"type":"frame",...}` text message.
     pub fn json(&self) -> &str {
-        &self.json
+        self.json.to_str().unwrap_or_default()
     }
 
     /// The bare base64 of the JPEG (`envelope=none`).
     pub fn base64(&self) -> &str {
         match &self.base64 {
-            Base64Text::InJson(r) => self.json.get(r.clone()).unwrap_or_default(),
+            Base64Text::InJson(r) => self.json().get(r.clone()).unwrap_or_default(),
             Base64Text::Own(s) => s,
         }
     }
+
+    /// [`EncodedFrame::json`] as a WebSocket message. Every viewer's message shares one text.
+    pub fn json_message(&self) -> WsMessage {
+        self.json.clone()
+    }
+
+    /// [`EncodedFrame::base64`] as a WebSocket message, shared the same way.
+    pub fn base64_message(&self) -> WsMessage {
+        self.base64_message
+            .get_or_init(|| WsMessage::text(self.base64()))
+            .clone()
+    }
+}
+
+/// The JSON text of a frame message, and where in it the base64 of the JPEG is. The base64 is
+/// written straight into the text: it needs no escaping, so the message is serialised with an
+/// empty `jpeg` (always the last field) and the base64 goes between its quotes.
+fn frame_json(frame: protocol::Frame<'_>, jpeg: &[u8]) -> (String, Base64Text) {
+    const CLOSE: &str = "\"}";
+    let head = protocol::Message::Frame(protocol::Frame {
+        jpeg: "".into(),
+        ..frame.clone()
+    })
+    .to_json();
+    if let Some(prefix) = head.strip_suffix(CLOSE) {
+        if prefix.ends_with("\"jpeg\":\"") {
+            let mut json = String::with_capacity(prefix.len() + jpeg.len().div_ceil(3) * 4 + 2);
+            json.push_str(prefix);
+            let start = json.len();
+            base64::engine::general_purpose::STANDARD.encode_string(jpeg, &mut json);
+            let range = start..json.len();
+            json.push_str(CLOSE);
+            return (json, Base64Text::InJson(range));
+        }
+    }
+    // Should the protocol struct change so that `jpeg` is not last: serialise it plainly.
+    let b64 = base64::engine::general_purpose::STANDARD.encode(jpeg);
+    let json = protocol::Message::Frame(protocol::Frame {
+        jpeg: b64.as_str().into(),
+        ..frame
+    })
+    .to_json();
+    (json, Base64Text::Own(b64.into()))
 }
 
 /// A message other than a frame, serialised once.
@@ -141,27 +188,18 @@ impl FrameFeed {
     ) -> Arc<EncodedFrame> {
         let c = &self.inner.counters;
         let seq = c.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&jpeg);
+        let (json, base64) = frame_json(
+            protocol::Frame {
+                camera: camera.as_deref().map(Into::into),
+                seq,
+                ts,
+                width: size.map(|s| s.0),
+                height: size.map(|s| s.1),
+                jpeg: "".into(),
+            },
+            &jpeg,
+        );
         c.encoded.fetch_add(1, Ordering::Relaxed);
-        let msg = protocol::Message::Frame(protocol::Frame {
-            camera: camera.as_deref().map(Into::into),
-            seq,
-            ts,
-            width: size.map(|s| s.0),
-            height: size.map(|s| s.1),
-            jpeg: b64.as_str().into(),
-        });
-        let json = msg.to_json();
-        drop(msg);
-        // The base64 field is serialised last and needs no escaping, so it is the tail of the
-        // text before `"}` and needs no copy of its own. Checked rather than assumed, should the
-        // protocol struct change.
-        let tail = json.len().saturating_sub(2 + b64.len())..json.len().saturating_sub(2);
-        let base64 = if json.get(tail.clone()) == Some(b64.as_str()) {
-            Base64Text::InJson(tail)
-        } else {
-            Base64Text::Own(b64.into())
-        };
         let frame = Arc::new(EncodedFrame {
             seq,
             ts,
@@ -169,8 +207,10 @@ impl FrameFeed {
             width: size.map(|s| s.0),
             height: size.map(|s| s.1),
             jpeg,
-            json: json.into(),
+            // Takes the text over without a copy.
+            json: WsMessage::text(json),
             base64,
+            base64_message: OnceLock::new(),
             _alive: {
                 self.inner.alive.fetch_add(1, Ordering::Relaxed);
                 AliveFrame(self.inner.alive.clone())

@@ -451,11 +451,11 @@ async fn serve_websocket(
         };
         let (text, frame) = match next {
             Next::Frame(f) => {
-                let text = match envelope {
-                    Envelope::Json => f.json(),
-                    Envelope::None => f.base64(),
+                let message = match envelope {
+                    Envelope::Json => f.json_message(),
+                    Envelope::None => f.base64_message(),
                 };
-                (Message::text(text), Some(f))
+                (message, Some(f))
             }
             Next::Text(t) => (Message::text(&*t), None),
             Next::Close(c) => {
