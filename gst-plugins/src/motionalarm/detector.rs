@@ -495,7 +495,12 @@ impl MotionDetector {
             });
         }
 
-        let counted = self.despeckle(gw, gh);
+        // Nearly every frame of a quiet camera: nothing to despeckle.
+        let counted = if raw_changed == 0 {
+            0
+        } else {
+            self.despeckle(gw, gh)
+        };
         self.learn_around_motion(gw, gh);
         Ok(Analysis {
             level: counted as f64 / self.watched as f64,
