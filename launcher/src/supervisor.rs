@@ -54,9 +54,39 @@ enum Command {
     Shutdown,
 }
 
+/// Name of the application message that wakes the supervisor from its wait on the bus.
+const WAKE: &str = "camwall-supervisor-wake";
+
+/// The supervisor's command queue. The thread waits on the running pipeline's bus (it has no
+/// other way to sleep until either a bus message or a command comes), so every command also
+/// posts a wake-up message on that bus.
+#[derive(Clone)]
+struct Commands {
+    tx: Sender<Command>,
+    bus: Arc<Mutex<Option<gst::Bus>>>,
+}
+
+impl Commands {
+    fn send(&self, command: Command) -> Result<(), mpsc::SendError<Command>> {
+        self.tx.send(command)?;
+        // The thread publishes the bus before it looks for commands, so a command sent while
+        // no bus is published is seen without a wake-up.
+        if let Some(bus) = lock(&self.bus).as_ref() {
+            let _ = bus.post(gst::message::Application::new(gst::Structure::new_empty(
+                WAKE,
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Handle to the supervisor thread.
 pub struct Supervisor {
-    commands: Sender<Command>,
+    commands: Commands,
     thread: Mutex<Option<JoinHandle<()>>>,
     builds: Arc<AtomicU64>,
 }
@@ -64,12 +94,17 @@ pub struct Supervisor {
 impl Supervisor {
     /// Starts the supervisor thread; the pipeline is built and started on it.
     pub fn start(state: Arc<AppState>) -> anyhow::Result<Supervisor> {
-        let (commands, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::channel();
+        let commands = Commands {
+            tx,
+            bus: Arc::new(Mutex::new(None)),
+        };
         let builds = Arc::new(AtomicU64::new(0));
         let counted = builds.clone();
+        let bus = commands.bus.clone();
         let thread = std::thread::Builder::new()
             .name("camwall-supervisor".into())
-            .spawn(move || run(state, rx, counted))?;
+            .spawn(move || run(state, rx, bus, counted))?;
         Ok(Supervisor {
             commands,
             thread: Mutex::new(Some(thread)),
@@ -157,13 +192,20 @@ struct Running {
     stopping: Arc<Mutex<bool>>,
 }
 
-fn run(state: Arc<AppState>, commands: Receiver<Command>, builds: Arc<AtomicU64>) {
+fn run(
+    state: Arc<AppState>,
+    commands: Receiver<Command>,
+    published_bus: Arc<Mutex<Option<gst::Bus>>>,
+    builds: Arc<AtomicU64>,
+) {
     let mut running: Option<Running> = None;
     let mut next_build = Instant::now();
     loop {
+        *lock(&published_bus) = running.as_ref().and_then(|r| r.pipeline.bus());
         if running.is_none() && Instant::now() >= next_build {
             match build(&state) {
                 Ok(r) => {
+                    *lock(&published_bus) = r.pipeline.bus();
                     running = Some(r);
                     builds.fetch_add(1, Ordering::AcqRel);
                 }
@@ -182,8 +224,8 @@ fn run(state: Arc<AppState>, commands: Receiver<Command>, builds: Arc<AtomicU64>
                 Some(bus) => match commands.try_recv() {
                     Ok(c) => Some(c),
                     Err(mpsc::TryRecvError::Empty) => {
-                        let timeout =
-                            gst::ClockTime::from_nseconds(wait.as_nanos().min(10_000_000) as u64);
+                        // Sleeps until a bus message, a command's wake-up or the tick.
+                        let timeout = gst::ClockTime::from_nseconds(wait.as_nanos() as u64);
                         if let Some(msg) = bus.timed_pop(timeout) {
                             if handle_message(&state, running.as_mut(), &msg) {
                                 info!("rebuilding the pipeline after a fault");
@@ -410,6 +452,7 @@ fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad) {
             }
             if let Some(ev) = info.event() {
                 if let gst::EventView::Caps(c) = ev.view() {
+                    cam.taps.caps(c.caps_owned());
                     if let Ok(vi) = gst_video::VideoInfo::from_caps(c.caps()) {
                         cam.width.store(vi.width(), Ordering::Relaxed);
                         cam.height.store(vi.height(), Ordering::Relaxed);

@@ -35,8 +35,16 @@ use crate::supervisor::Supervisor;
 /// What the pipeline hands the integrations for one camera, written from its streaming thread.
 #[derive(Debug, Default)]
 pub struct CameraTaps {
-    latest: Mutex<Option<gst::Sample>>,
+    latest: Mutex<Latest>,
     decode_errors: AtomicU64,
+}
+
+/// The newest frame and the caps it came with (kept apart: a frame costs one reference, and
+/// the sample is only made when someone asks for it).
+#[derive(Debug, Default)]
+struct Latest {
+    caps: Option<gst::Caps>,
+    buffer: Option<gst::Buffer>,
 }
 
 impl CameraTaps {
@@ -46,22 +54,33 @@ impl CameraTaps {
         if buffer.flags().contains(gst::BufferFlags::CORRUPTED) {
             self.decode_errors.fetch_add(1, Ordering::Relaxed);
         }
-        let Some(caps) = pad.current_caps() else {
-            return;
-        };
-        let sample = gst::Sample::builder()
-            .buffer(&buffer.to_owned())
-            .caps(&caps)
-            .build();
-        *self.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(sample);
+        let buffer = buffer.to_owned();
+        let mut latest = self.lock();
+        if latest.caps.is_none() {
+            // Caps that were set before the tap was.
+            latest.caps = pad.current_caps();
+        }
+        // The previous frame is released after the lock.
+        let _previous = latest.buffer.replace(buffer);
+        drop(latest);
+    }
+
+    /// New caps: frames from now on have this format; the newest frame, in the old one, goes.
+    pub fn caps(&self, caps: gst::Caps) {
+        let mut latest = self.lock();
+        latest.caps = Some(caps);
+        latest.buffer = None;
     }
 
     /// The newest decoded frame with its caps.
     pub fn latest(&self) -> Option<gst::Sample> {
-        self.latest
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        let latest = self.lock();
+        let (caps, buffer) = (latest.caps.as_ref()?, latest.buffer.as_ref()?);
+        Some(gst::Sample::builder().buffer(buffer).caps(caps).build())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Latest> {
+        self.latest.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Frames the decoder marked as corrupted, plus decoder errors seen on the bus.
