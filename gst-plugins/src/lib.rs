@@ -11,6 +11,7 @@
 //! applications and tests call [`plugin_register_static`] instead of setting a plugin path.
 
 pub mod alarmselector;
+pub mod http;
 pub mod messages;
 pub mod mjpegwssink;
 pub mod motionalarm;

@@ -59,7 +59,12 @@ pub async fn serve_with(
         .unify();
     let addr = listener.local_addr()?;
     info!("camwall serving on http://{addr}/");
-    let server = warp::serve(routes).incoming(listener).run();
+    let server = gstcamwall::http::serve(
+        routes.map(warp::Reply::into_response).boxed(),
+        listener,
+        gstcamwall::http::HEADER_READ_TIMEOUT,
+        std::future::pending(),
+    );
     tokio::select! {
         _ = server => {},
         _ = shutdown => {

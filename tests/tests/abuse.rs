@@ -150,6 +150,44 @@ async fn hostile_clients_cost_bounded_memory_and_never_starve_a_good_viewer() {
     );
 }
 
+/// A client that sends half a request head and stalls is disconnected once the head timeout
+/// passes, so such clients cannot pile up until the process runs out of file descriptors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_sent_request_is_disconnected_after_the_head_timeout() {
+    let mut fc = FakeCamConfig::with_cameras(1);
+    fc.width = 320;
+    fc.height = 192;
+    let fc = FakeCamWithControl::start(fc).unwrap();
+    let app = App::start(camwall::demo::config_for(&fc.cams, "127.0.0.1:0", "").unwrap()).unwrap();
+    let addr = app.address();
+    let timeout = gstcamwall::http::HEADER_READ_TIMEOUT;
+    let started = Instant::now();
+    let outcome = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(b"GET /api/cameras HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .unwrap();
+        s.set_read_timeout(Some(timeout + Duration::from_secs(10)))
+            .unwrap();
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).map(|_| rest)
+    })
+    .await
+    .unwrap();
+    let waited = started.elapsed();
+    let rest = outcome.expect("the server kept the half-sent request open");
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "unexpected answer: {text}"
+    );
+    assert!(
+        waited >= timeout,
+        "cut off after {waited:?}, before the {timeout:?} timeout"
+    );
+    println!("HEAD_TIMEOUT cut_off_after_ms={}", waited.as_millis());
+}
+
 /// The service restarts (systemd's `Restart=always`, compose's restart policy): the viewer is
 /// told the server is going away, and connecting again to the same address gets frames.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -59,14 +59,14 @@ impl ServerHandle {
         let listener = socket.listen(LISTEN_BACKLOG)?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let task = RUNTIME.spawn(
-            warp::serve(filter)
-                .incoming(listener)
-                .graceful(async {
-                    let _ = rx.await;
-                })
-                .run(),
-        );
+        let task = RUNTIME.spawn(crate::http::serve(
+            filter,
+            listener,
+            crate::http::HEADER_READ_TIMEOUT,
+            async {
+                let _ = rx.await;
+            },
+        ));
         Ok(ServerHandle {
             addr,
             clients,
