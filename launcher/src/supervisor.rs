@@ -25,8 +25,13 @@ use crate::state::{AppState, CameraState, Selection, SelectionReason};
 
 /// How often the supervisor looks at every camera.
 const TICK: Duration = Duration::from_millis(100);
-/// A camera that connected but sent no frame for this long is failed and retried.
+/// A camera that connected but sent no frame for this long is failed and retried (long enough
+/// for a keyframe interval of several seconds).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(6);
+/// A camera that has not set its stream up (RTSP DESCRIBE, SETUP and PLAY answered) this long
+/// after the attempt started is failed and retried: it accepted the connection and then sent
+/// half an answer, or nothing.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time to wait for the pipeline to stop at shutdown.
 const STOP_TIMEOUT: Duration = Duration::from_millis(800);
 
@@ -170,6 +175,8 @@ struct CameraSlot {
     attempt_started: Instant,
     /// Frames counted when the current attempt started.
     frames_at_attempt: u64,
+    /// The source has set its stream up (added a pad) in the current attempt.
+    answered: Arc<AtomicBool>,
     /// Consecutive failures, for the backoff.
     failures: u32,
     /// When a failed camera is restarted next.
@@ -319,7 +326,8 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             .name("src")
             .build();
         bin.add_pad(&src)?;
-        relink_on_reconnect(&bin, index)?;
+        let answered = Arc::new(AtomicBool::new(false));
+        relink_on_reconnect(&bin, index, answered.clone())?;
         // A camera's bin lives its own life: a camera that cannot connect must not hold the
         // whole pipeline back from PLAYING, and restarting it must not touch the others.
         bin.set_locked_state(true);
@@ -336,6 +344,7 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             pad,
             attempt_started: Instant::now(),
             frames_at_attempt: state.cameras[index].frames.load(Ordering::Relaxed),
+            answered,
             failures: 0,
             retry_at: None,
             restarting: Arc::new(AtomicBool::new(false)),
@@ -376,7 +385,11 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
 /// Links every new rtspsrc pad to the decoding chain. gst-launch's delayed link gives up after
 /// its first success, and rtspsrc makes new pads on every reconnection: without this, a camera
 /// that streamed once and dropped would reconnect to a dead end (`not-linked`) forever.
-fn relink_on_reconnect(bin: &gst::Bin, index: usize) -> anyhow::Result<()> {
+fn relink_on_reconnect(
+    bin: &gst::Bin,
+    index: usize,
+    answered: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     let source = bin
         .by_name(&pipeline::source_name(index))
         .context("camera branch without rtspsrc")?;
@@ -392,6 +405,7 @@ fn relink_on_reconnect(bin: &gst::Bin, index: usize) -> anyhow::Result<()> {
     }
     let sink = first.context("camera branch without a free sink pad for rtspsrc")?;
     source.connect_pad_added(move |_, pad| {
+        answered.store(true, Ordering::Release);
         if pad.direction() == gst::PadDirection::Src && !sink.is_linked() {
             if let Err(e) = pad.link(&sink) {
                 debug!("not linking {} ({e:?})", pad.name());
@@ -641,6 +655,7 @@ fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
                 slot.retry_at = None;
                 slot.attempt_started = now;
                 slot.frames_at_attempt = frames;
+                slot.answered.store(false, Ordering::Release);
                 // Errors from here on belong to the new attempt.
                 slot.deferred_error = None;
                 cam.reconnects.fetch_add(1, Ordering::Relaxed);
@@ -665,6 +680,12 @@ fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
             CameraState::Connecting | CameraState::Offline if got_frames => {
                 running.cameras[index].failures = 0;
                 state.set_camera_state(index, CameraState::Live);
+            }
+            CameraState::Connecting
+                if !slot.answered.load(Ordering::Acquire)
+                    && now.duration_since(slot.attempt_started) > ANSWER_TIMEOUT =>
+            {
+                camera_failed(state, running, index, "no stream set up after connecting");
             }
             CameraState::Connecting
                 if now.duration_since(slot.attempt_started) > CONNECT_TIMEOUT =>
