@@ -23,6 +23,8 @@ APT_PACKAGES=(
   meson
   ninja-build
   mosquitto          # the MQTT tests run a real broker on loopback
+  iproute2           # the network-fault test makes a namespace and shapes its link (ip, tc)
+  nftables           # ... and drops packets in it where the kernel has no netem
 )
 # Extra packages a caller may ask for (e.g. the browser tests): setup.sh chromium
 APT_PACKAGES+=("$@")
