@@ -123,7 +123,10 @@ mod tests {
             .expect("the half-sent request was not cut off");
         assert!(read.is_ok());
         let text = String::from_utf8_lossy(&rest);
-        assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "{text}"
+        );
 
         stop.send(()).unwrap();
         tokio::time::timeout(Duration::from_secs(5), server)
