@@ -155,7 +155,7 @@ impl Supervisor {
     /// Stops the pipeline and the thread.
     pub fn shutdown(&self) {
         let _ = self.commands.send(Command::Shutdown);
-        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(t) = lock(&self.thread).take() {
             let _ = t.join();
         }
     }
@@ -427,7 +427,7 @@ fn limit_rate(selector: &gst::Element, max_fps: u32) {
     src.add_probe(
         gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
         move |_, info| {
-            let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = lock(&last);
             if let Some(ev) = info.event() {
                 if matches!(
                     ev.view(),
@@ -707,7 +707,7 @@ fn restart_bin(slot: &CameraSlot) {
     let _ = std::thread::Builder::new()
         .name("camwall-restart".into())
         .spawn(move || {
-            let stopping = stopping.lock().unwrap_or_else(|e| e.into_inner());
+            let stopping = lock(&stopping);
             if *stopping {
                 busy.store(false, Ordering::Release);
                 return;
@@ -745,7 +745,7 @@ fn stop(running: Option<Running>) {
         .name("camwall-stop".into())
         .spawn(move || {
             // Waits for a restart in flight; none starts after this.
-            *stopping.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            *lock(&stopping) = true;
             let _ = pipeline.set_state(gst::State::Null);
             // Locked bins do not follow the pipeline's state.
             for bin in bins {
