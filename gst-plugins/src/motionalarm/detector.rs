@@ -766,6 +766,229 @@ mod tests {
         }
     }
 
+    /// How the regression scene's luma is laid out in memory.
+    #[derive(Debug, Clone, Copy)]
+    enum TestLayout {
+        /// One byte per pixel, rows `pad` bytes longer than the picture.
+        Planar { pad: usize },
+        /// YUY2: luma in every other byte.
+        Yuy2,
+        /// BGRx with a tint, so the RGB weights matter.
+        Bgrx,
+    }
+
+    fn fold(hash: &mut u64, word: u64) {
+        for byte in word.to_le_bytes() {
+            *hash = (*hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Runs a fixed 56-frame scene through one detector: warm-up on a noisy textured scene,
+    /// a moving square and a few isolated specks, a brightness-and-gain step, a lighting
+    /// change to a random picture, a zone change, zones that leave nothing to watch, and a
+    /// reset. Returns a checksum of every frame's analysis and of the background, noise and
+    /// fit split after every frame, and how many frames had motion, warmed up and were
+    /// lighting changes.
+    fn regression_run(
+        w: usize,
+        h: usize,
+        layout: TestLayout,
+        analysis_width: usize,
+    ) -> (u64, [usize; 3]) {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (w * 31 + h) as u64;
+        let mut rand = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 32) as u32
+        };
+        let random_picture: Vec<u8> = (0..w * h).map(|_| (rand() % 256) as u8).collect();
+        let cell = (w / analysis_width).max(1);
+        let zoned = DetectorParams {
+            threshold: 18,
+            analysis_width,
+            zones: Arc::new(
+                parse_zones(
+                    "watch:0.05,0.05,0.95,0.95;ignore:0.5,0,1,0.3;\
+                     watch:poly(0.1 0.9, 0.5 0.5, 0.9 0.9)",
+                )
+                .unwrap(),
+            ),
+        };
+        let blind = DetectorParams {
+            threshold: 25,
+            analysis_width,
+            zones: Arc::new(parse_zones("ignore:0,0,1,1").unwrap()),
+        };
+        let plain = DetectorParams {
+            analysis_width,
+            ..DetectorParams::default()
+        };
+        let mut d = MotionDetector::new();
+        let mut hash = 0xcbf2_9ce4_8422_2325u64;
+        let mut counts = [0usize; 3];
+        for f in 0..56usize {
+            let (offset, gain) = match f {
+                24..32 => (25.0, 1.15),
+                _ => (0.0, 1.0),
+            };
+            let square = matches!(f, 12..24 | 36..56).then(|| {
+                let side = h / 5;
+                ((f * w / 40) % (w - side), h / 3, side)
+            });
+            let luma: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    let noise = (rand() % 13) as i32 - 6;
+                    if let Some((sx, sy, side)) = square {
+                        if (sx..sx + side).contains(&x) && (sy..sy + side).contains(&y) {
+                            return (225 + noise).clamp(0, 255) as u8;
+                        }
+                    }
+                    let speck = (14..20).contains(&f)
+                        && (x / cell) % 37 == 5
+                        && (y * 90 / h) % 23 == 7
+                        && x % cell < cell.div_ceil(2);
+                    let v = if speck {
+                        250
+                    } else if (32..40).contains(&f) {
+                        i32::from(random_picture[i - x % 4])
+                    } else {
+                        let base = 40 + ((x * 160 / w) * 7 + (y * 90 / h) * 3) % 150;
+                        (base as f32 * gain + offset) as i32
+                    };
+                    (v + noise).clamp(0, 255) as u8
+                })
+                .collect();
+            let (data, stride, pixel_layout) = match layout {
+                TestLayout::Planar { pad } => {
+                    let stride = w + pad;
+                    let mut data = vec![0x55u8; stride * h];
+                    for (row, src) in data.chunks_exact_mut(stride).zip(luma.chunks_exact(w)) {
+                        row[..w].copy_from_slice(src);
+                    }
+                    let layout = PixelLayout::Luma {
+                        pixel_stride: 1,
+                        offset: 0,
+                    };
+                    (data, stride, layout)
+                }
+                TestLayout::Yuy2 => {
+                    let data = luma
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(i, &v)| [v, (i % 256) as u8])
+                        .collect();
+                    let layout = PixelLayout::Luma {
+                        pixel_stride: 2,
+                        offset: 0,
+                    };
+                    (data, w * 2, layout)
+                }
+                TestLayout::Bgrx => {
+                    let data = luma
+                        .iter()
+                        .flat_map(|&v| [v / 2, v, v.saturating_add(20), 0])
+                        .collect();
+                    let layout = PixelLayout::Rgb {
+                        pixel_stride: 4,
+                        r: 2,
+                        g: 1,
+                        b: 0,
+                    };
+                    (data, w * 4, layout)
+                }
+            };
+            if f == 48 {
+                d.reset();
+            }
+            let params = match f {
+                40..44 | 46..56 => &zoned,
+                44..46 => &blind,
+                _ => &plain,
+            };
+            let frame = LumaFrame {
+                data: &data,
+                width: w,
+                height: h,
+                stride,
+                layout: pixel_layout,
+            };
+            let a = d.analyse(&frame, params).unwrap();
+            fold(&mut hash, a.level.to_bits());
+            fold(&mut hash, a.watched_cells as u64);
+            fold(&mut hash, u64::from(a.warming_up));
+            fold(&mut hash, u64::from(a.lighting_change));
+            for v in d.background.iter().chain(&d.noise) {
+                fold(&mut hash, u64::from(v.to_bits()));
+            }
+            fold(&mut hash, u64::from(d.fit_split.to_bits()));
+            counts[0] += usize::from(a.level > 0.0);
+            counts[1] += usize::from(a.warming_up);
+            counts[2] += usize::from(a.lighting_change);
+        }
+        (hash, counts)
+    }
+
+    /// The detector's results, bit for bit, on every sampling path: the checksums were
+    /// recorded from a reference run, so any change to the arithmetic shows here.
+    #[test]
+    fn results_are_bit_exact_on_a_fixed_scene() {
+        let cases = [
+            (
+                1280,
+                720,
+                TestLayout::Planar { pad: 0 },
+                160,
+                0xe0fc_eae1_32ac_8298,
+            ),
+            (
+                1920,
+                1080,
+                TestLayout::Planar { pad: 0 },
+                160,
+                0x0136_3607_3848_e4b8,
+            ),
+            (
+                960,
+                540,
+                TestLayout::Planar { pad: 64 },
+                80,
+                0x709b_152f_e88d_ae34,
+            ),
+            (
+                1000,
+                562,
+                TestLayout::Planar { pad: 8 },
+                160,
+                0xb1f7_ef49_b9b3_a38f,
+            ),
+            (
+                330,
+                200,
+                TestLayout::Planar { pad: 0 },
+                160,
+                0x8bd5_14af_e080_305f,
+            ),
+            (
+                100,
+                60,
+                TestLayout::Planar { pad: 3 },
+                160,
+                0x8f44_c2c6_872c_f63b,
+            ),
+            (320, 180, TestLayout::Yuy2, 160, 0x9f26_016e_f7b6_5626),
+            (640, 360, TestLayout::Bgrx, 160, 0x7456_3b9b_7aa7_6153),
+        ];
+        for (w, h, layout, analysis_width, expected) in cases {
+            let (hash, counts) = regression_run(w, h, layout, analysis_width);
+            let what = format!("{w}x{h} {layout:?} analysis-width {analysis_width}");
+            assert_eq!(hash, expected, "{what}");
+            // Motion, warm-up and lighting frames all occur, so every branch is covered.
+            assert_eq!(counts, [21, 18, 2], "{what}");
+        }
+    }
+
     #[test]
     fn rgb_and_luma_layouts_agree() {
         let (w, h) = (64, 32);
