@@ -47,6 +47,8 @@ const DESPECKLE_NEIGHBOURS: u8 = 3;
 const FIT_STEP: usize = 3;
 /// Fewest sampled cells per half for a gain fit; below that only an offset is fitted.
 const FIT_MIN_CELLS: u32 = 16;
+/// Histogram bin of the global fit's samples that fall on unwatched cells.
+const FIT_DISCARD: u16 = 1022;
 
 /// How one pixel's luma is found in the bytes of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +151,9 @@ struct Grid {
     height: usize,
     /// Byte offset of each column's first sample inside a row.
     col_offsets: Vec<usize>,
+    /// Bytes from one column's first sample to the next when that distance is the same for
+    /// every column and at least 4 (always, for widths that are a multiple of the grid's).
+    col_step: Option<usize>,
     /// Byte offset of each row's first sample.
     row_offsets: Vec<usize>,
     /// Pixels averaged per cell, along a row: 4, or fewer when cells are narrower.
@@ -195,6 +200,14 @@ impl Grid {
             .into_iter()
             .map(|x| x * ps)
             .collect();
+        let col_step = match col_offsets.as_slice() {
+            [first, second, ..] => {
+                let step = second - first;
+                let regular = col_offsets.windows(2).all(|pair| pair[1] - pair[0] == step);
+                (regular && step >= 4).then_some(step)
+            }
+            _ => None,
+        };
         let row_offsets: Vec<usize> = sample_starts(h, gh, 1)
             .into_iter()
             .map(|y| y * frame.stride)
@@ -213,6 +226,7 @@ impl Grid {
             width: gw,
             height: gh,
             col_offsets,
+            col_step,
             row_offsets,
             run,
             pixel_stride: ps,
@@ -250,16 +264,30 @@ impl Grid {
                 (out_row, ro)
             });
         match self.layout {
+            PixelLayout::Luma { offset, .. } if run == 4 && ps == 1 && self.col_step.is_some() => {
+                // The usual case (planar YUV, GRAY8 at a width that is a multiple of the
+                // grid's): evenly spaced runs of four adjacent bytes.
+                let step = self.col_step.unwrap_or(4);
+                let first = self.col_offsets[0];
+                let len = step * (self.width - 1) + 4;
+                for (out_row, &ro) in rows {
+                    let start = ro + offset + first;
+                    let row = &data[start..start + len];
+                    match step {
+                        8 => sample_regular_row(row, 8, out_row),
+                        12 => sample_regular_row(row, 12, out_row),
+                        4 => sample_regular_row(row, 4, out_row),
+                        6 => sample_regular_row(row, 6, out_row),
+                        _ => sample_regular_row(row, step, out_row),
+                    }
+                }
+            }
             PixelLayout::Luma { offset, .. } if run == 4 && ps == 1 => {
-                // The common case (planar YUV, GRAY8): four adjacent bytes, one load.
+                // Unevenly spaced runs of four adjacent bytes.
                 for (out_row, &ro) in rows {
                     let row = &data[ro + offset..];
                     for (o, &co) in out_row.iter_mut().zip(&self.col_offsets) {
-                        let four =
-                            u32::from_le_bytes([row[co], row[co + 1], row[co + 2], row[co + 3]]);
-                        let pairs = (four & 0x00ff_00ff) + ((four >> 8) & 0x00ff_00ff);
-                        let sum = (pairs & 0xffff) + (pairs >> 16);
-                        *o = sum as f32 * 0.25;
+                        *o = mean4(&row[co..]);
                     }
                 }
             }
@@ -295,6 +323,28 @@ impl Grid {
     }
 }
 
+/// Mean of the four bytes at the start of `bytes`, read as one word and summed two at a time
+/// inside it.
+#[inline(always)]
+fn mean4(bytes: &[u8]) -> f32 {
+    let four = u32::from_le_bytes(*bytes.first_chunk().expect("four bytes"));
+    let pairs = (four & 0x00ff_00ff) + ((four >> 8) & 0x00ff_00ff);
+    let sum = (pairs & 0xffff) + (pairs >> 16);
+    sum as f32 * 0.25
+}
+
+/// Means of runs of four bytes `step` (at least 4) bytes apart, starting at `row[0]`; `row`
+/// ends with the last run. Always inlined, so a constant `step` makes a loop of its own with
+/// no bounds checks.
+#[inline(always)]
+fn sample_regular_row(row: &[u8], step: usize, out: &mut [f32]) {
+    let (last, body) = out.split_last_mut().expect("a grid row has cells");
+    for (o, cell) in body.iter_mut().zip(row.chunks_exact(step)) {
+        *o = mean4(cell);
+    }
+    *last = mean4(&row[row.len() - 4..]);
+}
+
 /// Hints the CPU to start loading `data[start..start + len]` into the cache.
 #[inline]
 fn prefetch(data: &[u8], start: usize, len: usize) {
@@ -315,7 +365,7 @@ fn prefetch(data: &[u8], start: usize, len: usize) {
 }
 
 /// Median of a histogram of differences (bin `i` holds difference `i - 255`).
-fn histogram_median(hist: &[u32; 511], count: u32) -> f32 {
+fn histogram_median(hist: &[u32], count: u32) -> f32 {
     let half = count.div_ceil(2);
     let mut seen = 0;
     for (i, &n) in hist.iter().enumerate() {
@@ -341,6 +391,8 @@ pub struct MotionDetector {
     /// Changed cells, with a one-cell border of zeros for the neighbour count.
     changed: Vec<u8>,
     column_sums: Vec<u8>,
+    /// The global fit's histogram bin for every `FIT_STEP`-th cell.
+    fit_keys: Vec<u16>,
     /// Frames learnt since the last reset; 0 = no background yet.
     learnt: u32,
     /// Background level splitting the global fit into a dark and a bright half.
@@ -375,6 +427,7 @@ impl MotionDetector {
             self.noise = vec![0.0; n];
             self.changed = vec![0; (grid.width + 2) * (grid.height + 2)];
             self.column_sums = vec![0; grid.width + 2];
+            self.fit_keys = vec![0; n.div_ceil(FIT_STEP)];
             self.grid = Some(grid);
             self.learnt = 0;
         }
@@ -451,34 +504,47 @@ impl MotionDetector {
         };
         let padded = gw + 2;
 
-        // Residual after the global change, compared with threshold plus the cell's own noise.
+        // While warming up the background is the plain mean of the warm-up frames.
+        let warmup_rate = 1.0 / self.learnt as f32;
+
+        // Residual after the global change, compared with threshold plus the cell's own noise;
+        // the same pass learns the background: fast where nothing changed, slow under changed
+        // cells. (A lighting change below replaces the whole background anyway.)
         let mut raw_changed = 0usize;
         for y in 0..gh {
             let cells = y * gw..(y + 1) * gw;
             let out = &mut self.changed[(y + 1) * padded + 1..(y + 1) * padded + 1 + gw];
-            for ((((c, &cur), &bg), noise), &m) in out
-                .iter_mut()
-                .zip(&self.current[cells.clone()])
-                .zip(&self.background[cells.clone()])
-                .zip(&mut self.noise[cells.clone()])
-                .zip(&self.mask[cells])
-            {
+            let current = &self.current[cells.clone()];
+            let background = &mut self.background[cells.clone()];
+            let noise = &mut self.noise[cells.clone()];
+            let mask = &self.mask[cells];
+            // Flags are summed per row in 32 bits, which vectorises better than a usize sum.
+            let mut row_changed = 0u32;
+            for i in 0..gw {
+                let (cur, bg, old_noise) = (current[i], background[i], noise[i]);
                 let residual = (cur - bg - (offset + gain * bg)).abs();
-                let hit = residual > threshold + NOISE_GAIN * *noise;
-                let step = if residual > *noise {
+                let hit = residual > threshold + NOISE_GAIN * old_noise;
+                let step = if residual > old_noise {
                     noise_step
                 } else {
                     -noise_step
                 };
-                *noise = (*noise + step).clamp(0.0, NOISE_MAX);
-                *c = u8::from(hit) & m;
-                raw_changed += usize::from(*c);
+                noise[i] = (old_noise + step).clamp(0.0, NOISE_MAX);
+                let changed = u8::from(hit) & mask[i];
+                out[i] = changed;
+                row_changed += u32::from(changed);
+                let rate = if warming_up {
+                    warmup_rate
+                } else {
+                    BACKGROUND_RATE
+                        - (BACKGROUND_RATE - BACKGROUND_RATE_MOVING) * f32::from(changed)
+                };
+                background[i] = bg + rate * (cur - bg);
             }
+            raw_changed += row_changed as usize;
         }
 
         if warming_up {
-            // The background is the plain mean of the warm-up frames.
-            self.learn(1.0 / self.learnt as f32);
             return Ok(Analysis {
                 watched_cells: self.watched,
                 warming_up: true,
@@ -501,7 +567,6 @@ impl MotionDetector {
         } else {
             self.despeckle(gw, gh)
         };
-        self.learn_around_motion(gw, gh);
         Ok(Analysis {
             level: counted as f64 / self.watched as f64,
             watched_cells: self.watched,
@@ -515,41 +580,88 @@ impl MotionDetector {
     /// so one pass over every `FIT_STEP`-th cell does.
     fn global_change(&mut self) -> (f32, f32) {
         let split = self.fit_split;
-        let mut hist = [[0u32; 511]; 2];
-        let mut count = [0u32; 2];
-        let mut bg_sum = [0u32; 2];
-        for ((&c, &b), _) in self
+        let n = self
             .current
-            .iter()
-            .zip(&self.background)
-            .zip(&self.mask)
-            .step_by(FIT_STEP)
-            .filter(|(_, &m)| m != 0)
-        {
-            let half = usize::from(b >= split);
+            .len()
+            .min(self.background.len())
+            .min(self.mask.len());
+        let (current, background, mask) =
+            (&self.current[..n], &self.background[..n], &self.mask[..n]);
+        let keys = &mut self.fit_keys[..n.div_ceil(FIT_STEP)];
+
+        // First each sample's histogram bin, dark half in `0..511`, bright half in
+        // `511..1022` and `FIT_DISCARD` for unwatched cells, with no branches and no memory
+        // written but `keys`; the counts and sums are kept as totals and bright parts.
+        let (mut count_all, mut count_bright, mut sum_all, mut sum_bright) =
+            (0u32, 0u32, 0u32, 0u32);
+        let mut fit = |c: f32, b: f32, m: u8| -> u16 {
+            let watched = u32::from(m != 0);
+            let bright = u32::from(b >= split) & watched;
             // Rounded to the nearest bin; the cast truncates a value already made positive.
-            let bin = ((c - b + 255.5) as i32).clamp(0, 510) as usize;
-            hist[half][bin] += 1;
-            count[half] += 1;
+            let bin = ((c - b + 255.5) as i32).clamp(0, 510) as u32;
             // Whole levels are plenty for a mean, and integer sums do not wait on each other.
-            bg_sum[half] += b as u32;
+            // The same as `b as u32` for any background (it stays within 0..=255), and a
+            // cheaper conversion.
+            let level = (b as i32).max(0) as u32;
+            count_all += watched;
+            count_bright += bright;
+            sum_all += level * watched;
+            sum_bright += level * bright;
+            if watched != 0 {
+                (bright * 511 + bin) as u16
+            } else {
+                FIT_DISCARD
+            }
+        };
+        let steps = current
+            .chunks_exact(FIT_STEP)
+            .zip(background.chunks_exact(FIT_STEP))
+            .zip(mask.chunks_exact(FIT_STEP));
+        let (whole, rest) = keys.split_at_mut(n / FIT_STEP);
+        for (key, ((c, b), m)) in whole.iter_mut().zip(steps) {
+            *key = fit(c[0], b[0], m[0]);
         }
-        if count[0] + count[1] == 0 {
+        if let Some(key) = rest.first_mut() {
+            let i = n / FIT_STEP * FIT_STEP;
+            *key = fit(current[i], background[i], mask[i]);
+        }
+        let count = [count_all - count_bright, count_bright];
+        let bg_sum = [sum_all - sum_bright, sum_bright];
+        if count_all == 0 {
             return (0.0, 0.0);
         }
+
+        // Then the histograms. Consecutive samples mostly fall into the same few bins; two
+        // histograms filled in turn keep each increment from waiting on the one before.
+        let mut lanes = [[0u32; 1023]; 2];
+        let mut pairs = keys.chunks_exact(2);
+        for pair in &mut pairs {
+            lanes[0][usize::from(pair[0])] += 1;
+            lanes[1][usize::from(pair[1])] += 1;
+        }
+        for &key in pairs.remainder() {
+            lanes[0][usize::from(key)] += 1;
+        }
+        let mut merged = lanes[0];
+        for (sum, &part) in merged.iter_mut().zip(&lanes[1]) {
+            *sum += part;
+        }
+        let (dark, bright) = merged.split_at(511);
+        let hist = [dark, &bright[..511]];
         self.fit_split = (bg_sum[0] + bg_sum[1]) as f32 / (count[0] + count[1]) as f32;
         let mean_bg = |h: usize| bg_sum[h] as f32 / count[h].max(1) as f32 + 0.5;
         if count[0] >= FIT_MIN_CELLS && count[1] >= FIT_MIN_CELLS && mean_bg(1) - mean_bg(0) >= 16.0
         {
             let (lo, hi) = (
-                histogram_median(&hist[0], count[0]),
-                histogram_median(&hist[1], count[1]),
+                histogram_median(hist[0], count[0]),
+                histogram_median(hist[1], count[1]),
             );
             let gain = ((hi - lo) / (mean_bg(1) - mean_bg(0))).clamp(-0.95, 3.0);
             (lo - gain * mean_bg(0), gain)
         } else {
-            let mut all = hist[0];
-            for (a, b) in all.iter_mut().zip(&hist[1]) {
+            let mut all = [0u32; 511];
+            all.copy_from_slice(hist[0]);
+            for (a, b) in all.iter_mut().zip(hist[1]) {
                 *a += b;
             }
             (histogram_median(&all, count[0] + count[1]), 0.0)
@@ -568,6 +680,7 @@ impl MotionDetector {
                 *s = a + r + b;
             }
             let sums = &self.column_sums;
+            let mut row_counted = 0u32;
             for (((&l, &c), &r), &me) in sums
                 .iter()
                 .zip(&sums[1..])
@@ -576,8 +689,9 @@ impl MotionDetector {
             {
                 // The 3x3 sum includes the cell itself.
                 let neighbours = l + c + r - me;
-                counted += usize::from(me & u8::from(neighbours >= DESPECKLE_NEIGHBOURS));
+                row_counted += u32::from(me & u8::from(neighbours >= DESPECKLE_NEIGHBOURS));
             }
+            counted += row_counted as usize;
         }
         counted
     }
@@ -585,24 +699,6 @@ impl MotionDetector {
     fn learn(&mut self, rate: f32) {
         for (bg, &cur) in self.background.iter_mut().zip(&self.current) {
             *bg += rate * (cur - *bg);
-        }
-    }
-
-    /// Background update: fast where nothing changed, slow under changed cells.
-    fn learn_around_motion(&mut self, gw: usize, gh: usize) {
-        let padded = gw + 2;
-        for y in 0..gh {
-            let cells = y * gw..(y + 1) * gw;
-            let changed = &self.changed[(y + 1) * padded + 1..(y + 1) * padded + 1 + gw];
-            for ((bg, &cur), &c) in self.background[cells.clone()]
-                .iter_mut()
-                .zip(&self.current[cells])
-                .zip(changed)
-            {
-                let rate =
-                    BACKGROUND_RATE - (BACKGROUND_RATE - BACKGROUND_RATE_MOVING) * f32::from(c);
-                *bg += rate * (cur - *bg);
-            }
         }
     }
 }
@@ -763,6 +859,229 @@ mod tests {
             let a = d.analyse(&view(&scene.frame(0, sq), w, h), &p).unwrap();
             assert_eq!(a.level, 0.0);
             assert_eq!(a.watched_cells, w * h / 2);
+        }
+    }
+
+    /// How the regression scene's luma is laid out in memory.
+    #[derive(Debug, Clone, Copy)]
+    enum TestLayout {
+        /// One byte per pixel, rows `pad` bytes longer than the picture.
+        Planar { pad: usize },
+        /// YUY2: luma in every other byte.
+        Yuy2,
+        /// BGRx with a tint, so the RGB weights matter.
+        Bgrx,
+    }
+
+    fn fold(hash: &mut u64, word: u64) {
+        for byte in word.to_le_bytes() {
+            *hash = (*hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Runs a fixed 56-frame scene through one detector: warm-up on a noisy textured scene,
+    /// a moving square and a few isolated specks, a brightness-and-gain step, a lighting
+    /// change to a random picture, a zone change, zones that leave nothing to watch, and a
+    /// reset. Returns a checksum of every frame's analysis and of the background, noise and
+    /// fit split after every frame, and how many frames had motion, warmed up and were
+    /// lighting changes.
+    fn regression_run(
+        w: usize,
+        h: usize,
+        layout: TestLayout,
+        analysis_width: usize,
+    ) -> (u64, [usize; 3]) {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (w * 31 + h) as u64;
+        let mut rand = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 32) as u32
+        };
+        let random_picture: Vec<u8> = (0..w * h).map(|_| (rand() % 256) as u8).collect();
+        let cell = (w / analysis_width).max(1);
+        let zoned = DetectorParams {
+            threshold: 18,
+            analysis_width,
+            zones: Arc::new(
+                parse_zones(
+                    "watch:0.05,0.05,0.95,0.95;ignore:0.5,0,1,0.3;\
+                     watch:poly(0.1 0.9, 0.5 0.5, 0.9 0.9)",
+                )
+                .unwrap(),
+            ),
+        };
+        let blind = DetectorParams {
+            threshold: 25,
+            analysis_width,
+            zones: Arc::new(parse_zones("ignore:0,0,1,1").unwrap()),
+        };
+        let plain = DetectorParams {
+            analysis_width,
+            ..DetectorParams::default()
+        };
+        let mut d = MotionDetector::new();
+        let mut hash = 0xcbf2_9ce4_8422_2325u64;
+        let mut counts = [0usize; 3];
+        for f in 0..56usize {
+            let (offset, gain) = match f {
+                24..32 => (25.0, 1.15),
+                _ => (0.0, 1.0),
+            };
+            let square = matches!(f, 12..24 | 36..56).then(|| {
+                let side = h / 5;
+                ((f * w / 40) % (w - side), h / 3, side)
+            });
+            let luma: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    let noise = (rand() % 13) as i32 - 6;
+                    if let Some((sx, sy, side)) = square {
+                        if (sx..sx + side).contains(&x) && (sy..sy + side).contains(&y) {
+                            return (225 + noise).clamp(0, 255) as u8;
+                        }
+                    }
+                    let speck = (14..20).contains(&f)
+                        && (x / cell) % 37 == 5
+                        && (y * 90 / h) % 23 == 7
+                        && x % cell < cell.div_ceil(2);
+                    let v = if speck {
+                        250
+                    } else if (32..40).contains(&f) {
+                        i32::from(random_picture[i - x % 4])
+                    } else {
+                        let base = 40 + ((x * 160 / w) * 7 + (y * 90 / h) * 3) % 150;
+                        (base as f32 * gain + offset) as i32
+                    };
+                    (v + noise).clamp(0, 255) as u8
+                })
+                .collect();
+            let (data, stride, pixel_layout) = match layout {
+                TestLayout::Planar { pad } => {
+                    let stride = w + pad;
+                    let mut data = vec![0x55u8; stride * h];
+                    for (row, src) in data.chunks_exact_mut(stride).zip(luma.chunks_exact(w)) {
+                        row[..w].copy_from_slice(src);
+                    }
+                    let layout = PixelLayout::Luma {
+                        pixel_stride: 1,
+                        offset: 0,
+                    };
+                    (data, stride, layout)
+                }
+                TestLayout::Yuy2 => {
+                    let data = luma
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(i, &v)| [v, (i % 256) as u8])
+                        .collect();
+                    let layout = PixelLayout::Luma {
+                        pixel_stride: 2,
+                        offset: 0,
+                    };
+                    (data, w * 2, layout)
+                }
+                TestLayout::Bgrx => {
+                    let data = luma
+                        .iter()
+                        .flat_map(|&v| [v / 2, v, v.saturating_add(20), 0])
+                        .collect();
+                    let layout = PixelLayout::Rgb {
+                        pixel_stride: 4,
+                        r: 2,
+                        g: 1,
+                        b: 0,
+                    };
+                    (data, w * 4, layout)
+                }
+            };
+            if f == 48 {
+                d.reset();
+            }
+            let params = match f {
+                40..44 | 46..56 => &zoned,
+                44..46 => &blind,
+                _ => &plain,
+            };
+            let frame = LumaFrame {
+                data: &data,
+                width: w,
+                height: h,
+                stride,
+                layout: pixel_layout,
+            };
+            let a = d.analyse(&frame, params).unwrap();
+            fold(&mut hash, a.level.to_bits());
+            fold(&mut hash, a.watched_cells as u64);
+            fold(&mut hash, u64::from(a.warming_up));
+            fold(&mut hash, u64::from(a.lighting_change));
+            for v in d.background.iter().chain(&d.noise) {
+                fold(&mut hash, u64::from(v.to_bits()));
+            }
+            fold(&mut hash, u64::from(d.fit_split.to_bits()));
+            counts[0] += usize::from(a.level > 0.0);
+            counts[1] += usize::from(a.warming_up);
+            counts[2] += usize::from(a.lighting_change);
+        }
+        (hash, counts)
+    }
+
+    /// The detector's results, bit for bit, on every sampling path: the checksums were
+    /// recorded from a reference run, so any change to the arithmetic shows here.
+    #[test]
+    fn results_are_bit_exact_on_a_fixed_scene() {
+        let cases = [
+            (
+                1280,
+                720,
+                TestLayout::Planar { pad: 0 },
+                160,
+                0xe0fc_eae1_32ac_8298,
+            ),
+            (
+                1920,
+                1080,
+                TestLayout::Planar { pad: 0 },
+                160,
+                0x0136_3607_3848_e4b8,
+            ),
+            (
+                960,
+                540,
+                TestLayout::Planar { pad: 64 },
+                80,
+                0x709b_152f_e88d_ae34,
+            ),
+            (
+                1000,
+                562,
+                TestLayout::Planar { pad: 8 },
+                160,
+                0xb1f7_ef49_b9b3_a38f,
+            ),
+            (
+                330,
+                200,
+                TestLayout::Planar { pad: 0 },
+                160,
+                0x8bd5_14af_e080_305f,
+            ),
+            (
+                100,
+                60,
+                TestLayout::Planar { pad: 3 },
+                160,
+                0x8f44_c2c6_872c_f63b,
+            ),
+            (320, 180, TestLayout::Yuy2, 160, 0x9f26_016e_f7b6_5626),
+            (640, 360, TestLayout::Bgrx, 160, 0x7456_3b9b_7aa7_6153),
+        ];
+        for (w, h, layout, analysis_width, expected) in cases {
+            let (hash, counts) = regression_run(w, h, layout, analysis_width);
+            let what = format!("{w}x{h} {layout:?} analysis-width {analysis_width}");
+            assert_eq!(hash, expected, "{what}");
+            // Motion, warm-up and lighting frames all occur, so every branch is covered.
+            assert_eq!(counts, [21, 18, 2], "{what}");
         }
     }
 
