@@ -8,10 +8,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use camwall::fakecam::FakeCamConfig;
-use camwall::App;
 use camwall_tests::viewer::Viewer;
-use camwall_tests::{http, wait_for, FakeCamWithControl};
+use camwall_tests::{http, launcher_on, small_cameras, wait_for};
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite;
 
@@ -34,11 +32,8 @@ fn rss_kb() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_clients_cost_bounded_memory_and_never_starve_a_good_viewer() {
-    let mut fc = FakeCamConfig::with_cameras(1);
-    fc.width = 320;
-    fc.height = 192;
-    let fc = FakeCamWithControl::start(fc).unwrap();
-    let app = App::start(camwall::demo::config_for(&fc.cams, "127.0.0.1:0", "").unwrap()).unwrap();
+    let fc = small_cameras(1);
+    let app = launcher_on(&fc, "");
     let addr = app.address();
     let mut good = Viewer::connect(&addr, None).await.unwrap();
     good.decode = false;
@@ -154,11 +149,8 @@ async fn hostile_clients_cost_bounded_memory_and_never_starve_a_good_viewer() {
 /// passes, so such clients cannot pile up until the process runs out of file descriptors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_sent_request_is_disconnected_after_the_head_timeout() {
-    let mut fc = FakeCamConfig::with_cameras(1);
-    fc.width = 320;
-    fc.height = 192;
-    let fc = FakeCamWithControl::start(fc).unwrap();
-    let app = App::start(camwall::demo::config_for(&fc.cams, "127.0.0.1:0", "").unwrap()).unwrap();
+    let fc = small_cameras(1);
+    let app = launcher_on(&fc, "");
     let addr = app.address();
     let timeout = gstcamwall::http::HEADER_READ_TIMEOUT;
     let started = Instant::now();
@@ -192,10 +184,7 @@ async fn a_half_sent_request_is_disconnected_after_the_head_timeout() {
 /// told the server is going away, and connecting again to the same address gets frames.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_restart_the_viewer_reconnects_to_the_same_address() {
-    let mut fc = FakeCamConfig::with_cameras(1);
-    fc.width = 320;
-    fc.height = 192;
-    let fc = FakeCamWithControl::start(fc).unwrap();
+    let fc = small_cameras(1);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
