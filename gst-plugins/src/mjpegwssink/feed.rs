@@ -85,7 +85,8 @@ impl EncodedFrame {
 
 /// The JSON text of a frame message, and where in it the base64 of the JPEG is. The base64 is
 /// written straight into the text: it needs no escaping, so the message is serialised with an
-/// empty `jpeg` (always the last field) and the base64 goes between its quotes.
+/// empty `jpeg` (always the last field; `frame.jpeg` is not read) and the base64 goes between
+/// its quotes.
 fn frame_json(frame: protocol::Frame<'_>, jpeg: &[u8]) -> (String, Base64Text) {
     const CLOSE: &str = "\"}";
     let head = protocol::Message::Frame(protocol::Frame {
