@@ -65,7 +65,6 @@ const WAKE: &str = "camwall-supervisor-wake";
 /// The supervisor's command queue. The thread waits on the running pipeline's bus (it has no
 /// other way to sleep until either a bus message or a command comes), so every command also
 /// posts a wake-up message on that bus.
-#[derive(Clone)]
 struct Commands {
     tx: Sender<Command>,
     bus: Arc<Mutex<Option<gst::Bus>>>,

@@ -412,13 +412,7 @@ impl MessageReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
+    use crate::mjpegwssink::test_runtime as rt;
 
     #[test]
     fn frame_is_encoded_once_into_json_and_base64() {

@@ -72,6 +72,15 @@ pub mod jpeg;
 mod routes;
 mod server;
 
+/// A single-threaded runtime for the unit tests of the feed and the routes.
+#[cfg(test)]
+fn test_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 pub use feed::{
     ClientGuard, EncodedFrame, EncodedMessage, FrameFeed, FrameReceiver, MessageReceiver,
     Subscription,

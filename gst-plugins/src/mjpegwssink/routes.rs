@@ -507,6 +507,7 @@ pub fn viewer_page(ws_path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mjpegwssink::test_runtime as rt;
 
     #[test]
     fn token_is_accepted_from_query_or_bearer_only() {
@@ -541,13 +542,6 @@ mod tests {
         drop(a);
         assert!(set.try_join(2).is_some());
         assert!(set.try_join(0).is_some());
-    }
-
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
     }
 
     #[test]
