@@ -6,7 +6,6 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use base64::Engine as _;
 use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
 use warp::ws::Message as WsMessage;
@@ -99,14 +98,14 @@ fn frame_json(frame: protocol::Frame<'_>, jpeg: &[u8]) -> (String, Base64Text) {
             let mut json = String::with_capacity(prefix.len() + jpeg.len().div_ceil(3) * 4 + 2);
             json.push_str(prefix);
             let start = json.len();
-            base64::engine::general_purpose::STANDARD.encode_string(jpeg, &mut json);
+            base64_simd::STANDARD.encode_append(jpeg, &mut json);
             let range = start..json.len();
             json.push_str(CLOSE);
             return (json, Base64Text::InJson(range));
         }
     }
     // Should the protocol struct change so that `jpeg` is not last: serialise it plainly.
-    let b64 = base64::engine::general_purpose::STANDARD.encode(jpeg);
+    let b64 = base64_simd::STANDARD.encode_to_string(jpeg);
     let json = protocol::Message::Frame(protocol::Frame {
         jpeg: b64.as_str().into(),
         ..frame
