@@ -442,28 +442,38 @@ pub async fn cpu(
          latency=0 protocols=tcp+udp ! rtph264depay ! h264parse ! avdec_h264` per camera (camwall's \
          transport and quality), on the same fakecam process. camwall \
          runs with one WebSocket viewer connected (it serves what it encodes). Both run side by \
-         side on the same cameras and are measured in the same windows: {} windows of {} s after \
-         {} s of warm-up; the row is the window with the median ratio. CPU is utime+stime, % of \
-         one core; memory is VmHWM. The fakecam process's own CPU is shown: on 2 shared cores a \
-         saturated machine makes every figure worse.",
-        CPU_WINDOWS,
+         side on the same cameras and are measured over the same window. That is done {} times with \
+         fresh processes, taking turns at which starts first: one pair keeps a bias of its own \
+         for its whole life (up to ±6 % between two identical floors here), new pairs draw a new \
+         one. Each round measures {} s after {} s of warm-up; CPU % is the mean of the rounds and \
+         the ratio is total camwall CPU over total floor CPU, with each round's ratio beside it. \
+         CPU is utime+stime, % of one core; memory is the highest VmHWM of the rounds. The \
+         fakecam process's own CPU is shown: on 2 shared cores a saturated machine makes every \
+         figure worse.",
+        CPU_ROUNDS,
         p.window.as_secs(),
         p.warmup.as_secs()
     ));
     let mut rows = Vec::new();
     for n in [1usize, 4, 8, 16] {
         match cpu_one(exe, n, p).await {
-            Ok((cw_pct, cw_mib, floor_pct, floor_mib, fake_pct)) => {
-                let ratio = cw_pct / floor_pct;
+            Ok(m) => {
+                let ratio = m.ratio();
                 found.cpu_ratios.push((n, ratio));
+                let rounds: Vec<String> = m
+                    .rounds
+                    .iter()
+                    .map(|r| format!("{:.2}", r.ratio()))
+                    .collect();
                 rows.push(vec![
                     n.to_string(),
-                    fmt(Some(cw_pct), 0),
-                    fmt(Some(cw_mib), 0),
-                    fmt(Some(floor_pct), 0),
-                    fmt(Some(floor_mib), 0),
+                    fmt(Some(m.camwall_pct()), 1),
+                    fmt(Some(m.camwall_mib), 0),
+                    fmt(Some(m.floor_pct()), 1),
+                    fmt(Some(m.floor_mib), 0),
                     fmt(Some(ratio), 2),
-                    fmt(Some(fake_pct), 0),
+                    rounds.join(" "),
+                    fmt(Some(m.fakecam_pct()), 0),
                 ]);
             }
             Err(e) => rows.push(vec![n.to_string(), format!("failed: {}", one_line(&e))]),
@@ -477,6 +487,7 @@ pub async fn cpu(
             "floor CPU %",
             "floor peak RSS MiB",
             "ratio",
+            "ratio by round",
             "fakecam CPU %",
         ],
         &rows,
@@ -484,56 +495,100 @@ pub async fn cpu(
     Ok(())
 }
 
-/// Windows measured per camera count; the ratio reported is their median.
-const CPU_WINDOWS: usize = 3;
+/// Rounds of fresh camwall and floor processes per camera count.
+const CPU_ROUNDS: usize = 4;
+
+/// One round: CPU % of camwall, the floor and fakecam over the same window.
+#[derive(Debug, Clone, Copy)]
+struct CpuRound {
+    camwall: f64,
+    floor: f64,
+    fakecam: f64,
+}
+
+impl CpuRound {
+    fn ratio(&self) -> f64 {
+        self.camwall / self.floor
+    }
+}
+
+/// The rounds of one camera count, and the highest peak memory seen.
+#[derive(Debug, Default)]
+struct CpuMeasure {
+    rounds: Vec<CpuRound>,
+    camwall_mib: f64,
+    floor_mib: f64,
+}
+
+impl CpuMeasure {
+    fn mean(&self, f: impl Fn(&CpuRound) -> f64) -> f64 {
+        self.rounds.iter().map(f).sum::<f64>() / self.rounds.len().max(1) as f64
+    }
+    fn camwall_pct(&self) -> f64 {
+        self.mean(|r| r.camwall)
+    }
+    fn floor_pct(&self) -> f64 {
+        self.mean(|r| r.floor)
+    }
+    fn fakecam_pct(&self) -> f64 {
+        self.mean(|r| r.fakecam)
+    }
+    /// Total camwall CPU over total floor CPU (the rounds have equal windows).
+    fn ratio(&self) -> f64 {
+        self.camwall_pct() / self.floor_pct()
+    }
+}
 
 /// camwall (with one viewer) and the floor run side by side on the same cameras, so both see
 /// the same machine in each window: on two shared cores, load from elsewhere moves whole runs
-/// by ±10 %, which a ratio of two runs taken one after the other would carry.
-async fn cpu_one(
-    exe: &std::path::Path,
-    n: usize,
-    p: &Params,
-) -> anyhow::Result<(f64, f64, f64, f64, f64)> {
+/// by ±10 %, which a ratio of two runs taken one after the other would carry. Each round starts
+/// both afresh, the floor first in every other round.
+async fn cpu_one(exe: &std::path::Path, n: usize, p: &Params) -> anyhow::Result<CpuMeasure> {
     let cams = Fakecam::start(exe, n, p.cpu_size)?;
-    let cw = Camwall::start(exe, &cams, BENCH_SELECTOR)?;
-    let mut floor = gst_launch(
-        "stock floor",
-        &floor_pipeline(&cams, "jpegenc quality=80 ! fakesink sync=false"),
-    )?;
-    let counters = Arc::new(LoadCounters::default());
-    let until = Instant::now() + p.warmup + p.window * CPU_WINDOWS as u32 + Duration::from_secs(1);
-    let viewer = tokio::spawn(wsclient::load_viewer(
-        cw.addr.clone(),
-        until,
-        counters.clone(),
-    ));
-    tokio::time::sleep(p.warmup).await;
-    floor.check_alive()?;
-    let mut windows = Vec::new();
-    for _ in 0..CPU_WINDOWS {
+    let floor_line = floor_pipeline(&cams, "jpegenc quality=80 ! fakesink sync=false");
+    let mut measure = CpuMeasure::default();
+    for round in 0..CPU_ROUNDS {
+        let (cw, mut floor) = if round % 2 == 0 {
+            let cw = Camwall::start(exe, &cams, BENCH_SELECTOR)?;
+            (cw, gst_launch("stock floor", &floor_line)?)
+        } else {
+            let floor = gst_launch("stock floor", &floor_line)?;
+            (Camwall::start(exe, &cams, BENCH_SELECTOR)?, floor)
+        };
+        let counters = Arc::new(LoadCounters::default());
+        let until = Instant::now() + p.warmup + p.window + Duration::from_secs(1);
+        let viewer = tokio::spawn(wsclient::load_viewer(
+            cw.addr.clone(),
+            until,
+            counters.clone(),
+        ));
+        tokio::time::sleep(p.warmup).await;
+        floor.check_alive()?;
         let cw_cpu = CpuWindow::start(cw.proc.pid())?;
         let floor_cpu = CpuWindow::start(floor.pid())?;
         let fake = CpuWindow::start(cams.proc.pid())?;
         tokio::time::sleep(p.window).await;
-        windows.push((cw_cpu.percent()?, floor_cpu.percent()?, fake.percent()?));
+        let r = CpuRound {
+            camwall: cw_cpu.percent()?,
+            floor: floor_cpu.percent()?,
+            fakecam: fake.percent()?,
+        };
+        measure.camwall_mib = measure.camwall_mib.max(cw.proc.peak_rss_mib()?);
+        measure.floor_mib = measure.floor_mib.max(floor.peak_rss_mib()?);
+        floor.check_alive()?;
+        viewer.abort();
+        if counters.frames.load(Ordering::Relaxed) == 0 {
+            bail!("camwall sent no frame to its viewer");
+        }
+        if r.floor < 1.0 {
+            return Err(anyhow!(
+                "the floor pipeline used no CPU: is it running?\n{}",
+                floor.tail()
+            ));
+        }
+        measure.rounds.push(r);
     }
-    let cw_mib = cw.proc.peak_rss_mib()?;
-    let floor_mib = floor.peak_rss_mib()?;
-    floor.check_alive()?;
-    viewer.abort();
-    if counters.frames.load(Ordering::Relaxed) == 0 {
-        bail!("camwall sent no frame to its viewer");
-    }
-    if windows.iter().any(|w| w.1 < 1.0) {
-        return Err(anyhow!(
-            "the floor pipeline used no CPU: is it running?\n{}",
-            floor.tail()
-        ));
-    }
-    windows.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
-    let (cw_pct, floor_pct, fake_pct) = windows[windows.len() / 2];
-    Ok((cw_pct, cw_mib, floor_pct, floor_mib, fake_pct))
+    Ok(measure)
 }
 
 /// Time from spawning `camwall demo` to the first frame at a WebSocket client.
