@@ -3,7 +3,7 @@
 //! `camwall demo`: the launcher on simulated cameras started in the same process.
 
 use crate::config::Config;
-use crate::fakecam::{FakeCam, FakeCamConfig, MotionSchedule};
+use crate::fakecam::{FakeCam, FakeCamConfig, MotionSchedule, CLOCK_BAND_FRACTION};
 use crate::framestamp::STRIP_FRACTION;
 
 /// Motion on the second camera: 4 s every 20 s, first after 10 s.
@@ -20,10 +20,15 @@ pub fn fakecam_config(n: usize, width: u32, height: u32) -> FakeCamConfig {
     fc
 }
 
-/// Motion zones for fakecam pictures: leave out the capture-time strip, which changes with
-/// every frame by design.
+/// Motion zones for fakecam pictures: leave out the name-and-clock line at the top (its seconds
+/// change every second, as a real camera's on-screen clock does) and the capture-time strip at
+/// the bottom, which changes with every frame by design.
 pub fn fakecam_zones() -> String {
-    format!("ignore:0,{:.4},1,1", 1.0 - STRIP_FRACTION * 1.25)
+    format!(
+        "ignore:0,0,1,{:.4};ignore:0,{:.4},1,1",
+        CLOCK_BAND_FRACTION,
+        1.0 - STRIP_FRACTION * 1.25
+    )
 }
 
 /// A launcher configuration for running cameras `cams`, listening on `listen`.

@@ -256,6 +256,32 @@ const PATTERNS: [&str; 8] = [
     "checkers-8",
 ];
 
+/// The camera's name and running clock are drawn at the top left in a font of `1 / CLOCK_FONT`
+/// of the picture's height.
+const CLOCK_FONT: u32 = 18;
+
+/// Fraction of the picture's height, from the top, that holds the name and clock line: half a
+/// font of margin, the line (about 1.2 fonts) and its shading, with room to spare. The clock
+/// changes every second: motion zones for fakecam pictures leave this band out, as they would a
+/// real camera's on-screen clock.
+pub const CLOCK_BAND_FRACTION: f64 = 3.0 / CLOCK_FONT as f64;
+
+/// The overlay that draws the camera's `text` at the top left of a `height`-pixel picture:
+/// `clockoverlay` (with the time) on the cameras, `textoverlay` in tests that need a fixed time.
+fn name_overlay(element: &str, text: &str, height: u32) -> String {
+    let font = (height / CLOCK_FONT).max(8);
+    let time = if element == "clockoverlay" {
+        " time-format=\"%H:%M:%S\""
+    } else {
+        ""
+    };
+    format!(
+        "{element} text=\"{text}\"{time} halignment=left valignment=top ypad={} \
+         font-desc=\"Sans {font}px\" shaded-background=true",
+        font / 2
+    )
+}
+
 fn sanitize_text(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_alphanumeric() || " -_.:#()".contains(*c))
@@ -543,7 +569,6 @@ fn launch_line(config: &FakeCamConfig, cam: &Camera) -> String {
     let fps = config.fps;
     let gop = if config.gop == 0 { fps } else { config.gop };
     let pattern = PATTERNS[cam.index % PATTERNS.len()];
-    let font = (h / 18).max(8);
     let text = sanitize_text(&cam.config.name);
     let encode = match config.codec {
         Codec::H264 => format!(
@@ -556,9 +581,9 @@ fn launch_line(config: &FakeCamConfig, cam: &Camera) -> String {
         "( videotestsrc is-live=true pattern={pattern} \
          ! video/x-raw,format=I420,width={w},height={h},framerate={fps}/1 \
          ! identity name=painter \
-         ! clockoverlay text=\"{text}\" time-format=\"%H:%M:%S\" halignment=left valignment=top \
-           font-desc=\"Sans {font}px\" shaded-background=true \
-         ! {encode} )"
+         ! {} \
+         ! {encode} )",
+        name_overlay("clockoverlay", &text, h)
     )
 }
 
@@ -681,6 +706,71 @@ mod tests {
         let pair = (frames.next().unwrap(), frames.next().unwrap());
         pipeline.set_state(gst::State::Null).unwrap();
         pair
+    }
+
+    /// Alarms that motionalarm raises on a still fakecam picture whose name-and-clock line
+    /// changes from `12:00:08` to `12:00:19` (two digits) after 15 frames, watched with `zones`
+    /// and the smallest area that counts (one cell).
+    fn alarms_on_clock_tick(zones: &str) -> usize {
+        crate::app::init_gst();
+        let (w, h) = (1280, 720);
+        let pipeline = gst::parse::launch(&format!(
+            "videotestsrc pattern=smpte75 num-buffers=40 \
+             ! video/x-raw,format=I420,width={w},height={h},framerate=25/1 \
+             ! {} name=overlay ! motionalarm min-area=0.0001 min-frames=2 zones=\"{zones}\" \
+             ! fakesink sync=false",
+            name_overlay("textoverlay", "cam1 12:00:08", h)
+        ))
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let overlay = pipeline.by_name("overlay").unwrap();
+        let frames = std::sync::atomic::AtomicU32::new(0);
+        let weak = overlay.downgrade();
+        overlay.static_pad("video_sink").unwrap().add_probe(
+            gst::PadProbeType::BUFFER,
+            move |_, _| {
+                if frames.fetch_add(1, Ordering::Relaxed) == 15 {
+                    if let Some(o) = weak.upgrade() {
+                        o.set_property("text", "cam1 12:00:19");
+                    }
+                }
+                gst::PadProbeReturn::Ok
+            },
+        );
+        let bus = pipeline.bus().unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let mut alarms = 0;
+        for msg in bus.iter_timed(gst::ClockTime::from_seconds(20)) {
+            match msg.view() {
+                gst::MessageView::Eos(_) => break,
+                gst::MessageView::Error(e) => panic!("{}", e.error()),
+                _ => {
+                    if gstcamwall::messages::Alarm::from_message(&msg)
+                        .is_some_and(|a| a.is_ok_and(|a| a.active))
+                    {
+                        alarms += 1;
+                    }
+                }
+            }
+        }
+        pipeline.set_state(gst::State::Null).unwrap();
+        alarms
+    }
+
+    #[test]
+    fn the_demo_zones_leave_out_the_ticking_clock() {
+        let strip = 1.0 - crate::framestamp::STRIP_FRACTION * 1.25;
+        let strip_only = format!("ignore:0,{strip:.4},1,1");
+        assert!(
+            alarms_on_clock_tick(&strip_only) > 0,
+            "the clock's tick is motion where it is watched"
+        );
+        assert_eq!(
+            alarms_on_clock_tick(&crate::demo::fakecam_zones()),
+            0,
+            "the demo zones raise no alarm for the clock"
+        );
     }
 
     #[test]
