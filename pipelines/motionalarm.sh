@@ -13,7 +13,7 @@ if [ -n "${ZONES:-}" ]; then zones=(zones="$ZONES"); fi
 
 gst-launch-1.0 -m \
   videotestsrc pattern="${PATTERN:-ball}" is-live=true num-buffers="${FRAMES:-250}" \
-  ! video/x-raw,width=640,height=480,framerate=25/1 \
+  ! video/x-raw,format=I420,width=640,height=480,framerate=25/1 \
   ! motionalarm name=cam1 camera-id=cam1 hold-ms=1000 "${zones[@]}" \
   ! fakesink \
   | grep --line-buffered -E 'camwall-alarm|EOS'
