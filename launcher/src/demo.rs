@@ -25,10 +25,14 @@ pub fn fakecam_config(n: usize, width: u32, height: u32) -> FakeCamConfig {
 /// the bottom, which changes with every frame by design.
 pub fn fakecam_zones() -> String {
     format!(
-        "ignore:0,0,1,{:.4};ignore:0,{:.4},1,1",
-        CLOCK_BAND_FRACTION,
-        1.0 - STRIP_FRACTION * 1.25
+        "ignore:0,0,1,{CLOCK_BAND_FRACTION:.4};{}",
+        fakecam_strip_zone()
     )
+}
+
+/// The zone that leaves out fakecam's capture-time strip, alone.
+pub fn fakecam_strip_zone() -> String {
+    format!("ignore:0,{:.4},1,1", 1.0 - STRIP_FRACTION * 1.25)
 }
 
 /// A launcher configuration for running cameras `cams`, listening on `listen`.
