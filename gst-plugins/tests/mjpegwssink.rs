@@ -235,6 +235,77 @@ fn many_viewers_get_the_same_frames_encoded_once() {
     });
 }
 
+/// More viewers than the publishing thread writes to itself, so that both ways of serving run:
+/// frames come in order and never twice, messages in order and all of them, and everyone ends
+/// on the newest frame, with alarms pushed between the frames.
+#[test]
+fn frames_and_messages_interleaved_reach_every_viewer_in_order() {
+    init();
+    rt().block_on(async {
+        let (mut h, sink) = harness(&[]);
+        let port = port_of(&sink);
+        let viewers = gstcamwall::mjpegwssink::DIRECT_VIEWERS + 2;
+        let mut sockets = Vec::new();
+        for _ in 0..viewers {
+            sockets.push(ws_connect(port, "/ws").await);
+        }
+        until("viewers counted", || {
+            sink.property::<u32>("clients") == viewers as u32
+        })
+        .await;
+
+        // Fewer alarms than a viewer's message queue holds: none may be skipped.
+        const ROUNDS: usize = 40;
+        let jpegs = small_jpegs();
+        let readers: Vec<_> = sockets
+            .into_iter()
+            .map(|mut ws| {
+                tokio::spawn(async move {
+                    let (mut seqs, mut levels, mut last) = (Vec::new(), Vec::new(), None);
+                    while levels.len() < ROUNDS || seqs.last() != Some(&(ROUNDS as u64)) {
+                        match Message::from_json(&next_text(&mut ws).await).unwrap() {
+                            Message::Frame(f) => {
+                                seqs.push(f.seq);
+                                last = Some(f.jpeg.to_string());
+                            }
+                            Message::Alarm(a) => levels.push(a.level),
+                            _ => {}
+                        }
+                    }
+                    (seqs, levels, last)
+                })
+            })
+            .collect();
+        for i in 0..ROUNDS {
+            push_jpeg(&mut h, &jpegs[i % jpegs.len()]);
+            let alarm = gstcamwall::messages::Alarm {
+                camera_id: "cam2".into(),
+                kind: "motion".into(),
+                active: i % 2 == 0,
+                level: i as f64 / 100.0,
+                running_time: None,
+            };
+            assert!(h.push_event(alarm.to_event()));
+            if i % 8 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        let expected_levels: Vec<f64> = (0..ROUNDS).map(|i| i as f64 / 100.0).collect();
+        for reader in readers {
+            let (seqs, levels, last) = tokio::time::timeout(PATIENCE, reader)
+                .await
+                .expect("every viewer done in time")
+                .unwrap();
+            assert!(
+                seqs.windows(2).all(|w| w[0] < w[1]),
+                "frames out of order or twice: {seqs:?}"
+            );
+            assert_eq!(levels, expected_levels);
+            assert_eq!(last, Some(b64(&jpegs[(ROUNDS - 1) % jpegs.len()])));
+        }
+    });
+}
+
 #[test]
 fn base64_is_computed_once_per_frame_whatever_the_viewers() {
     init();

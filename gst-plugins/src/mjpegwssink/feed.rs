@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
@@ -15,6 +15,39 @@ use crate::protocol;
 /// How many non-frame messages (alarms, switches, camera states) a client may lag behind before it
 /// skips the oldest ones. They are small and rare; frames never go through this queue.
 const MESSAGE_QUEUE: usize = 64;
+
+/// How many viewers at most the publishing thread writes to itself (see [`DirectViewer`]); the
+/// others are served by their own tasks, so that many viewers never hold up the stream.
+pub const DIRECT_VIEWERS: usize = 4;
+
+/// A viewer that the publishing thread hands each new frame to, on that thread, instead of
+/// waking the viewer's task: see [`FrameFeed::attach_direct`].
+pub trait DirectViewer: Send + Sync {
+    /// Takes `frame`, the newest one. Called on the publishing thread: must not block.
+    fn offer(&self, frame: &Arc<EncodedFrame>);
+}
+
+/// Keeps a [`DirectViewer`] attached to its feed until dropped.
+pub struct DirectAttachment {
+    feed: FrameFeed,
+    viewer: Arc<dyn DirectViewer>,
+}
+
+impl std::fmt::Debug for DirectAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DirectAttachment")
+    }
+}
+
+impl Drop for DirectAttachment {
+    fn drop(&mut self) {
+        lock(&self.feed.inner.direct).retain(|v| !Arc::ptr_eq(v, &self.viewer));
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// One frame, encoded once and shared by every client.
 #[derive(Debug)]
@@ -74,6 +107,14 @@ impl EncodedFrame {
         self.json.clone()
     }
 
+    /// The message a viewer with `envelope` is sent for this frame.
+    pub fn message(&self, envelope: super::Envelope) -> WsMessage {
+        match envelope {
+            super::Envelope::Json => self.json_message(),
+            super::Envelope::None => self.base64_message(),
+        }
+    }
+
     /// [`EncodedFrame::base64`] as a WebSocket message, shared the same way.
     pub fn base64_message(&self) -> WsMessage {
         self.base64_message
@@ -130,12 +171,21 @@ struct Counters {
     bytes_sent: AtomicU64,
 }
 
-#[derive(Debug)]
 struct Inner {
     frames: watch::Sender<Option<Arc<EncodedFrame>>>,
     messages: broadcast::Sender<EncodedMessage>,
     counters: Counters,
     alive: Arc<AtomicUsize>,
+    direct: Mutex<Vec<Arc<dyn DirectViewer>>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("counters", &self.counters)
+            .field("direct", &lock(&self.direct).len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where frames and viewer messages are published and where viewers subscribe.
@@ -171,6 +221,7 @@ impl FrameFeed {
                 messages,
                 counters: Counters::default(),
                 alive: Arc::new(AtomicUsize::new(0)),
+                direct: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -216,8 +267,39 @@ impl FrameFeed {
                 AliveFrame(self.inner.alive.clone())
             },
         });
+        // The newest frame first: a viewer that stops taking frames directly looks there.
         self.inner.frames.send_replace(Some(frame.clone()));
+        for viewer in lock(&self.inner.direct).iter() {
+            viewer.offer(&frame);
+        }
         frame
+    }
+
+    /// Has the publishing thread hand each new frame to `viewer` itself, until the returned
+    /// attachment is dropped; `None` when [`DIRECT_VIEWERS`] are attached already.
+    pub fn attach_direct(&self, viewer: Arc<dyn DirectViewer>) -> Option<DirectAttachment> {
+        let mut direct = lock(&self.inner.direct);
+        if direct.len() >= DIRECT_VIEWERS {
+            return None;
+        }
+        direct.push(viewer.clone());
+        Some(DirectAttachment {
+            feed: self.clone(),
+            viewer,
+        })
+    }
+
+    /// Counts frame `seq` as sent to a viewer whose previous frame was `prev`, and the frames
+    /// it skipped in between.
+    pub fn count_frame_sent(&self, prev: Option<u64>, seq: u64) {
+        let c = &self.inner.counters;
+        c.frames_sent.fetch_add(1, Ordering::Relaxed);
+        if let Some(prev) = prev {
+            let skipped = seq.saturating_sub(prev).saturating_sub(1);
+            if skipped > 0 {
+                c.frames_dropped.fetch_add(skipped, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Sends a message (alarm, switch, camera state) to every WebSocket viewer with the JSON
@@ -376,15 +458,26 @@ impl FrameReceiver {
     /// Records that `frame` reached the viewer: counts it, and counts the frames skipped since
     /// the previous one.
     pub fn sent(&mut self, frame: &EncodedFrame) {
-        let c = &self.feed.inner.counters;
-        c.frames_sent.fetch_add(1, Ordering::Relaxed);
-        if let Some(prev) = self.last_seq {
-            let skipped = frame.seq.saturating_sub(prev).saturating_sub(1);
-            if skipped > 0 {
-                c.frames_dropped.fetch_add(skipped, Ordering::Relaxed);
-            }
-        }
+        self.feed.count_frame_sent(self.last_seq, frame.seq);
         self.last_seq = Some(frame.seq);
+    }
+
+    /// The newest frame if it is newer than the last one sent, without waiting.
+    pub fn newest_unsent(&mut self) -> Option<Arc<EncodedFrame>> {
+        let newest = self.frames.borrow_and_update().clone()?;
+        self.last_seq
+            .is_none_or(|s| newest.seq > s)
+            .then_some(newest)
+    }
+
+    /// The last frame sent, by sequence number.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
+    }
+
+    /// Records frames sent elsewhere (by the publishing thread): `seq` is the last of them.
+    pub fn set_last_seq(&mut self, seq: Option<u64>) {
+        self.last_seq = seq;
     }
 }
 

@@ -82,8 +82,8 @@ fn test_runtime() -> tokio::runtime::Runtime {
 }
 
 pub use feed::{
-    ClientGuard, EncodedFrame, EncodedMessage, FrameFeed, FrameReceiver, MessageReceiver,
-    Subscription,
+    ClientGuard, DirectAttachment, DirectViewer, EncodedFrame, EncodedMessage, FrameFeed,
+    FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS,
 };
 pub use routes::{
     constant_time_eq, is_authorized, mjpeg_part_header, routes, viewer_page, ClientSet, CloseFrame,
