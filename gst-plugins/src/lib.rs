@@ -17,6 +17,12 @@ pub mod mjpegwssink;
 pub mod motionalarm;
 pub mod protocol;
 
+/// Locks a mutex, recovering the data if a panicking thread poisoned it: a panic in a pad
+/// function becomes an element error, and the element must stay usable, for shutdown at least.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     motionalarm::register(plugin)?;
     alarmselector::register(plugin)?;

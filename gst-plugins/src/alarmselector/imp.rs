@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
@@ -32,6 +32,7 @@ use sinkpad::{Frame, PROP_ALARM, PROP_CAMERA_ID, PROP_STALLED};
 
 use super::selection::{self, InputId, Selection};
 use super::AlarmPolicy;
+use crate::lock;
 use crate::messages::SelectorSwitched;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -55,12 +56,6 @@ const DEFAULT_ALARM_POLICY: AlarmPolicy = AlarmPolicy::Latest;
 const DEFAULT_STALL_TIMEOUT_MS: u32 = 2_000;
 /// One hour: longer holds or timeouts are surely a mistake.
 const MAX_MS: u32 = 3_600_000;
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it (a panic in a pad
-/// function becomes an element error; the element must stay usable for shutdown).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn ms_to_ns(ms: u32) -> u64 {
     u64::from(ms) * 1_000_000

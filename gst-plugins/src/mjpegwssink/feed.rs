@@ -4,12 +4,13 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::{broadcast, watch};
 use warp::ws::Message as WsMessage;
 
+use crate::lock;
 use crate::protocol;
 
 /// How many non-frame messages (alarms, switches, camera states) a client may lag behind before it
@@ -43,10 +44,6 @@ impl Drop for DirectAttachment {
     fn drop(&mut self) {
         lock(&self.feed.inner.direct).retain(|v| !Arc::ptr_eq(v, &self.viewer));
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One frame, encoded once and shared by every client.

@@ -4,7 +4,7 @@
 //! waiting for the server.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use bytes::Bytes;
 use gst::glib;
@@ -18,6 +18,7 @@ use super::jpeg;
 use super::routes::{routes, ClientSet, RouteOptions};
 use super::server::ServerHandle;
 use super::Envelope;
+use crate::lock;
 use crate::messages::Alarm;
 use crate::protocol;
 
@@ -104,11 +105,6 @@ impl Default for MjpegWsSink {
             }),
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not take the element down with it.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A WebSocket path: absolute, without query or fragment, without spaces.

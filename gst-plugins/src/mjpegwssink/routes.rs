@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ use warp::{Filter, Reply};
 
 use super::feed::{DirectViewer, EncodedFrame, FrameFeed, Subscription};
 use super::Envelope;
+use crate::lock;
 
 /// Boundary between the parts of the `/mjpeg` stream.
 pub const MJPEG_BOUNDARY: &str = "camwallframe";
@@ -423,10 +424,6 @@ fn mjpeg_response(sub: Subscription, slot: ClientSlot) -> warp::reply::Response 
 }
 
 type WsSink = SplitSink<WebSocket, Message>;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// A WebSocket viewer's socket, which the publishing thread writes each new frame to itself
 /// while the viewer's task is idle: a frame then costs one write on that thread, with no task
