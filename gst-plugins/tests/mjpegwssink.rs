@@ -136,6 +136,17 @@ async fn next_frame(ws: &mut Ws) -> (u64, Option<String>, String) {
     }
 }
 
+/// A motion alarm of `cam2`, as motionalarm sends it downstream.
+fn cam2_motion(active: bool, level: f64) -> gstcamwall::messages::Alarm {
+    gstcamwall::messages::Alarm {
+        camera_id: "cam2".into(),
+        kind: "motion".into(),
+        active,
+        level,
+        running_time: None,
+    }
+}
+
 /// Waits (bounded) until `cond` holds.
 async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -278,14 +289,7 @@ fn frames_and_messages_interleaved_reach_every_viewer_in_order() {
             .collect();
         for i in 0..ROUNDS {
             push_jpeg(&mut h, &jpegs[i % jpegs.len()]);
-            let alarm = gstcamwall::messages::Alarm {
-                camera_id: "cam2".into(),
-                kind: "motion".into(),
-                active: i % 2 == 0,
-                level: i as f64 / 100.0,
-                running_time: None,
-            };
-            assert!(h.push_event(alarm.to_event()));
+            assert!(h.push_event(cam2_motion(i % 2 == 0, i as f64 / 100.0).to_event()));
             if i % 8 == 0 {
                 tokio::task::yield_now().await;
             }
@@ -799,14 +803,7 @@ fn camera_title_and_alarm_events_reach_viewers() {
         let (_, camera, _) = next_frame(&mut ws).await;
         assert_eq!(camera.as_deref(), Some("cam7"));
 
-        let alarm = gstcamwall::messages::Alarm {
-            camera_id: "cam2".into(),
-            kind: "motion".into(),
-            active: true,
-            level: 0.25,
-            running_time: None,
-        };
-        assert!(h.push_event(alarm.to_event()));
+        assert!(h.push_event(cam2_motion(true, 0.25).to_event()));
         let text = next_text(&mut ws).await;
         let Message::Alarm(a) = Message::from_json(&text).unwrap() else {
             panic!("expected an alarm, got {text}");
@@ -826,14 +823,7 @@ fn alarms_are_not_forwarded_when_the_application_publishes_them() {
         sink.set_property("forward-alarms", false);
         let mut ws = ws_connect(port_of(&sink), "/ws").await;
         until("viewer counted", || sink.property::<u32>("clients") == 1).await;
-        let alarm = gstcamwall::messages::Alarm {
-            camera_id: "cam2".into(),
-            kind: "motion".into(),
-            active: true,
-            level: 0.25,
-            running_time: None,
-        };
-        assert!(h.push_event(alarm.to_event()));
+        assert!(h.push_event(cam2_motion(true, 0.25).to_event()));
         push_jpeg(&mut h, &small_jpegs()[0]);
         // The next message is the frame: the alarm was not sent.
         let text = next_text(&mut ws).await;
