@@ -110,6 +110,20 @@ async fn ws_connect(port: u16, path_and_query: &str) -> Ws {
     ws
 }
 
+/// `n` viewers of `/ws`, once the sink counts them all.
+async fn connect_viewers(sink: &MjpegWsSink, n: usize) -> Vec<Ws> {
+    let port = port_of(sink);
+    let mut viewers = Vec::new();
+    for _ in 0..n {
+        viewers.push(ws_connect(port, "/ws").await);
+    }
+    until("viewers counted", || {
+        sink.property::<u32>("clients") == n as u32
+    })
+    .await;
+    viewers
+}
+
 /// The next text message; panics on close or timeout.
 async fn next_text(ws: &mut Ws) -> String {
     loop {
@@ -213,12 +227,7 @@ fn many_viewers_get_the_same_frames_encoded_once() {
     init();
     rt().block_on(async {
         let (mut h, sink) = harness(&[]);
-        let port = port_of(&sink);
-        let mut viewers = Vec::new();
-        for _ in 0..6 {
-            viewers.push(ws_connect(port, "/ws").await);
-        }
-        until("6 viewers counted", || sink.property::<u32>("clients") == 6).await;
+        let mut viewers = connect_viewers(&sink, 6).await;
 
         let jpegs = small_jpegs();
         let mut seen = vec![Vec::new(); viewers.len()];
@@ -254,16 +263,7 @@ fn frames_and_messages_interleaved_reach_every_viewer_in_order() {
     init();
     rt().block_on(async {
         let (mut h, sink) = harness(&[]);
-        let port = port_of(&sink);
-        let viewers = gstcamwall::mjpegwssink::DIRECT_VIEWERS + 2;
-        let mut sockets = Vec::new();
-        for _ in 0..viewers {
-            sockets.push(ws_connect(port, "/ws").await);
-        }
-        until("viewers counted", || {
-            sink.property::<u32>("clients") == viewers as u32
-        })
-        .await;
+        let sockets = connect_viewers(&sink, gstcamwall::mjpegwssink::DIRECT_VIEWERS + 2).await;
 
         // Fewer alarms than a viewer's message queue holds: none may be skipped.
         const ROUNDS: usize = 40;
