@@ -3,6 +3,7 @@
 //! Behaviour of `alarmselector` as its users rely on it: harness inputs on a `TestClock` for the
 //! selection rules, live pipelines for the real thing.
 
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Once};
 use std::time::Duration;
@@ -660,6 +661,74 @@ fn caps_change_at_a_switch_and_only_then() {
     let events = rig.events();
     assert!(caps_widths(&events).is_empty(), "same caps as before");
     assert_eq!(titles(&events), vec!["cam0"]);
+}
+
+/// Asks input `i` for buffers as its decoder would: `Some(has video meta)` if answered.
+fn allocation(rig: &Rig, i: usize) -> Option<bool> {
+    let caps = gst::Caps::from_str(&caps(2)).expect("caps");
+    let mut q = gst::query::Allocation::new(Some(&caps), true);
+    rig.pad(i)
+        .query(&mut q)
+        .then(|| q.find_allocation_meta::<gst_video::VideoMeta>().is_some())
+}
+
+fn needs_reconfigure(rig: &Rig, i: usize) -> bool {
+    rig.hs[i].srcpad().expect("harness src").check_reconfigure()
+}
+
+#[test]
+fn hidden_inputs_are_told_whether_downstream_reads_video_meta() {
+    let mut rig = Rig::new(3, |_| {});
+    feed(&mut rig, &[0, 1, 2], 0, 0, 1);
+    rig.drain();
+    for i in 0..3 {
+        needs_reconfigure(&rig, i);
+    }
+    // Downstream without video metadata: hidden inputs get no answer, so their decoders lay
+    // frames out plainly.
+    assert_eq!(
+        allocation(&rig, 0),
+        Some(false),
+        "the shown input asks downstream"
+    );
+    assert_eq!(allocation(&rig, 1), None);
+    assert!(
+        !needs_reconfigure(&rig, 1),
+        "nothing changed for hidden inputs"
+    );
+
+    // Downstream starts reading video metadata (say a new sink was linked): once the shown input
+    // learns it, the hidden ones are asked to negotiate again and are told.
+    rig.hs[0].add_propose_allocation_meta(gst_video::VideoMeta::meta_api(), None);
+    assert_eq!(allocation(&rig, 0), Some(true));
+    assert!(needs_reconfigure(&rig, 1) && needs_reconfigure(&rig, 2));
+    assert!(!needs_reconfigure(&rig, 0));
+    assert_eq!(allocation(&rig, 1), Some(true));
+    assert_eq!(allocation(&rig, 2), Some(true));
+
+    // A switch asks the input now shown to negotiate with downstream itself.
+    rig.select(2);
+    assert!(needs_reconfigure(&rig, 2));
+    assert!(!needs_reconfigure(&rig, 1));
+    assert_eq!(allocation(&rig, 2), Some(true));
+    assert_eq!(allocation(&rig, 0), Some(true), "now hidden, still told");
+}
+
+#[test]
+fn the_input_chosen_before_any_frame_negotiates_again_once_downstream_has_its_caps() {
+    // Its decoder asks for buffers before its first frame, when downstream has no caps yet and
+    // cannot answer; it must ask again once the selector has sent the caps.
+    let mut rig = Rig::new(2, |_| {});
+    rig.select(1);
+    for i in 0..2 {
+        needs_reconfigure(&rig, i);
+    }
+    feed(&mut rig, &[0, 1], 0, 0, 1);
+    assert_eq!(caps_widths(&rig.events()), vec![2]);
+    assert!(needs_reconfigure(&rig, 1));
+    assert!(!needs_reconfigure(&rig, 0));
+    feed(&mut rig, &[0, 1], 1, 40, 1);
+    assert!(!needs_reconfigure(&rig, 1), "only when the caps go out");
 }
 
 #[test]

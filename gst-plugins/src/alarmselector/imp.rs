@@ -112,6 +112,8 @@ struct State {
     eos_sent: bool,
     /// The input whose flush is in progress downstream; its flush-stop must follow.
     flushing_pad: Option<super::AlarmSelectorSinkPad>,
+    /// Whether downstream's answer to the shown input's allocation query had video metadata.
+    downstream_video_meta: bool,
 }
 
 impl State {
@@ -126,6 +128,7 @@ impl State {
             timer_generation: 0,
             eos_sent: false,
             flushing_pad: None,
+            downstream_video_meta: false,
         }
     }
 
@@ -253,6 +256,11 @@ impl AlarmSelector {
             if let (Some(pad), true) = (&to, effects.push_now) {
                 self.push_switch_frame(pad);
             }
+            if let Some(pad) = &to {
+                // Its producer negotiated buffers while hidden, without downstream's pool and
+                // parameters: let it negotiate again now that downstream is its peer.
+                pad.push_event(gst::event::Reconfigure::new());
+            }
             let label = |p: &Option<super::AlarmSelectorSinkPad>| {
                 p.as_ref().map(|p| p.camera_label()).unwrap_or_default()
             };
@@ -369,6 +377,7 @@ impl AlarmSelector {
         let label = pad.camera_label();
 
         let mut events = Vec::new();
+        let mut caps_sent = false;
         let (pts, discont) = {
             let mut out = lock(&self.output);
             if !out.stream_start_sent {
@@ -380,6 +389,7 @@ impl AlarmSelector {
                     gst::debug!(CAT, obj = pad, "caps now {}", caps);
                     events.push(gst::event::Caps::new(caps));
                     out.caps = Some(caps.clone());
+                    caps_sent = true;
                 }
             }
             if !out.segment_sent {
@@ -420,7 +430,13 @@ impl AlarmSelector {
                 out.caps = None;
                 out.segment_sent = false;
                 out.current = None;
+                caps_sent = false;
             }
+        }
+        if caps_sent {
+            // Its producer asked downstream for buffers before downstream had these caps, and
+            // was refused: let it ask again now.
+            pad.push_event(gst::event::Reconfigure::new());
         }
 
         let mut buffer = frame.buffer;

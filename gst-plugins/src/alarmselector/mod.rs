@@ -15,6 +15,13 @@
 //! changes, so a switch does not wait for the camera's next frame. Inputs that are not shown
 //! are never blocked.
 //!
+//! Only the shown input negotiates buffers (allocation queries) with downstream. Hidden inputs
+//! are told whether downstream reads `GstVideoMeta`, as it answered for the shown input, and
+//! nothing else. A decoder then treats its frames the same whether shown or hidden (with
+//! `input-selector`, which refuses hidden inputs, `avdec_h264` copies each hidden frame into a
+//! plainly laid-out buffer instead), and what it sends stays readable when its input is shown
+//! next.
+//!
 //! Downstream sees one continuous stream: one stream-start, a time segment owned by the
 //! selector whose timestamps are the pipeline running time of the input frames (kept strictly
 //! increasing across switches), the caps of the new input at a switch when they differ, and a

@@ -220,15 +220,59 @@ impl AlarmSelector {
                 q.set_result(accepted);
                 true
             }
-            QueryViewMut::Allocation(_) => {
-                // Only the shown input may negotiate buffers with downstream.
-                if lock(&self.state).is_active(pad) {
-                    self.src_pad.peer_query(query)
-                } else {
-                    false
+            QueryViewMut::Allocation(q) => {
+                // Only the shown input negotiates buffers with downstream. Hidden inputs are
+                // told only whether downstream reads video metadata, as it said for the shown
+                // input: a decoder that may attach it decodes straight into its output buffers
+                // instead of copying every frame into a plainly laid-out one, and what it sends
+                // is still readable downstream if its input is shown next.
+                if !lock(&self.state).is_active(pad) {
+                    if !lock(&self.state).downstream_video_meta {
+                        return false;
+                    }
+                    q.add_allocation_meta::<gst_video::VideoMeta>(None);
+                    return true;
                 }
+                if !self.src_pad.peer_query(query) {
+                    return false;
+                }
+                let video_meta = match query.view() {
+                    gst::QueryView::Allocation(q) => {
+                        q.find_allocation_meta::<gst_video::VideoMeta>().is_some()
+                    }
+                    _ => false,
+                };
+                self.set_downstream_video_meta(video_meta);
+                true
             }
             _ => gst::Pad::query_default(pad, Some(&*self.obj()), query),
+        }
+    }
+
+    /// Records whether downstream reads video metadata. When that changes, hidden inputs are
+    /// asked to negotiate again, so none keeps sending what downstream cannot read.
+    fn set_downstream_video_meta(&self, video_meta: bool) {
+        let hidden: Vec<AlarmSelectorSinkPad> = {
+            let mut state = lock(&self.state);
+            if state.downstream_video_meta == video_meta {
+                return;
+            }
+            state.downstream_video_meta = video_meta;
+            state
+                .pads
+                .values()
+                .filter(|p| !state.is_active(p))
+                .cloned()
+                .collect()
+        };
+        gst::debug!(
+            CAT,
+            imp = self,
+            "downstream reads video metadata: {}",
+            video_meta
+        );
+        for p in hidden {
+            p.push_event(gst::event::Reconfigure::new());
         }
     }
 }
