@@ -78,6 +78,12 @@ pub struct Params {
     pub peer_connects: usize,
     pub warmup: Duration,
     pub window: Duration,
+    /// Rounds of fresh camwall and floor processes per camera count in the CPU section.
+    pub cpu_rounds: usize,
+    /// Pairs of slices with and without the viewers, and each slice's length, in the CPU per
+    /// viewer section.
+    pub toggle_pairs: usize,
+    pub toggle_slice: Duration,
     pub cpu_size: CamSize,
 }
 
@@ -92,6 +98,9 @@ impl Params {
                 peer_connects: 3,
                 warmup: Duration::from_millis(1500),
                 window: Duration::from_secs(3),
+                cpu_rounds: 2,
+                toggle_pairs: 2,
+                toggle_slice: Duration::from_millis(1500),
                 cpu_size,
             }
         } else {
@@ -102,7 +111,10 @@ impl Params {
                 startups: 3,
                 peer_connects: 10,
                 warmup: Duration::from_secs(3),
-                window: Duration::from_secs(8),
+                window: Duration::from_secs(6),
+                cpu_rounds: 8,
+                toggle_pairs: 6,
+                toggle_slice: Duration::from_secs(3),
                 cpu_size,
             }
         }

@@ -203,6 +203,54 @@ impl CpuWindow {
     }
 }
 
+/// Time on CPU of all of `pid`'s threads so far, in nanoseconds, from the scheduler's own
+/// accounting (`/proc/PID/task/*/schedstat`): exact where utime+stime counts 10 ms ticks. A
+/// thread that ends takes its time with it, so use it over windows where threads live on.
+pub fn threads_cpu_ns(pid: u32) -> anyhow::Result<u64> {
+    let dir = format!("/proc/{pid}/task");
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(&dir).with_context(|| dir.clone())? {
+        let path = entry?.path().join("schedstat");
+        // A thread may end between listing and reading.
+        if let Ok(s) = std::fs::read_to_string(&path) {
+            total += s
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| anyhow!("{}: unexpected layout", path.display()))?;
+        }
+    }
+    Ok(total)
+}
+
+/// CPU of all of a process's threads over a window, in % of one core, from [`threads_cpu_ns`].
+pub struct ThreadsCpuWindow {
+    pid: u32,
+    ns: u64,
+    start: Instant,
+}
+
+impl ThreadsCpuWindow {
+    pub fn start(pid: u32) -> anyhow::Result<ThreadsCpuWindow> {
+        Ok(ThreadsCpuWindow {
+            pid,
+            ns: threads_cpu_ns(pid)?,
+            start: Instant::now(),
+        })
+    }
+
+    pub fn percent(&self) -> anyhow::Result<f64> {
+        let ns = threads_cpu_ns(self.pid)?.saturating_sub(self.ns);
+        Ok(100.0 * ns as f64 / 1e9 / self.start.elapsed().as_secs_f64())
+    }
+
+    /// [`Self::percent`] once `window` has passed.
+    pub async fn after(self, window: Duration) -> anyhow::Result<f64> {
+        tokio::time::sleep(window).await;
+        self.percent()
+    }
+}
+
 /// A free TCP port on loopback (bound, then released for the child to take).
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use camwall_tests::viewer::Viewer;
 
-use crate::procs::{free_port, ms_between, CpuWindow, Proc};
+use crate::procs::{free_port, ms_between, CpuWindow, Proc, ThreadsCpuWindow};
 use crate::report::{p50_p95, Findings, Report};
 use crate::rig::{self, CamSize, Camwall, Fakecam};
 use crate::stats::{fmt, summarize};
@@ -206,51 +206,100 @@ pub async fn alarm(
     Ok(())
 }
 
-/// What `k` load viewers saw over a window, all viewers together.
-struct ViewerLoad {
-    camwall_cpu: f64,
+/// camwall's CPU with `k` load viewers and without them, in alternating slices.
+struct ViewerToggle {
+    /// camwall CPU % (one core) in each slice with the viewers, and in the slice paired with it
+    /// without them.
+    with: Vec<f64>,
+    without: Vec<f64>,
     failed: u64,
+    /// All viewers together, over the slices with them.
     bytes_per_s: f64,
     frames_per_s: f64,
+    bench_pct: f64,
 }
 
-/// Runs `k` load viewers for `window` and measures camwall's CPU meanwhile.
-async fn with_viewers(
-    cw: &Camwall,
-    k: usize,
-    warmup: Duration,
-    window: Duration,
-) -> anyhow::Result<ViewerLoad> {
-    let counters = Arc::new(LoadCounters::default());
-    let until = Instant::now() + warmup + window + Duration::from_millis(500);
-    let mut tasks = Vec::new();
-    for _ in 0..k {
-        tasks.push(tokio::spawn(wsclient::load_viewer(
-            cw.addr.clone(),
-            until,
-            counters.clone(),
-        )));
+impl ViewerToggle {
+    /// CPU % per viewer: the mean difference of the paired slices over `k`, with its standard
+    /// error.
+    fn per_viewer(&self, k: usize) -> (f64, Option<f64>) {
+        let diffs: Vec<f64> = self
+            .with
+            .iter()
+            .zip(&self.without)
+            .map(|(a, b)| (a - b) / k as f64)
+            .collect();
+        let n = diffs.len().max(1) as f64;
+        let mean = diffs.iter().sum::<f64>() / n;
+        let error = (diffs.len() > 1).then(|| {
+            let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            (var / n).sqrt()
+        });
+        (mean, error)
     }
-    tokio::time::sleep(warmup).await;
-    let cpu = CpuWindow::start(cw.proc.pid())?;
-    let (f0, b0) = (
-        counters.frames.load(Ordering::Relaxed),
-        counters.bytes.load(Ordering::Relaxed),
-    );
-    tokio::time::sleep(window).await;
-    let pct = cpu.percent()?;
-    let secs = window.as_secs_f64();
-    let bytes = (counters.bytes.load(Ordering::Relaxed) - b0) as f64 / secs;
-    let frames = (counters.frames.load(Ordering::Relaxed) - f0) as f64 / secs;
-    for t in tasks {
-        let _ = t.await;
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// Connects `k` load viewers, then disconnects them, `p.toggle_pairs` times, measuring camwall's
+/// CPU (every thread's scheduler time) over a slice of each state once it has settled. The
+/// process's own offset, which differs from one process to the next, cancels in each pair;
+/// which state comes first alternates, so a drift of the machine's load cancels too.
+async fn toggle_viewers(cw: &Camwall, k: usize, p: &Params) -> anyhow::Result<ViewerToggle> {
+    let settle = Duration::from_secs(1);
+    let pid = cw.proc.pid();
+    let mut t = ViewerToggle {
+        with: Vec::new(),
+        without: Vec::new(),
+        failed: 0,
+        bytes_per_s: 0.0,
+        frames_per_s: 0.0,
+        bench_pct: 0.0,
+    };
+    let (mut bytes, mut frames, mut bench) = (0u64, 0u64, 0.0);
+    for pair in 0..p.toggle_pairs {
+        for on in [pair % 2 == 0, pair % 2 != 0] {
+            if !on {
+                tokio::time::sleep(settle).await;
+                t.without
+                    .push(ThreadsCpuWindow::start(pid)?.after(p.toggle_slice).await?);
+                continue;
+            }
+            let counters = Arc::new(LoadCounters::default());
+            let until = Instant::now() + settle + p.toggle_slice;
+            let tasks: Vec<_> = (0..k)
+                .map(|_| {
+                    tokio::spawn(wsclient::load_viewer(
+                        cw.addr.clone(),
+                        until,
+                        counters.clone(),
+                    ))
+                })
+                .collect();
+            tokio::time::sleep(settle).await;
+            let (f0, b0) = (
+                counters.frames.load(Ordering::Relaxed),
+                counters.bytes.load(Ordering::Relaxed),
+            );
+            let own = ThreadsCpuWindow::start(std::process::id())?;
+            t.with
+                .push(ThreadsCpuWindow::start(pid)?.after(p.toggle_slice).await?);
+            bench += own.percent()?;
+            frames += counters.frames.load(Ordering::Relaxed) - f0;
+            bytes += counters.bytes.load(Ordering::Relaxed) - b0;
+            for task in tasks {
+                let _ = task.await;
+            }
+            t.failed += counters.failed.load(Ordering::Relaxed);
+        }
     }
-    Ok(ViewerLoad {
-        camwall_cpu: pct,
-        failed: counters.failed.load(Ordering::Relaxed),
-        bytes_per_s: bytes,
-        frames_per_s: frames,
-    })
+    let secs = p.toggle_slice.as_secs_f64() * t.with.len().max(1) as f64;
+    t.bytes_per_s = bytes as f64 / secs;
+    t.frames_per_s = frames as f64 / secs;
+    t.bench_pct = bench / t.with.len().max(1) as f64;
+    Ok(t)
 }
 
 /// 6 and 7. CPU per viewer at 1, 10, 100 viewers; bytes per second per viewer.
@@ -264,47 +313,50 @@ pub async fn viewers(
     let addr = cw.addr.clone();
     let first = cams.cameras[0].0.clone();
     blocking(move || rig::select(&addr, &first)).await?;
-    let base = with_viewers(cw, 0, p.warmup, p.window).await?.camwall_cpu;
-    let mut rows = vec![vec![
-        "0".into(),
-        fmt(Some(base), 1),
-        "-".into(),
-        "-".into(),
-        "-".into(),
-        "-".into(),
-    ]];
+    let mut rows = Vec::new();
     for k in [1usize, 10, 100] {
-        let bench_cpu = CpuWindow::start(std::process::id())?;
-        let load = with_viewers(cw, k, p.warmup, p.window).await?;
-        let bench_pct = bench_cpu.percent()?;
-        let per_viewer_bytes = load.bytes_per_s / k as f64;
+        let t = toggle_viewers(cw, k, p).await?;
+        let per_viewer_bytes = t.bytes_per_s / k as f64;
+        let fps = t.frames_per_s / k as f64;
         if k == 1 {
             found.mbit_per_viewer_720 = Some(per_viewer_bytes * 8.0 / 1e6);
         }
+        let (pct, error) = t.per_viewer(k);
+        // % of one core per viewer -> microseconds of CPU per frame sent to one viewer.
+        let us_per_frame = (fps > 0.0).then(|| pct / 100.0 / fps * 1e6);
         rows.push(vec![
             k.to_string(),
-            fmt(Some(load.camwall_cpu), 1),
-            fmt(Some((load.camwall_cpu - base) / k as f64), 2),
-            fmt(Some(load.frames_per_s / k as f64), 1),
+            fmt(Some(mean(&t.with)), 1),
+            fmt(Some(mean(&t.without)), 1),
+            format!("{} ± {}", fmt(Some(pct), 3), fmt(error, 3)),
+            fmt(us_per_frame, 0),
+            fmt(Some(fps), 1),
             format!(
                 "{} ({} Mbit/s)",
                 fmt(Some(per_viewer_bytes / 1024.0), 0),
                 fmt(Some(per_viewer_bytes * 8.0 / 1e6), 2)
             ),
-            format!("{} / {}%", load.failed, fmt(Some(bench_pct), 0)),
+            format!("{} / {}%", t.failed, fmt(Some(t.bench_pct), 0)),
         ]);
     }
     report.heading("6-7. CPU per viewer and bytes per viewer (camwall, 4 cameras 720p25, default quality 80, scaled to 1280 wide)");
-    report.note(
+    report.note(&format!(
         "Load viewers read `/ws` without decoding, in the bench process (its own CPU is shown: \
-         it shares the two cores). CPU is camwall's utime+stime over the window, in % of one core. \
-         Bytes are WebSocket payload (base64 JPEG in JSON).",
-    );
+         it shares the two cores). For each count, the viewers connect and disconnect {} times; \
+         camwall's CPU (the sum of its threads' scheduler time, % of one core) is measured over \
+         {} s of each state, 1 s after the change. The cost per viewer is the mean difference \
+         of the paired slices over the count, ± its standard error: measured within one process, \
+         so the process's own offset cancels. Bytes are WebSocket payload (base64 JPEG in JSON).",
+        p.toggle_pairs,
+        p.toggle_slice.as_secs_f64()
+    ));
     report.table(
         &[
             "viewers",
-            "camwall CPU %",
-            "CPU % per viewer above 0 viewers",
+            "camwall CPU % with them",
+            "without",
+            "CPU % per viewer",
+            "µs per frame and viewer",
             "frames/s per viewer",
             "KiB/s per viewer",
             "failed viewers / bench process CPU %",
@@ -446,11 +498,12 @@ pub async fn cpu(
          fresh processes, taking turns at which starts first: one pair keeps a bias of its own \
          for its whole life (up to ±6 % between two identical floors here), new pairs draw a new \
          one. Each round measures {} s after {} s of warm-up; CPU % is the mean of the rounds and \
-         the ratio is total camwall CPU over total floor CPU, with each round's ratio beside it. \
+         the ratio is total camwall CPU over total floor CPU, with the standard error of the \
+         rounds' ratios and each round's ratio beside it. \
          CPU is utime+stime, % of one core; memory is the highest VmHWM of the rounds. The \
          fakecam process's own CPU is shown: on 2 shared cores a saturated machine makes every \
          figure worse.",
-        CPU_ROUNDS,
+        p.cpu_rounds,
         p.window.as_secs(),
         p.warmup.as_secs()
     ));
@@ -472,6 +525,7 @@ pub async fn cpu(
                     fmt(Some(m.floor_pct()), 1),
                     fmt(Some(m.floor_mib), 0),
                     fmt(Some(ratio), 2),
+                    fmt(m.ratio_error(), 3),
                     rounds.join(" "),
                     fmt(Some(m.fakecam_pct()), 0),
                 ]);
@@ -487,6 +541,7 @@ pub async fn cpu(
             "floor CPU %",
             "floor peak RSS MiB",
             "ratio",
+            "± s.e. of the rounds",
             "ratio by round",
             "fakecam CPU %",
         ],
@@ -494,9 +549,6 @@ pub async fn cpu(
     );
     Ok(())
 }
-
-/// Rounds of fresh camwall and floor processes per camera count.
-const CPU_ROUNDS: usize = 4;
 
 /// One round: CPU % of camwall, the floor and fakecam over the same window.
 #[derive(Debug, Clone, Copy)]
@@ -537,6 +589,18 @@ impl CpuMeasure {
     fn ratio(&self) -> f64 {
         self.camwall_pct() / self.floor_pct()
     }
+    /// Standard error of the mean of the rounds' ratios: how far the ratio may be off because
+    /// each pair of processes draws its own bias.
+    fn ratio_error(&self) -> Option<f64> {
+        let n = self.rounds.len();
+        if n < 2 {
+            return None;
+        }
+        let ratios: Vec<f64> = self.rounds.iter().map(CpuRound::ratio).collect();
+        let mean = ratios.iter().sum::<f64>() / n as f64;
+        let var = ratios.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        Some((var / n as f64).sqrt())
+    }
 }
 
 /// camwall (with one viewer) and the floor run side by side on the same cameras, so both see
@@ -547,7 +611,7 @@ async fn cpu_one(exe: &std::path::Path, n: usize, p: &Params) -> anyhow::Result<
     let cams = Fakecam::start(exe, n, p.cpu_size)?;
     let floor_line = floor_pipeline(&cams, "jpegenc quality=80 ! fakesink sync=false");
     let mut measure = CpuMeasure::default();
-    for round in 0..CPU_ROUNDS {
+    for round in 0..p.cpu_rounds {
         let (cw, mut floor) = if round % 2 == 0 {
             let cw = Camwall::start(exe, &cams, BENCH_SELECTOR)?;
             (cw, gst_launch("stock floor", &floor_line)?)
