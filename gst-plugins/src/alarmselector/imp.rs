@@ -434,8 +434,8 @@ impl AlarmSelector {
             }
         }
         if caps_sent {
-            // Its producer asked downstream for buffers before downstream had these caps, and
-            // was refused: let it ask again now.
+            // Its producer may have asked downstream for buffers before downstream had these
+            // caps, and been refused: let it ask again now.
             pad.push_event(gst::event::Reconfigure::new());
         }
 

@@ -223,15 +223,19 @@ impl AlarmSelector {
             QueryViewMut::Allocation(q) => {
                 // Only the shown input negotiates buffers with downstream. Hidden inputs are
                 // told only whether downstream reads video metadata, as it said for the shown
-                // input: a decoder that may attach it decodes straight into its output buffers
-                // instead of copying every frame into a plainly laid-out one, and what it sends
-                // is still readable downstream if its input is shown next.
-                if !lock(&self.state).is_active(pad) {
-                    if !lock(&self.state).downstream_video_meta {
-                        return false;
+                // input: a decoder then lays its frames out the same whether shown or hidden,
+                // and what it sends is still readable downstream if its input is shown next.
+                let hidden_answer = {
+                    let state = lock(&self.state);
+                    (!state.is_active(pad)).then_some(state.downstream_video_meta)
+                };
+                match hidden_answer {
+                    Some(false) => return false,
+                    Some(true) => {
+                        q.add_allocation_meta::<gst_video::VideoMeta>(None);
+                        return true;
                     }
-                    q.add_allocation_meta::<gst_video::VideoMeta>(None);
-                    return true;
+                    None => {}
                 }
                 if !self.src_pad.peer_query(query) {
                     return false;
