@@ -184,22 +184,42 @@ pub fn vm_hwm_kib(pid: u32) -> anyhow::Result<u64> {
 /// CPU use of a process over a window, in percent of one core.
 pub struct CpuWindow {
     pid: u32,
+    /// Seconds on CPU so far, from `source`.
     cpu: f64,
+    source: fn(u32) -> anyhow::Result<f64>,
     start: Instant,
 }
 
 impl CpuWindow {
+    /// From utime+stime: counts threads that end during the window, in 10 ms ticks.
     pub fn start(pid: u32) -> anyhow::Result<CpuWindow> {
+        Self::with_source(pid, cpu_seconds)
+    }
+
+    /// From the scheduler's time of every thread ([`threads_cpu_ns`]): exact, for windows where
+    /// the process's threads live on.
+    pub fn threads(pid: u32) -> anyhow::Result<CpuWindow> {
+        Self::with_source(pid, |pid| Ok(threads_cpu_ns(pid)? as f64 / 1e9))
+    }
+
+    fn with_source(pid: u32, source: fn(u32) -> anyhow::Result<f64>) -> anyhow::Result<CpuWindow> {
         Ok(CpuWindow {
             pid,
-            cpu: cpu_seconds(pid)?,
+            cpu: source(pid)?,
+            source,
             start: Instant::now(),
         })
     }
 
     pub fn percent(&self) -> anyhow::Result<f64> {
-        let cpu = cpu_seconds(self.pid)? - self.cpu;
+        let cpu = ((self.source)(self.pid)? - self.cpu).max(0.0);
         Ok(100.0 * cpu / self.start.elapsed().as_secs_f64())
+    }
+
+    /// [`Self::percent`] once `window` has passed.
+    pub async fn after(self, window: Duration) -> anyhow::Result<f64> {
+        tokio::time::sleep(window).await;
+        self.percent()
     }
 }
 
@@ -221,34 +241,6 @@ pub fn threads_cpu_ns(pid: u32) -> anyhow::Result<u64> {
         }
     }
     Ok(total)
-}
-
-/// CPU of all of a process's threads over a window, in % of one core, from [`threads_cpu_ns`].
-pub struct ThreadsCpuWindow {
-    pid: u32,
-    ns: u64,
-    start: Instant,
-}
-
-impl ThreadsCpuWindow {
-    pub fn start(pid: u32) -> anyhow::Result<ThreadsCpuWindow> {
-        Ok(ThreadsCpuWindow {
-            pid,
-            ns: threads_cpu_ns(pid)?,
-            start: Instant::now(),
-        })
-    }
-
-    pub fn percent(&self) -> anyhow::Result<f64> {
-        let ns = threads_cpu_ns(self.pid)?.saturating_sub(self.ns);
-        Ok(100.0 * ns as f64 / 1e9 / self.start.elapsed().as_secs_f64())
-    }
-
-    /// [`Self::percent`] once `window` has passed.
-    pub async fn after(self, window: Duration) -> anyhow::Result<f64> {
-        tokio::time::sleep(window).await;
-        self.percent()
-    }
 }
 
 /// A free TCP port on loopback (bound, then released for the child to take).

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use camwall_tests::viewer::Viewer;
 
-use crate::procs::{free_port, ms_between, CpuWindow, Proc, ThreadsCpuWindow};
+use crate::procs::{free_port, ms_between, CpuWindow, Proc};
 use crate::report::{p50_p95, Findings, Report};
 use crate::rig::{self, CamSize, Camwall, Fakecam};
-use crate::stats::{fmt, summarize};
+use crate::stats::{fmt, mean, standard_error, summarize};
 use crate::wsclient::{self, LoadCounters};
 use crate::Params;
 
@@ -229,18 +229,8 @@ impl ViewerToggle {
             .zip(&self.without)
             .map(|(a, b)| (a - b) / k as f64)
             .collect();
-        let n = diffs.len().max(1) as f64;
-        let mean = diffs.iter().sum::<f64>() / n;
-        let error = (diffs.len() > 1).then(|| {
-            let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0);
-            (var / n).sqrt()
-        });
-        (mean, error)
+        (mean(&diffs), standard_error(&diffs))
     }
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
 /// Connects `k` load viewers, then disconnects them, `p.toggle_pairs` times, measuring camwall's
@@ -264,7 +254,7 @@ async fn toggle_viewers(cw: &Camwall, k: usize, p: &Params) -> anyhow::Result<Vi
             if !on {
                 tokio::time::sleep(settle).await;
                 t.without
-                    .push(ThreadsCpuWindow::start(pid)?.after(p.toggle_slice).await?);
+                    .push(CpuWindow::threads(pid)?.after(p.toggle_slice).await?);
                 continue;
             }
             let counters = Arc::new(LoadCounters::default());
@@ -283,9 +273,9 @@ async fn toggle_viewers(cw: &Camwall, k: usize, p: &Params) -> anyhow::Result<Vi
                 counters.frames.load(Ordering::Relaxed),
                 counters.bytes.load(Ordering::Relaxed),
             );
-            let own = ThreadsCpuWindow::start(std::process::id())?;
+            let own = CpuWindow::threads(std::process::id())?;
             t.with
-                .push(ThreadsCpuWindow::start(pid)?.after(p.toggle_slice).await?);
+                .push(CpuWindow::threads(pid)?.after(p.toggle_slice).await?);
             bench += own.percent()?;
             frames += counters.frames.load(Ordering::Relaxed) - f0;
             bytes += counters.bytes.load(Ordering::Relaxed) - b0;
@@ -574,7 +564,7 @@ struct CpuMeasure {
 
 impl CpuMeasure {
     fn mean(&self, f: impl Fn(&CpuRound) -> f64) -> f64 {
-        self.rounds.iter().map(f).sum::<f64>() / self.rounds.len().max(1) as f64
+        mean(&self.rounds.iter().map(f).collect::<Vec<_>>())
     }
     fn camwall_pct(&self) -> f64 {
         self.mean(|r| r.camwall)
@@ -592,14 +582,8 @@ impl CpuMeasure {
     /// Standard error of the mean of the rounds' ratios: how far the ratio may be off because
     /// each pair of processes draws its own bias.
     fn ratio_error(&self) -> Option<f64> {
-        let n = self.rounds.len();
-        if n < 2 {
-            return None;
-        }
         let ratios: Vec<f64> = self.rounds.iter().map(CpuRound::ratio).collect();
-        let mean = ratios.iter().sum::<f64>() / n as f64;
-        let var = ratios.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        Some((var / n as f64).sqrt())
+        standard_error(&ratios)
     }
 }
 

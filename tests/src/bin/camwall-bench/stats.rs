@@ -56,6 +56,22 @@ pub fn plausible_latency(
     (-2.0..60_000.0).contains(&ms).then_some(ms)
 }
 
+/// The mean of samples (0 for none).
+pub fn mean(samples: &[f64]) -> f64 {
+    samples.iter().sum::<f64>() / samples.len().max(1) as f64
+}
+
+/// The standard error of the mean of samples; `None` for fewer than two.
+pub fn standard_error(samples: &[f64]) -> Option<f64> {
+    let n = samples.len();
+    if n < 2 {
+        return None;
+    }
+    let m = mean(samples);
+    let var = samples.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+    Some((var / n as f64).sqrt())
+}
+
 /// A number for a table: `-` when missing.
 pub fn fmt(v: Option<f64>, decimals: usize) -> String {
     match v {
@@ -67,6 +83,16 @@ pub fn fmt(v: Option<f64>, decimals: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mean_and_standard_error() {
+        assert_eq!(mean(&[]), 0.0);
+        assert_eq!(mean(&[1.0, 2.0, 6.0]), 3.0);
+        assert_eq!(standard_error(&[5.0]), None);
+        // Sample variance of 1, 2, 6 is 7; the error of the mean is sqrt(7 / 3).
+        let e = standard_error(&[1.0, 2.0, 6.0]).expect("three samples");
+        assert!((e - (7.0f64 / 3.0).sqrt()).abs() < 1e-12);
+    }
 
     #[test]
     fn nearest_rank_percentiles() {
