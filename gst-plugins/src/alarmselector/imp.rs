@@ -256,11 +256,6 @@ impl AlarmSelector {
             if let (Some(pad), true) = (&to, effects.push_now) {
                 self.push_switch_frame(pad);
             }
-            if let Some(pad) = &to {
-                // Its producer negotiated buffers while hidden, without downstream's pool and
-                // parameters: let it negotiate again now that downstream is its peer.
-                pad.push_event(gst::event::Reconfigure::new());
-            }
             let label = |p: &Option<super::AlarmSelectorSinkPad>| {
                 p.as_ref().map(|p| p.camera_label()).unwrap_or_default()
             };
@@ -377,7 +372,8 @@ impl AlarmSelector {
         let label = pad.camera_label();
 
         let mut events = Vec::new();
-        let mut caps_sent = false;
+        // Set when this input's frames start going out, or its new caps do.
+        let mut renegotiate = false;
         let (pts, discont) = {
             let mut out = lock(&self.output);
             if !out.stream_start_sent {
@@ -389,7 +385,7 @@ impl AlarmSelector {
                     gst::debug!(CAT, obj = pad, "caps now {}", caps);
                     events.push(gst::event::Caps::new(caps));
                     out.caps = Some(caps.clone());
-                    caps_sent = true;
+                    renegotiate = true;
                 }
             }
             if !out.segment_sent {
@@ -405,6 +401,7 @@ impl AlarmSelector {
                 }
                 events.push(gst::event::Tag::new(tags));
                 out.current = Some(pad.clone());
+                renegotiate = true;
             }
             // Strictly increasing timestamps across inputs.
             let pts = match (frame.running_time, out.last_pts) {
@@ -430,12 +427,13 @@ impl AlarmSelector {
                 out.caps = None;
                 out.segment_sent = false;
                 out.current = None;
-                caps_sent = false;
+                renegotiate = false;
             }
         }
-        if caps_sent {
-            // Its producer may have asked downstream for buffers before downstream had these
-            // caps, and been refused: let it ask again now.
+        if renegotiate {
+            // Its producer negotiated buffers while hidden (without downstream's pool and
+            // parameters), or asked before downstream had these caps and was refused: let it
+            // ask downstream again now.
             pad.push_event(gst::event::Reconfigure::new());
         }
 
