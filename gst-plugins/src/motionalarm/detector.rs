@@ -43,7 +43,7 @@ pub const WARMUP_FRAMES: u32 = 10;
 pub const LIGHTING_FRACTION: f64 = 0.5;
 /// Changed neighbours (of 8) a changed cell needs to count.
 const DESPECKLE_NEIGHBOURS: u8 = 3;
-/// The global fit looks at every n-th cell: plenty for two medians, and cheap.
+/// The global fit's medians look at every n-th cell: plenty for two medians, and cheap.
 const FIT_STEP: usize = 3;
 /// Fewest sampled cells per half for a gain fit; below that only an offset is fitted.
 const FIT_MIN_CELLS: u32 = 16;
@@ -368,6 +368,19 @@ fn prefetch(data: &[u8], start: usize, len: usize) {
     let _ = (data, start, len);
 }
 
+/// `value` put into `0.0..=max` and truncated to an integer, for `max` up to 65535.
+/// Unlike `as`, which must saturate and keeps a loop from running in vector registers, this
+/// is one instruction after the bounds; unlike `clamp`, `max` and `min` turn NaN into a bound.
+#[inline(always)]
+fn bounded_index(value: f32, max: f32) -> u32 {
+    debug_assert!((0.0..=65535.0).contains(&max));
+    let value = value.max(0.0).min(max);
+    // SAFETY: `value` is within 0.0..=65535.0, so it is finite and its truncation fits an
+    // `i32`.
+    let index: i32 = unsafe { value.to_int_unchecked() };
+    index as u32
+}
+
 /// Median of a histogram of differences (bin `i` holds difference `i - 255`).
 #[inline(always)]
 fn histogram_median(hist: &[u32], count: u32) -> f32 {
@@ -396,7 +409,7 @@ pub struct MotionDetector {
     /// Changed cells, with a one-cell border of zeros for the neighbour count.
     changed: Vec<u8>,
     column_sums: Vec<u8>,
-    /// The global fit's histogram bin for every `FIT_STEP`-th cell.
+    /// The global fit's histogram bin for each cell.
     fit_keys: Vec<u16>,
     /// Frames learnt since the last reset; 0 = no background yet.
     learnt: u32,
@@ -432,7 +445,7 @@ impl MotionDetector {
             self.noise = vec![0.0; n];
             self.changed = vec![0; (grid.width + 2) * (grid.height + 2)];
             self.column_sums = vec![0; grid.width + 2];
-            self.fit_keys = vec![0; n.div_ceil(FIT_STEP)];
+            self.fit_keys = vec![0; n];
             self.grid = Some(grid);
             self.learnt = 0;
         }
@@ -612,7 +625,10 @@ impl MotionDetector {
     /// Robust fit of `current - background ≈ offset + gain * background` over watched cells:
     /// the median difference in the darker and in the brighter half of the background.
     /// The halves are split at the mean background of the previous frame (it moves slowly),
-    /// so one pass over every `FIT_STEP`-th cell does.
+    /// so one pass does: it finds every cell's histogram bin and the halves' sizes and mean
+    /// levels eight cells at a time in vector registers, then every `FIT_STEP`-th cell's bin
+    /// goes into the histograms (as the grid is not a multiple of `FIT_STEP` wide, those
+    /// cells fall on every row).
     #[inline(always)]
     fn global_change(&mut self) -> (f32, f32) {
         let split = self.fit_split;
@@ -620,46 +636,33 @@ impl MotionDetector {
             .current
             .len()
             .min(self.background.len())
-            .min(self.mask.len());
+            .min(self.mask.len())
+            .min(self.fit_keys.len());
         let (current, background, mask) =
             (&self.current[..n], &self.background[..n], &self.mask[..n]);
-        let keys = &mut self.fit_keys[..n.div_ceil(FIT_STEP)];
+        let keys = &mut self.fit_keys[..n];
 
-        // First each sample's histogram bin, dark half in `0..511`, bright half in
-        // `511..1022` and `FIT_DISCARD` for unwatched cells, with no branches and no memory
-        // written but `keys`; the counts and sums are kept as totals and bright parts.
+        // First each cell's histogram bin, dark half in `0..511`, bright half in `511..1022`
+        // and `FIT_DISCARD` for unwatched cells, with no branches and no memory written but
+        // `keys`; the counts and sums are kept as totals and bright parts.
         let (mut count_all, mut count_bright, mut sum_all, mut sum_bright) =
             (0u32, 0u32, 0u32, 0u32);
-        let mut fit = |c: f32, b: f32, m: u8| -> u16 {
+        for (((key, &c), &b), &m) in keys.iter_mut().zip(current).zip(background).zip(mask) {
             let watched = u32::from(m != 0);
             let bright = u32::from(b >= split) & watched;
-            // Rounded to the nearest bin; the cast truncates a value already made positive.
-            let bin = ((c - b + 255.5) as i32).clamp(0, 510) as u32;
-            // Whole levels are plenty for a mean, and integer sums do not wait on each other.
-            // The same as `b as u32` for any background (it stays within 0..=255), and a
-            // cheaper conversion.
-            let level = (b as i32).max(0) as u32;
+            // Rounded to the nearest bin: the conversion truncates a value made positive.
+            let bin = bounded_index(c - b + 255.5, 510.0);
+            // Whole levels are plenty for a mean (the background stays within 0..=255).
+            let level = bounded_index(b, 255.0);
             count_all += watched;
             count_bright += bright;
             sum_all += level * watched;
             sum_bright += level * bright;
-            if watched != 0 {
+            *key = if watched != 0 {
                 (bright * 511 + bin) as u16
             } else {
                 FIT_DISCARD
-            }
-        };
-        let steps = current
-            .chunks_exact(FIT_STEP)
-            .zip(background.chunks_exact(FIT_STEP))
-            .zip(mask.chunks_exact(FIT_STEP));
-        let (whole, rest) = keys.split_at_mut(n / FIT_STEP);
-        for (key, ((c, b), m)) in whole.iter_mut().zip(steps) {
-            *key = fit(c[0], b[0], m[0]);
-        }
-        if let Some(key) = rest.first_mut() {
-            let i = n / FIT_STEP * FIT_STEP;
-            *key = fit(current[i], background[i], mask[i]);
+            };
         }
         let count = [count_all - count_bright, count_bright];
         let bg_sum = [sum_all - sum_bright, sum_bright];
@@ -667,40 +670,49 @@ impl MotionDetector {
             return (0.0, 0.0);
         }
 
-        // Then the histograms. Consecutive samples mostly fall into the same few bins; two
-        // histograms filled in turn keep each increment from waiting on the one before.
-        let mut lanes = [[0u32; 1023]; 2];
-        let mut pairs = keys.chunks_exact(2);
-        for pair in &mut pairs {
-            lanes[0][usize::from(pair[0])] += 1;
-            lanes[1][usize::from(pair[1])] += 1;
+        // Then the histograms of the sampled cells. Neighbouring samples mostly fall into the
+        // same few bins; four histograms filled in turn keep each increment from waiting on
+        // the one before. A histogram has 1024 bins so a masked key needs no bounds check.
+        let mut lanes = [[0u32; 1024]; 4];
+        let mut runs = keys.chunks_exact(4 * FIT_STEP);
+        for run in &mut runs {
+            for (lane, &key) in lanes.iter_mut().zip(run.iter().step_by(FIT_STEP)) {
+                lane[usize::from(key) & 1023] += 1;
+            }
         }
-        for &key in pairs.remainder() {
-            lanes[0][usize::from(key)] += 1;
+        let rest = runs.remainder().iter().step_by(FIT_STEP);
+        for (lane, &key) in lanes.iter_mut().zip(rest) {
+            lane[usize::from(key) & 1023] += 1;
         }
-        let mut merged = lanes[0];
-        for (sum, &part) in merged.iter_mut().zip(&lanes[1]) {
-            *sum += part;
+        let [mut merged, second, third, fourth] = lanes;
+        for (((sum, &b), &c), &d) in merged.iter_mut().zip(&second).zip(&third).zip(&fourth) {
+            *sum += b + c + d;
         }
         let (dark, bright) = merged.split_at(511);
         let hist = [dark, &bright[..511]];
+        let sampled = [dark.iter().sum::<u32>(), bright[..511].iter().sum::<u32>()];
         self.fit_split = (bg_sum[0] + bg_sum[1]) as f32 / (count[0] + count[1]) as f32;
         let mean_bg = |h: usize| bg_sum[h] as f32 / count[h].max(1) as f32 + 0.5;
-        if count[0] >= FIT_MIN_CELLS && count[1] >= FIT_MIN_CELLS && mean_bg(1) - mean_bg(0) >= 16.0
+        if sampled[0] >= FIT_MIN_CELLS
+            && sampled[1] >= FIT_MIN_CELLS
+            && mean_bg(1) - mean_bg(0) >= 16.0
         {
             let (lo, hi) = (
-                histogram_median(hist[0], count[0]),
-                histogram_median(hist[1], count[1]),
+                histogram_median(hist[0], sampled[0]),
+                histogram_median(hist[1], sampled[1]),
             );
             let gain = ((hi - lo) / (mean_bg(1) - mean_bg(0))).clamp(-0.95, 3.0);
             (lo - gain * mean_bg(0), gain)
+        } else if sampled[0] + sampled[1] == 0 {
+            // A watched area so small that no sampled cell falls on it.
+            (0.0, 0.0)
         } else {
             let mut all = [0u32; 511];
             all.copy_from_slice(hist[0]);
             for (a, b) in all.iter_mut().zip(hist[1]) {
                 *a += b;
             }
-            (histogram_median(&all, count[0] + count[1]), 0.0)
+            (histogram_median(&all, sampled[0] + sampled[1]), 0.0)
         }
     }
 
@@ -900,6 +912,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_watched_cell_the_global_fit_does_not_sample_stays_quiet() {
+        // A 160x90 grid, every third cell sampled by the fit: the one watched cell (column 1
+        // of row 0) is not one of them, so the fit has no sample and must change nothing.
+        let (w, h) = (160, 90);
+        let mut scene = Scene {
+            width: w,
+            height: h,
+            seed: 11,
+        };
+        let mut d = MotionDetector::new();
+        let p = DetectorParams {
+            zones: Arc::new(parse_zones("watch:0.00625,0,0.0125,0.011").unwrap()),
+            ..DetectorParams::default()
+        };
+        let still = scene.frame(0, None);
+        for _ in 0..(WARMUP_FRAMES as usize + 10) {
+            let a = d.analyse(&view(&still, w, h), &p).unwrap();
+            assert_eq!(a.watched_cells, 1);
+            assert_eq!(a.level, 0.0);
+            assert!(!a.lighting_change);
+        }
+    }
+
     /// How the regression scene's luma is laid out in memory.
     #[derive(Debug, Clone, Copy)]
     enum TestLayout {
@@ -1081,45 +1117,45 @@ mod tests {
                 720,
                 TestLayout::Planar { pad: 0 },
                 160,
-                0xe0fc_eae1_32ac_8298,
+                0x352a_b1e0_723c_e051,
             ),
             (
                 1920,
                 1080,
                 TestLayout::Planar { pad: 0 },
                 160,
-                0x0136_3607_3848_e4b8,
+                0x5c0e_c5d5_5027_ba2c,
             ),
             (
                 960,
                 540,
                 TestLayout::Planar { pad: 64 },
                 80,
-                0x709b_152f_e88d_ae34,
+                0xc2af_0de4_1942_88c8,
             ),
             (
                 1000,
                 562,
                 TestLayout::Planar { pad: 8 },
                 160,
-                0xb1f7_ef49_b9b3_a38f,
+                0x45e5_bbc3_9181_58fa,
             ),
             (
                 330,
                 200,
                 TestLayout::Planar { pad: 0 },
                 160,
-                0x8bd5_14af_e080_305f,
+                0x700c_263f_62de_6326,
             ),
             (
                 100,
                 60,
                 TestLayout::Planar { pad: 3 },
                 160,
-                0x8f44_c2c6_872c_f63b,
+                0x1407_7929_5f7d_f5af,
             ),
-            (320, 180, TestLayout::Yuy2, 160, 0x9f26_016e_f7b6_5626),
-            (640, 360, TestLayout::Bgrx, 160, 0x7456_3b9b_7aa7_6153),
+            (320, 180, TestLayout::Yuy2, 160, 0xe5f6_14c0_8eec_a00e),
+            (640, 360, TestLayout::Bgrx, 160, 0x366f_3bf8_0c17_8a9d),
         ];
         for ((w, h, layout, analysis_width, expected), portable) in cases
             .into_iter()
