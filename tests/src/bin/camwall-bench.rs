@@ -302,7 +302,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 record("alarm", r, &mut report);
             }
             if wanted("viewers") {
-                let r = rt.block_on(sections::viewers(&cw, &cams, &p, &mut report, &mut found));
+                let r = rt.block_on(sections::viewers(
+                    &exe,
+                    &cw,
+                    &cams,
+                    &p,
+                    &mut report,
+                    &mut found,
+                ));
                 record("viewers", r, &mut report);
             }
             Ok(())

@@ -118,9 +118,18 @@ impl Camwall {
     /// Starts camwall on every camera of `cams` (with [`camwall::demo::fakecam_zones`]) and
     /// waits until all of them are live. `extra` is more TOML (e.g. a `[selector]` table).
     pub fn start(camwall: &Path, cams: &Fakecam, extra: &str) -> anyhow::Result<Camwall> {
+        Self::start_on(camwall, &cams.cameras, extra)
+    }
+
+    /// [`Camwall::start`] on some of a fakecam's cameras only.
+    pub fn start_on(
+        camwall: &Path,
+        cameras: &[(String, String)],
+        extra: &str,
+    ) -> anyhow::Result<Camwall> {
         let addr = format!("127.0.0.1:{}", free_port()?);
         let mut text = format!("[server]\nlisten = \"{addr}\"\n{extra}\n");
-        for (id, url) in &cams.cameras {
+        for (id, url) in cameras {
             text.push_str(&format!(
                 "\n[[camera]]\nid = \"{id}\"\nurl = \"{url}\"\ncodec = \"h264\"\n\
                  [camera.motion]\nzones = \"{}\"\n",

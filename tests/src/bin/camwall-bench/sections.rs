@@ -233,11 +233,16 @@ impl ViewerToggle {
     }
 }
 
-/// Connects `k` load viewers, then disconnects them, `p.toggle_pairs` times, measuring camwall's
+/// Connects `k` load viewers, then disconnects them, `pairs` times, measuring camwall's
 /// CPU (every thread's scheduler time) over a slice of each state once it has settled. The
 /// process's own offset, which differs from one process to the next, cancels in each pair;
 /// which state comes first alternates, so a drift of the machine's load cancels too.
-async fn toggle_viewers(cw: &Camwall, k: usize, p: &Params) -> anyhow::Result<ViewerToggle> {
+async fn toggle_viewers(
+    cw: &Camwall,
+    k: usize,
+    pairs: usize,
+    p: &Params,
+) -> anyhow::Result<ViewerToggle> {
     let settle = Duration::from_secs(1);
     let pid = cw.proc.pid();
     let mut t = ViewerToggle {
@@ -249,7 +254,7 @@ async fn toggle_viewers(cw: &Camwall, k: usize, p: &Params) -> anyhow::Result<Vi
         bench_pct: 0.0,
     };
     let (mut bytes, mut frames, mut bench) = (0u64, 0u64, 0.0);
-    for pair in 0..p.toggle_pairs {
+    for pair in 0..pairs {
         for on in [pair % 2 == 0, pair % 2 != 0] {
             if !on {
                 tokio::time::sleep(settle).await;
@@ -292,8 +297,43 @@ async fn toggle_viewers(cw: &Camwall, k: usize, p: &Params) -> anyhow::Result<Vi
     Ok(t)
 }
 
+/// One row of the viewer table: `k` viewers toggled `pairs` times on `cw`, labelled `label`.
+async fn viewer_row(
+    cw: &Camwall,
+    k: usize,
+    pairs: usize,
+    label: String,
+    p: &Params,
+    found: &mut Findings,
+) -> anyhow::Result<Vec<String>> {
+    let t = toggle_viewers(cw, k, pairs, p).await?;
+    let per_viewer_bytes = t.bytes_per_s / k as f64;
+    let fps = t.frames_per_s / k as f64;
+    if k == 1 && found.mbit_per_viewer_720.is_none() {
+        found.mbit_per_viewer_720 = Some(per_viewer_bytes * 8.0 / 1e6);
+    }
+    let (pct, error) = t.per_viewer(k);
+    // % of one core per viewer -> microseconds of CPU per frame sent to one viewer.
+    let us_per_frame = (fps > 0.0).then(|| pct / 100.0 / fps * 1e6);
+    Ok(vec![
+        label,
+        fmt(Some(mean(&t.with)), 1),
+        fmt(Some(mean(&t.without)), 1),
+        format!("{} ± {}", fmt(Some(pct), 3), fmt(error, 3)),
+        fmt(us_per_frame, 0),
+        fmt(Some(fps), 1),
+        format!(
+            "{} ({} Mbit/s)",
+            fmt(Some(per_viewer_bytes / 1024.0), 0),
+            fmt(Some(per_viewer_bytes * 8.0 / 1e6), 2)
+        ),
+        format!("{} / {}%", t.failed, fmt(Some(t.bench_pct), 0)),
+    ])
+}
+
 /// 6 and 7. CPU per viewer at 1, 10, 100 viewers; bytes per second per viewer.
 pub async fn viewers(
+    exe: &std::path::Path,
     cw: &Camwall,
     cams: &Fakecam,
     p: &Params,
@@ -305,30 +345,17 @@ pub async fn viewers(
     blocking(move || rig::select(&addr, &first)).await?;
     let mut rows = Vec::new();
     for k in [1usize, 10, 100] {
-        let t = toggle_viewers(cw, k, p).await?;
-        let per_viewer_bytes = t.bytes_per_s / k as f64;
-        let fps = t.frames_per_s / k as f64;
-        if k == 1 {
-            found.mbit_per_viewer_720 = Some(per_viewer_bytes * 8.0 / 1e6);
-        }
-        let (pct, error) = t.per_viewer(k);
-        // % of one core per viewer -> microseconds of CPU per frame sent to one viewer.
-        let us_per_frame = (fps > 0.0).then(|| pct / 100.0 / fps * 1e6);
-        rows.push(vec![
-            k.to_string(),
-            fmt(Some(mean(&t.with)), 1),
-            fmt(Some(mean(&t.without)), 1),
-            format!("{} ± {}", fmt(Some(pct), 3), fmt(error, 3)),
-            fmt(us_per_frame, 0),
-            fmt(Some(fps), 1),
-            format!(
-                "{} ({} Mbit/s)",
-                fmt(Some(per_viewer_bytes / 1024.0), 0),
-                fmt(Some(per_viewer_bytes * 8.0 / 1e6), 2)
-            ),
-            format!("{} / {}%", t.failed, fmt(Some(t.bench_pct), 0)),
-        ]);
+        rows.push(viewer_row(cw, k, p.toggle_pairs, k.to_string(), p, found).await?);
     }
+    // One viewer costs less than a 4-camera process wobbles from one slice to the next; a
+    // camwall on one camera (the same first camera, beside the idle 4-camera one) wobbles far
+    // less, and twice the pairs halve what is left, so its first viewer can be told apart.
+    let one = cams.cameras[..1].to_vec();
+    let exe = exe.to_path_buf();
+    let single = blocking(move || Camwall::start_on(&exe, &one, BENCH_SELECTOR)).await?;
+    let label = "1 (camwall on 1 camera)".to_string();
+    rows.push(viewer_row(&single, 1, 2 * p.toggle_pairs, label, p, found).await?);
+    drop(single);
     report.heading("6-7. CPU per viewer and bytes per viewer (camwall, 4 cameras 720p25, default quality 80, scaled to 1280 wide)");
     report.note(&format!(
         "Load viewers read `/ws` without decoding, in the bench process (its own CPU is shown: \
@@ -336,9 +363,12 @@ pub async fn viewers(
          camwall's CPU (the sum of its threads' scheduler time, % of one core) is measured over \
          {} s of each state, 1 s after the change. The cost per viewer is the mean difference \
          of the paired slices over the count, ± its standard error: measured within one process, \
-         so the process's own offset cancels. Bytes are WebSocket payload (base64 JPEG in JSON).",
+         so the process's own offset cancels. The last row does the same, {} times, on a second \
+         camwall that runs only the first camera: one viewer costs less than the 4-camera \
+         process varies from one slice to the next. Bytes are WebSocket payload (base64 JPEG in JSON).",
         p.toggle_pairs,
-        p.toggle_slice.as_secs_f64()
+        p.toggle_slice.as_secs_f64(),
+        2 * p.toggle_pairs
     ));
     report.table(
         &[
