@@ -658,3 +658,43 @@ fn videotestsrc_ball_alarms_and_smpte_does_not() {
     );
     assert!(smpte.is_empty(), "{smpte:?}");
 }
+
+/// The format `motionalarm`'s sink pad settles on in `description` (an element named `m`).
+fn negotiated_format(description: &str) -> String {
+    init();
+    let pipeline = gst::parse::launch(description)
+        .unwrap()
+        .downcast::<gst::Bin>()
+        .unwrap();
+    let sink = pipeline.by_name("m").unwrap().static_pad("sink").unwrap();
+    pipeline.set_state(gst::State::Paused).unwrap();
+    let (res, _, _) = pipeline.state(gst::ClockTime::from_seconds(10));
+    res.unwrap();
+    let caps = sink.current_caps().unwrap();
+    pipeline.set_state(gst::State::Null).unwrap();
+    let format = caps.structure(0).unwrap().get::<String>("format").unwrap();
+    format
+}
+
+#[test]
+fn a_source_free_to_choose_is_offered_luma_formats_first() {
+    // videotestsrc lists RGB formats before I420 and would pick one, costing the detector
+    // several times as much per frame.
+    assert_eq!(
+        negotiated_format("videotestsrc num-buffers=1 ! motionalarm name=m ! fakesink"),
+        "I420"
+    );
+    // A caps filter, upstream or downstream, still decides.
+    assert_eq!(
+        negotiated_format(
+            "videotestsrc num-buffers=1 ! video/x-raw,format=BGRx ! motionalarm name=m ! fakesink"
+        ),
+        "BGRx"
+    );
+    assert_eq!(
+        negotiated_format(
+            "videotestsrc num-buffers=1 ! motionalarm name=m ! video/x-raw,format=RGBA ! fakesink"
+        ),
+        "RGBA"
+    );
+}

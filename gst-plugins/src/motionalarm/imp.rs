@@ -63,6 +63,13 @@ const FORMATS: &[gst_video::VideoFormat] = &[
     gst_video::VideoFormat::Bgr,
 ];
 
+/// Raw video in every format of [`FORMATS`], in that order.
+fn template_caps() -> gst::Caps {
+    gst_video::VideoCapsBuilder::new()
+        .format_list(FORMATS.iter().copied())
+        .build()
+}
+
 #[derive(Debug, Clone)]
 struct Settings {
     camera_id: String,
@@ -424,9 +431,7 @@ impl ElementImpl for MotionAlarm {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list(FORMATS.iter().copied())
-                .build();
+            let caps = template_caps();
             [gst::PadDirection::Src, gst::PadDirection::Sink]
                 .into_iter()
                 .map(|dir| {
@@ -468,6 +473,24 @@ impl BaseTransformImpl for MotionAlarm {
             self.obj().notify("alarm");
         }
         Ok(())
+    }
+
+    /// Answers caps queries with the formats in this element's order of preference (luma
+    /// planes first, where analysis reads one byte per pixel), not the asker's: left to
+    /// itself, `videotestsrc ! motionalarm` would pick an RGB format and pay for computing luma.
+    /// Upstream can still pick any format it prefers with a caps filter.
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        if !BaseTransformImplExt::parent_query(self, direction, query) {
+            return false;
+        }
+        if let gst::QueryViewMut::Caps(q) = query.view_mut() {
+            if let Some(result) = q.result_owned() {
+                let preferred =
+                    template_caps().intersect_with_mode(&result, gst::CapsIntersectMode::First);
+                q.set_result(&preferred);
+            }
+        }
+        true
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {

@@ -4,7 +4,9 @@
 //!
 //! An in-place, passthrough `VideoFilter`: frames leave exactly as they came (never copied,
 //! never made writable). Only the luma plane is read, downscaled to `analysis-width` by
-//! sampling; for RGB input luma is computed at the sampled pixels only.
+//! sampling; for RGB input luma is computed at the sampled pixels only (several times the
+//! cost per frame), so caps queries list the YUV and grey formats first: a source free to
+//! choose, such as `videotestsrc`, picks one; a caps filter still decides.
 //!
 //! On every alarm start and end the element posts a `camwall-alarm` element message on the bus
 //! and sends the same structure downstream as a custom serialized event, just before the frame
