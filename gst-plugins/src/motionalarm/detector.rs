@@ -766,6 +766,14 @@ mod tests {
     }
 
     impl Scene {
+        fn new(width: usize, height: usize, seed: u64) -> Self {
+            Scene {
+                width,
+                height,
+                seed,
+            }
+        }
+
         fn rand(&mut self) -> u32 {
             self.seed ^= self.seed << 13;
             self.seed ^= self.seed >> 7;
@@ -789,6 +797,14 @@ mod tests {
                 }
             }
             out
+        }
+    }
+
+    /// Default settings watching `zones`.
+    fn zoned(zones: &str) -> DetectorParams {
+        DetectorParams {
+            zones: Arc::new(parse_zones(zones).unwrap()),
+            ..DetectorParams::default()
         }
     }
 
@@ -844,11 +860,7 @@ mod tests {
     #[test]
     fn static_noisy_scene_stays_quiet_and_moving_square_is_seen() {
         let (w, h) = (320, 240);
-        let mut scene = Scene {
-            width: w,
-            height: h,
-            seed: 7,
-        };
+        let mut scene = Scene::new(w, h, 7);
         let mut d = MotionDetector::new();
         let p = DetectorParams::default();
         for _ in 0..30 {
@@ -866,11 +878,7 @@ mod tests {
     #[test]
     fn brightness_step_is_compensated_and_huge_change_recalibrates() {
         let (w, h) = (160, 120);
-        let mut scene = Scene {
-            width: w,
-            height: h,
-            seed: 3,
-        };
+        let mut scene = Scene::new(w, h, 3);
         let mut d = MotionDetector::new();
         let p = DetectorParams::default();
         for _ in 0..10 {
@@ -894,16 +902,9 @@ mod tests {
     #[test]
     fn ignored_zone_hides_motion() {
         let (w, h) = (160, 120);
-        let mut scene = Scene {
-            width: w,
-            height: h,
-            seed: 5,
-        };
+        let mut scene = Scene::new(w, h, 5);
         let mut d = MotionDetector::new();
-        let p = DetectorParams {
-            zones: Arc::new(parse_zones("ignore:0,0,0.5,1").unwrap()),
-            ..DetectorParams::default()
-        };
+        let p = zoned("ignore:0,0,0.5,1");
         for i in 0..20 {
             let sq = (i > 5).then_some((5 + i, 40, 30));
             let a = d.analyse(&view(&scene.frame(0, sq), w, h), &p).unwrap();
@@ -917,16 +918,9 @@ mod tests {
         // A 160x90 grid, every third cell sampled by the fit: the one watched cell (column 1
         // of row 0) is not one of them, so the fit has no sample and must change nothing.
         let (w, h) = (160, 90);
-        let mut scene = Scene {
-            width: w,
-            height: h,
-            seed: 11,
-        };
+        let mut scene = Scene::new(w, h, 11);
         let mut d = MotionDetector::new();
-        let p = DetectorParams {
-            zones: Arc::new(parse_zones("watch:0.00625,0,0.0125,0.011").unwrap()),
-            ..DetectorParams::default()
-        };
+        let p = zoned("watch:0.00625,0,0.0125,0.011");
         let still = scene.frame(0, None);
         for _ in 0..(WARMUP_FRAMES as usize + 10) {
             let a = d.analyse(&view(&still, w, h), &p).unwrap();
