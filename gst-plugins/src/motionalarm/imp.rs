@@ -64,11 +64,11 @@ const FORMATS: &[gst_video::VideoFormat] = &[
 ];
 
 /// Raw video in every format of [`FORMATS`], in that order.
-fn template_caps() -> gst::Caps {
+static TEMPLATE_CAPS: LazyLock<gst::Caps> = LazyLock::new(|| {
     gst_video::VideoCapsBuilder::new()
         .format_list(FORMATS.iter().copied())
         .build()
-}
+});
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -431,7 +431,7 @@ impl ElementImpl for MotionAlarm {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = template_caps();
+            let caps = &*TEMPLATE_CAPS;
             [gst::PadDirection::Src, gst::PadDirection::Sink]
                 .into_iter()
                 .map(|dir| {
@@ -440,7 +440,7 @@ impl ElementImpl for MotionAlarm {
                     } else {
                         "sink"
                     };
-                    gst::PadTemplate::new(name, dir, gst::PadPresence::Always, &caps)
+                    gst::PadTemplate::new(name, dir, gst::PadPresence::Always, caps)
                         .expect("static pad template")
                 })
                 .collect()
@@ -486,7 +486,7 @@ impl BaseTransformImpl for MotionAlarm {
         if let gst::QueryViewMut::Caps(q) = query.view_mut() {
             if let Some(result) = q.result_owned() {
                 let preferred =
-                    template_caps().intersect_with_mode(&result, gst::CapsIntersectMode::First);
+                    TEMPLATE_CAPS.intersect_with_mode(&result, gst::CapsIntersectMode::First);
                 q.set_result(&preferred);
             }
         }
