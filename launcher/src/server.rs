@@ -24,7 +24,8 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use futures_util::stream;
+use bytes::BufMut;
+use futures_util::{stream, TryStreamExt};
 use gstcamwall::mjpegwssink::{self, is_authorized, ClientSet, RouteOptions};
 use serde::Deserialize;
 use warp::http::{header, HeaderValue, StatusCode};
@@ -37,6 +38,10 @@ use crate::supervisor::{SelectError, Supervisor};
 pub const PAGE: &str = include_str!("web/index.html");
 /// Largest request body accepted.
 const MAX_BODY: u64 = 4 * 1024;
+/// Time a client has to send a whole request body once its head is in (the head has
+/// [`gstcamwall::http::HEADER_READ_TIMEOUT`]); a client that trickles a body holds a task
+/// and a socket no longer than this.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Debug)]
 struct Unauthorized;
@@ -125,14 +130,68 @@ fn authorized(token: Option<Arc<str>>) -> impl Filter<Extract = (), Error = Reje
         .untuple_one()
 }
 
-/// The request body, or `None` when it is too large.
-fn limited_body() -> impl Filter<Extract = (Option<bytes::Bytes>,), Error = Rejection> + Clone {
+/// What became of a request body.
+enum RequestBody {
+    Complete(bytes::Bytes),
+    /// Over `MAX_BODY` bytes.
+    TooLarge,
+    /// Not all there within `BODY_READ_TIMEOUT`.
+    TooSlow,
+    /// The connection failed while it was read.
+    Broken(String),
+}
+
+impl RequestBody {
+    /// The body, or the status and message that say why there is none.
+    fn complete(self) -> Result<bytes::Bytes, (StatusCode, String)> {
+        match self {
+            RequestBody::Complete(body) => Ok(body),
+            RequestBody::TooLarge => Err((
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body over {MAX_BODY} bytes"),
+            )),
+            RequestBody::TooSlow => Err((
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "request body not sent within {} s",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
+            )),
+            RequestBody::Broken(err) => Err((
+                StatusCode::BAD_REQUEST,
+                format!("request body could not be read: {err}"),
+            )),
+        }
+    }
+}
+
+/// Reads a whole body within `BODY_READ_TIMEOUT`.
+async fn read_body<B: bytes::Buf>(
+    body: impl futures_util::Stream<Item = Result<B, warp::Error>>,
+) -> RequestBody {
+    let read = async move {
+        let mut body = std::pin::pin!(body);
+        let mut all = bytes::BytesMut::new();
+        while let Some(chunk) = body.try_next().await? {
+            all.put(chunk);
+        }
+        Ok::<_, warp::Error>(all.freeze())
+    };
+    match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
+        Ok(Ok(body)) => RequestBody::Complete(body),
+        Ok(Err(err)) => RequestBody::Broken(err.to_string()),
+        Err(_) => RequestBody::TooSlow,
+    }
+}
+
+/// The request body, read within `BODY_READ_TIMEOUT` and at most `MAX_BODY` bytes.
+fn limited_body() -> impl Filter<Extract = (RequestBody,), Error = Rejection> + Clone {
     warp::body::content_length_limit(MAX_BODY)
-        .and(warp::body::bytes())
-        .map(Some)
+        .and(warp::body::stream())
+        .then(read_body)
         .or_else(|err: Rejection| async move {
             if err.find::<warp::reject::PayloadTooLarge>().is_some() {
-                Ok((None,))
+                Ok((RequestBody::TooLarge,))
             } else {
                 Err(err)
             }
@@ -203,12 +262,10 @@ pub fn routes(
         .and(limited_body())
         .and(warp::any().map(move || supervisor.clone()))
         .then(
-            |body: Option<bytes::Bytes>, supervisor: Arc<Supervisor>| async move {
-                let Some(body) = body else {
-                    return json_error(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        &format!("request body over {MAX_BODY} bytes"),
-                    );
+            |body: RequestBody, supervisor: Arc<Supervisor>| async move {
+                let body = match body.complete() {
+                    Ok(body) => body,
+                    Err((status, message)) => return json_error(status, &message),
                 };
                 let req: SelectBody = match serde_json::from_slice(&body) {
                     Ok(r) => r,

@@ -180,6 +180,54 @@ async fn a_half_sent_request_is_disconnected_after_the_head_timeout() {
     println!("HEAD_TIMEOUT cut_off_after_ms={}", waited.as_millis());
 }
 
+/// A client that sends a request head and then trickles its body (slower than
+/// `BODY_READ_TIMEOUT` allows) is answered 408 and let go, and the API keeps answering others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_body_sent_too_slowly_is_answered_408() {
+    let fc = small_cameras(1);
+    let app = launcher_on(&fc, "");
+    let addr = app.address();
+    let timeout = camwall::server::BODY_READ_TIMEOUT;
+    let started = Instant::now();
+    let slow_addr = addr.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(&slow_addr).unwrap();
+        s.write_all(
+            b"PUT /api/selection HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 30\r\n\r\n{\"camera\":",
+        )
+        .unwrap();
+        s.set_read_timeout(Some(timeout + Duration::from_secs(10)))
+            .unwrap();
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).map(|_| answer)
+    });
+    // Meanwhile the API answers.
+    let api_addr = addr.clone();
+    let res = tokio::task::spawn_blocking(move || http("GET", &api_addr, "/api/cameras", None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    let answer = outcome
+        .await
+        .unwrap()
+        .expect("the server kept the half-sent body open");
+    let waited = started.elapsed();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.starts_with("HTTP/1.1 408"),
+        "unexpected answer: {text}"
+    );
+    assert!(text.contains("request body not sent within"), "{text}");
+    assert!(
+        waited >= timeout,
+        "answered after {waited:?}, before the {timeout:?} timeout"
+    );
+    println!("BODY_TIMEOUT answered_after_ms={}", waited.as_millis());
+}
+
 /// The service restarts (systemd's `Restart=always`, compose's restart policy): the viewer is
 /// told the server is going away, and connecting again to the same address gets frames.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
