@@ -145,39 +145,64 @@ async fn hostile_clients_cost_bounded_memory_and_never_starve_a_good_viewer() {
     );
 }
 
+/// Sends `bytes` to `addr` as a client that then stalls, and reads until the server hangs up,
+/// waiting `timeout` and 10 s more at most. Returns what it read and when the server hung up,
+/// counted from `started`.
+async fn stall_after(
+    addr: String,
+    bytes: &'static [u8],
+    timeout: Duration,
+    started: Instant,
+) -> (std::io::Result<Vec<u8>>, Duration) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(bytes).unwrap();
+        s.set_read_timeout(Some(timeout + Duration::from_secs(10)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let read = s.read_to_end(&mut answer).map(|_| answer);
+        (read, started.elapsed())
+    })
+    .await
+    .unwrap()
+}
+
 /// A client that sends half a request head and stalls is disconnected once the head timeout
-/// passes, so such clients cannot pile up until the process runs out of file descriptors.
+/// passes, so such clients cannot pile up until the process runs out of file descriptors: on
+/// camwall's server and on the fakecam's control endpoint, which uses the same server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_sent_request_is_disconnected_after_the_head_timeout() {
     let fc = small_cameras(1);
     let app = launcher_on(&fc, "");
-    let addr = app.address();
     let timeout = gstcamwall::http::HEADER_READ_TIMEOUT;
     let started = Instant::now();
-    let outcome = tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
-        s.write_all(b"GET /api/cameras HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-            .unwrap();
-        s.set_read_timeout(Some(timeout + Duration::from_secs(10)))
-            .unwrap();
-        let mut rest = Vec::new();
-        s.read_to_end(&mut rest).map(|_| rest)
-    })
-    .await
-    .unwrap();
-    let waited = started.elapsed();
-    let rest = outcome.expect("the server kept the half-sent request open");
-    let text = String::from_utf8_lossy(&rest);
-    assert!(
-        text.is_empty() || text.starts_with("HTTP/1.1 408"),
-        "unexpected answer: {text}"
-    );
-    assert!(
-        waited >= timeout,
-        "cut off after {waited:?}, before the {timeout:?} timeout"
-    );
-    println!("HEAD_TIMEOUT cut_off_after_ms={}", waited.as_millis());
+    let half = |addr| {
+        stall_after(
+            addr,
+            b"GET /cameras HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+            timeout,
+            started,
+        )
+    };
+    let (camwall, fakecam) = tokio::join!(half(app.address()), half(fc.control.clone()));
+    for (server, (outcome, waited)) in [("camwall", camwall), ("fakecam control", fakecam)] {
+        let rest =
+            outcome.unwrap_or_else(|e| panic!("{server} kept the half-sent request open: {e}"));
+        let text = String::from_utf8_lossy(&rest);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "{server}: unexpected answer: {text}"
+        );
+        assert!(
+            waited >= timeout,
+            "{server}: cut off after {waited:?}, before the {timeout:?} timeout"
+        );
+        println!(
+            "HEAD_TIMEOUT {server}: cut_off_after_ms={}",
+            waited.as_millis()
+        );
+    }
 }
 
 /// A client that sends a request head and then trickles its body (slower than
@@ -189,32 +214,21 @@ async fn a_request_body_sent_too_slowly_is_answered_408() {
     let addr = app.address();
     let timeout = camwall::server::BODY_READ_TIMEOUT;
     let started = Instant::now();
-    let slow_addr = addr.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        use std::io::Read;
-        let mut s = std::net::TcpStream::connect(&slow_addr).unwrap();
-        s.write_all(
-            b"PUT /api/selection HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-              Content-Length: 30\r\n\r\n{\"camera\":",
-        )
-        .unwrap();
-        s.set_read_timeout(Some(timeout + Duration::from_secs(10)))
-            .unwrap();
-        let mut answer = Vec::new();
-        s.read_to_end(&mut answer).map(|_| answer)
-    });
+    let slow = tokio::spawn(stall_after(
+        addr.clone(),
+        b"PUT /api/selection HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 30\r\n\r\n{\"camera\":",
+        timeout,
+        started,
+    ));
     // Meanwhile the API answers.
-    let api_addr = addr.clone();
-    let res = tokio::task::spawn_blocking(move || http("GET", &api_addr, "/api/cameras", None))
+    let res = tokio::task::spawn_blocking(move || http("GET", &addr, "/api/cameras", None))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
-    let answer = outcome
-        .await
-        .unwrap()
-        .expect("the server kept the half-sent body open");
-    let waited = started.elapsed();
+    let (outcome, waited) = slow.await.unwrap();
+    let answer = outcome.expect("the server kept the half-sent body open");
     let text = String::from_utf8_lossy(&answer);
     assert!(
         text.starts_with("HTTP/1.1 408"),

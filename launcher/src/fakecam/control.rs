@@ -104,17 +104,20 @@ pub fn routes(
         .unify()
 }
 
-/// Serves the control endpoint on `listener` until `shutdown` resolves.
+/// Serves the control endpoint on `listener` until `shutdown` resolves, on the same server as
+/// camwall's (a client that stalls in a request head is let go after its timeout).
 pub async fn serve(
     cams: FakeCam,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes(cams))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
+    gstcamwall::http::serve(
+        routes(cams).boxed(),
+        listener,
+        gstcamwall::http::HEADER_READ_TIMEOUT,
+        shutdown,
+    )
+    .await;
 }
 
 #[cfg(test)]
