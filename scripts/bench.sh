@@ -3,7 +3,7 @@
 # motion; Debian packages) and runs the benchmark on simulated cameras, all on 127.0.0.1. Prints
 # the figures and writes BENCHMARKS.md. Not part of the test suite.
 #
-#   scripts/bench.sh                         # everything, about 13 minutes
+#   scripts/bench.sh                         # everything, about 15 minutes
 #   scripts/bench.sh --quick                 # about 2 minutes
 #   scripts/bench.sh --only switch,latency   # some sections (see --help)
 set -euo pipefail

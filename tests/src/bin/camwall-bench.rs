@@ -33,13 +33,14 @@ use report::{Findings, PeerFinding, Report};
 use rig::{CamSize, Camwall, Fakecam};
 use stats::{fmt, Summary};
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "first-frame",
     "switch",
     "alarm",
     "viewers",
     "latency",
     "cpu",
+    "overhead",
     "peers",
     "startup",
 ];
@@ -48,11 +49,11 @@ const SECTIONS: [&str; 8] = [
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Shorter windows and fewer trials (about 2 minutes instead of about 10).
+    /// Shorter windows and fewer trials (about 2 minutes instead of about 15).
     #[arg(long)]
     quick: bool,
     /// Sections to run, comma-separated (default: all): first-frame, switch, alarm, viewers,
-    /// latency, cpu, peers, startup.
+    /// latency, cpu, overhead, peers, startup.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The `camwall` binary (default: the one next to this program).
@@ -323,6 +324,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if wanted("cpu") {
         let r = rt.block_on(sections::cpu(&exe, &p, &mut report, &mut found));
         record("cpu", r, &mut report);
+    }
+    if wanted("overhead") {
+        let r = rt.block_on(sections::overhead(&exe, &p, &mut report));
+        record("overhead", r, &mut report);
     }
     if wanted("peers") {
         let r = peers::peers(&exe, &p, &mut report, &mut found);

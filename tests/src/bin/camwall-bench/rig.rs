@@ -127,12 +127,22 @@ impl Camwall {
         cameras: &[(String, String)],
         extra: &str,
     ) -> anyhow::Result<Camwall> {
+        Self::start_with(camwall, cameras, extra, "")
+    }
+
+    /// [`Camwall::start_on`] with `motion` (more TOML) in every camera's `[camera.motion]`.
+    pub fn start_with(
+        camwall: &Path,
+        cameras: &[(String, String)],
+        extra: &str,
+        motion: &str,
+    ) -> anyhow::Result<Camwall> {
         let addr = format!("127.0.0.1:{}", free_port()?);
         let mut text = format!("[server]\nlisten = \"{addr}\"\n{extra}\n");
         for (id, url) in cameras {
             text.push_str(&format!(
                 "\n[[camera]]\nid = \"{id}\"\nurl = \"{url}\"\ncodec = \"h264\"\n\
-                 [camera.motion]\nzones = \"{}\"\n",
+                 [camera.motion]\nzones = \"{}\"\n{motion}\n",
                 camwall::demo::fakecam_zones()
             ));
         }

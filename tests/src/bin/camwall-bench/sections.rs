@@ -669,6 +669,191 @@ async fn cpu_one(exe: &std::path::Path, n: usize, p: &Params) -> anyhow::Result<
     Ok(measure)
 }
 
+/// One process of the overhead breakdown.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    /// The stock floor; `blocking` is `input-selector`'s default `sync-streams=true`.
+    Floor { blocking: bool },
+    /// `camwall run`, with or without motion detection and one viewer.
+    Camwall { detection: bool, viewer: bool },
+}
+
+/// The rows of the breakdown, each adding one part to the one above.
+const PARTS: [(&str, Part); 5] = [
+    (
+        "stock floor (a hidden input of `input-selector` waits for the shown one)",
+        Part::Floor { blocking: true },
+    ),
+    (
+        "stock floor, hidden inputs never wait (`input-selector sync-streams=false`)",
+        Part::Floor { blocking: false },
+    ),
+    (
+        "camwall, motion detection off (`enabled = false`), no viewer",
+        Part::Camwall {
+            detection: false,
+            viewer: false,
+        },
+    ),
+    (
+        "camwall, motion detection off, one viewer",
+        Part::Camwall {
+            detection: false,
+            viewer: true,
+        },
+    ),
+    (
+        "camwall as in the table above: motion detection on, one viewer",
+        Part::Camwall {
+            detection: true,
+            viewer: true,
+        },
+    ),
+];
+
+/// A running process of the breakdown.
+enum Running {
+    Floor(Proc),
+    Camwall(Camwall),
+}
+
+impl Running {
+    fn pid(&self) -> u32 {
+        match self {
+            Running::Floor(p) => p.pid(),
+            Running::Camwall(c) => c.proc.pid(),
+        }
+    }
+
+    fn check_alive(&mut self) -> anyhow::Result<()> {
+        match self {
+            Running::Floor(p) => p.check_alive(),
+            Running::Camwall(c) => c.proc.check_alive(),
+        }
+    }
+}
+
+/// 5b. Where camwall's CPU over the floor goes, at 4 cameras: five processes that each add one
+/// part to the one before, side by side on the same cameras.
+pub async fn overhead(
+    exe: &std::path::Path,
+    p: &Params,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    const CAMERAS: usize = 4;
+    report.heading(&format!(
+        "5b. Where camwall's CPU over the floor goes ({CAMERAS} cameras, {}x{} at 25 fps)",
+        p.cpu_size.width, p.cpu_size.height
+    ));
+    report.note(&format!(
+        "Each row adds one part to the row above; all five processes run side by side on the \
+         same fakecam cameras, are measured over the same window ({} s after {} s of warm-up) \
+         and are started afresh, in a rotating order, for each of {} rounds. The ratio is the \
+         row's total CPU over the stock floor's in the same rounds, ± the standard error of the \
+         rounds' ratios; \"adds\" is the difference from the row above. Five processes load the \
+         machine more than the table above does, so these ratios are not the same measurement: \
+         they show the shares. camwall's contracts fix two of them: a hidden input is never held \
+         back (`alarmselector`), and every frame of every camera is analysed (`motionalarm`).",
+        p.window.as_secs(),
+        p.warmup.as_secs(),
+        p.cpu_rounds
+    ));
+    let cams = Fakecam::start(exe, CAMERAS, p.cpu_size)?;
+    let floor = floor_pipeline(&cams, "jpegenc quality=80 ! fakesink sync=false");
+    let unblocked = floor.replacen(
+        "input-selector name=sel",
+        "input-selector name=sel sync-streams=false",
+        1,
+    );
+    if unblocked == floor {
+        bail!("the floor pipeline has no `input-selector name=sel` to set sync-streams on");
+    }
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); PARTS.len()];
+    for round in 0..p.cpu_rounds {
+        let mut running: Vec<Option<Running>> = PARTS.iter().map(|_| None).collect();
+        for k in 0..PARTS.len() {
+            let i = (round + k) % PARTS.len();
+            let (name, part) = PARTS[i];
+            running[i] = Some(match part {
+                Part::Floor { blocking } => Running::Floor(gst_launch(
+                    name,
+                    if blocking { &floor } else { &unblocked },
+                )?),
+                Part::Camwall { detection, .. } => {
+                    let motion = if detection { "" } else { "enabled = false" };
+                    let cameras = cams.cameras.clone();
+                    let exe = exe.to_path_buf();
+                    Running::Camwall(
+                        blocking(move || {
+                            Camwall::start_with(&exe, &cameras, BENCH_SELECTOR, motion)
+                        })
+                        .await?,
+                    )
+                }
+            });
+        }
+        let running: Vec<Running> = running.into_iter().flatten().collect();
+        let until = Instant::now() + p.warmup + p.window + Duration::from_secs(1);
+        let mut viewers = Vec::new();
+        let counters: Vec<Arc<LoadCounters>> = PARTS
+            .iter()
+            .map(|_| Arc::new(LoadCounters::default()))
+            .collect();
+        for (i, (_, part)) in PARTS.iter().enumerate() {
+            if let (Part::Camwall { viewer: true, .. }, Running::Camwall(cw)) = (part, &running[i])
+            {
+                viewers.push(tokio::spawn(wsclient::load_viewer(
+                    cw.addr.clone(),
+                    until,
+                    counters[i].clone(),
+                )));
+            }
+        }
+        tokio::time::sleep(p.warmup).await;
+        let windows = running
+            .iter()
+            .map(|r| CpuWindow::start(r.pid()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        tokio::time::sleep(p.window).await;
+        for (i, w) in windows.iter().enumerate() {
+            cpu[i].push(w.percent()?);
+        }
+        for v in viewers {
+            v.abort();
+        }
+        for ((name, part), counters) in PARTS.iter().zip(&counters) {
+            if matches!(part, Part::Camwall { viewer: true, .. })
+                && counters.frames.load(Ordering::Relaxed) == 0
+            {
+                bail!("{name}: camwall sent no frame to its viewer");
+            }
+        }
+        for (mut r, (name, _)) in running.into_iter().zip(PARTS) {
+            r.check_alive().with_context(|| name.to_string())?;
+        }
+    }
+    let floor_total: f64 = cpu[0].iter().sum();
+    let mut rows = Vec::new();
+    let mut previous: Option<f64> = None;
+    for (i, (name, _)) in PARTS.iter().enumerate() {
+        let ratio = cpu[i].iter().sum::<f64>() / floor_total;
+        let by_round: Vec<f64> = cpu[i].iter().zip(&cpu[0]).map(|(c, f)| c / f).collect();
+        rows.push(vec![
+            name.to_string(),
+            fmt(Some(mean(&cpu[i])), 1),
+            fmt(Some(ratio), 3),
+            fmt(standard_error(&by_round), 3),
+            previous.map_or_else(String::new, |prev| format!("{:+.3}", ratio - prev)),
+        ]);
+        previous = Some(ratio);
+    }
+    report.table(
+        &["process", "CPU %", "ratio to the floor", "± s.e.", "adds"],
+        &rows,
+    );
+    Ok(())
+}
+
 /// Time from spawning `camwall demo` to the first frame at a WebSocket client.
 pub async fn startup(
     exe: &std::path::Path,
