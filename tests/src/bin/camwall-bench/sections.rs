@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use camwall_tests::viewer::Viewer;
 
 use crate::procs::{free_port, ms_between, CpuWindow, Proc};
@@ -622,60 +622,170 @@ impl CpuMeasure {
 /// by ±10 %, which a ratio of two runs taken one after the other would carry. Each round starts
 /// both afresh, the floor first in every other round.
 async fn cpu_one(exe: &std::path::Path, n: usize, p: &Params) -> anyhow::Result<CpuMeasure> {
+    const PAIR: [(&str, Part); 2] = [
+        (
+            "camwall",
+            Part::Camwall {
+                detection: true,
+                viewer: true,
+            },
+        ),
+        ("stock floor", Part::Floor { blocking: true }),
+    ];
     let cams = Fakecam::start(exe, n, p.cpu_size)?;
-    let floor_line = floor_pipeline(&cams, "jpegenc quality=80 ! fakesink sync=false");
     let mut measure = CpuMeasure::default();
     for round in 0..p.cpu_rounds {
-        let (cw, mut floor) = if round % 2 == 0 {
-            let cw = Camwall::start(exe, &cams, BENCH_SELECTOR)?;
-            (cw, gst_launch("stock floor", &floor_line)?)
-        } else {
-            let floor = gst_launch("stock floor", &floor_line)?;
-            (Camwall::start(exe, &cams, BENCH_SELECTOR)?, floor)
-        };
-        let counters = Arc::new(LoadCounters::default());
-        let until = Instant::now() + p.warmup + p.window + Duration::from_secs(1);
-        let viewer = tokio::spawn(wsclient::load_viewer(
-            cw.addr.clone(),
-            until,
-            counters.clone(),
-        ));
-        tokio::time::sleep(p.warmup).await;
-        floor.check_alive()?;
-        let cw_cpu = CpuWindow::start(cw.proc.pid())?;
-        let floor_cpu = CpuWindow::start(floor.pid())?;
-        let fake = CpuWindow::start(cams.proc.pid())?;
-        tokio::time::sleep(p.window).await;
-        let r = CpuRound {
-            camwall: cw_cpu.percent()?,
-            floor: floor_cpu.percent()?,
-            fakecam: fake.percent()?,
-        };
-        measure.camwall_mib = measure.camwall_mib.max(cw.proc.peak_rss_mib()?);
-        measure.floor_mib = measure.floor_mib.max(floor.peak_rss_mib()?);
-        floor.check_alive()?;
-        viewer.abort();
-        if counters.frames.load(Ordering::Relaxed) == 0 {
-            bail!("camwall sent no frame to its viewer");
-        }
-        if r.floor < 1.0 {
-            return Err(anyhow!(
-                "the floor pipeline used no CPU: is it running?\n{}",
-                floor.tail()
-            ));
-        }
-        measure.rounds.push(r);
+        let r = side_by_side(exe, &cams, &PAIR, round, p).await?;
+        measure.camwall_mib = measure.camwall_mib.max(r.peak_mib[0]);
+        measure.floor_mib = measure.floor_mib.max(r.peak_mib[1]);
+        measure.rounds.push(CpuRound {
+            camwall: r.cpu[0],
+            floor: r.cpu[1],
+            fakecam: r.fakecam,
+        });
     }
     Ok(measure)
 }
 
-/// One process of the overhead breakdown.
+/// A process that runs side by side with others on the same cameras.
 #[derive(Debug, Clone, Copy)]
 enum Part {
     /// The stock floor; `blocking` is `input-selector`'s default `sync-streams=true`.
     Floor { blocking: bool },
     /// `camwall run`, with or without motion detection and one viewer.
     Camwall { detection: bool, viewer: bool },
+}
+
+/// A running [`Part`].
+enum Running {
+    Floor(Proc),
+    Camwall(Camwall),
+}
+
+impl Running {
+    fn proc(&self) -> &Proc {
+        match self {
+            Running::Floor(p) => p,
+            Running::Camwall(c) => &c.proc,
+        }
+    }
+
+    fn proc_mut(&mut self) -> &mut Proc {
+        match self {
+            Running::Floor(p) => p,
+            Running::Camwall(c) => &mut c.proc,
+        }
+    }
+}
+
+/// What one round of [`side_by_side`] measured, each in the order of its parts.
+struct RoundCpu {
+    /// CPU % of one core over the window.
+    cpu: Vec<f64>,
+    /// Peak RSS (VmHWM) at the end of the window.
+    peak_mib: Vec<f64>,
+    /// The fakecam process's CPU % over the same window.
+    fakecam: f64,
+}
+
+/// One round: starts every part afresh on `cams` (in an order rotated by `round`, so that no
+/// part always starts first), connects a viewer to each camwall that has one, and measures
+/// every process over the same window after the warm-up.
+async fn side_by_side(
+    exe: &std::path::Path,
+    cams: &Fakecam,
+    parts: &[(&str, Part)],
+    round: usize,
+    p: &Params,
+) -> anyhow::Result<RoundCpu> {
+    let floor = floor_pipeline(cams, "jpegenc quality=80 ! fakesink sync=false");
+    let mut running: Vec<Option<Running>> = parts.iter().map(|_| None).collect();
+    for k in 0..parts.len() {
+        let i = (round + k) % parts.len();
+        let (name, part) = parts[i];
+        running[i] = Some(match part {
+            Part::Floor { blocking: true } => Running::Floor(gst_launch(name, &floor)?),
+            Part::Floor { blocking: false } => {
+                let unblocked = floor.replacen(
+                    "input-selector name=sel",
+                    "input-selector name=sel sync-streams=false",
+                    1,
+                );
+                if unblocked == floor {
+                    bail!("the floor pipeline has no `input-selector name=sel` to change");
+                }
+                Running::Floor(gst_launch(name, &unblocked)?)
+            }
+            Part::Camwall { detection, .. } => {
+                let motion = if detection { "" } else { "enabled = false" };
+                let cameras = cams.cameras.clone();
+                let exe = exe.to_path_buf();
+                Running::Camwall(
+                    blocking(move || Camwall::start_with(&exe, &cameras, BENCH_SELECTOR, motion))
+                        .await?,
+                )
+            }
+        });
+    }
+    let mut running: Vec<Running> = running.into_iter().flatten().collect();
+    let until = Instant::now() + p.warmup + p.window + Duration::from_secs(1);
+    let counters: Vec<Arc<LoadCounters>> = parts
+        .iter()
+        .map(|_| Arc::new(LoadCounters::default()))
+        .collect();
+    let mut viewers = Vec::new();
+    for (((_, part), r), counters) in parts.iter().zip(&running).zip(&counters) {
+        if let (Part::Camwall { viewer: true, .. }, Running::Camwall(cw)) = (part, r) {
+            viewers.push(tokio::spawn(wsclient::load_viewer(
+                cw.addr.clone(),
+                until,
+                counters.clone(),
+            )));
+        }
+    }
+    tokio::time::sleep(p.warmup).await;
+    for (r, (name, _)) in running.iter_mut().zip(parts) {
+        r.proc_mut()
+            .check_alive()
+            .with_context(|| name.to_string())?;
+    }
+    let windows = running
+        .iter()
+        .map(|r| CpuWindow::start(r.proc().pid()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let fake = CpuWindow::start(cams.proc.pid())?;
+    tokio::time::sleep(p.window).await;
+    let mut measured = RoundCpu {
+        cpu: Vec::new(),
+        peak_mib: Vec::new(),
+        fakecam: fake.percent()?,
+    };
+    for (w, r) in windows.iter().zip(&running) {
+        measured.cpu.push(w.percent()?);
+        measured.peak_mib.push(r.proc().peak_rss_mib()?);
+    }
+    for v in viewers {
+        v.abort();
+    }
+    for ((((name, part), r), counters), &cpu) in parts
+        .iter()
+        .zip(&mut running)
+        .zip(&counters)
+        .zip(&measured.cpu)
+    {
+        r.proc_mut()
+            .check_alive()
+            .with_context(|| name.to_string())?;
+        if matches!(part, Part::Camwall { viewer: true, .. })
+            && counters.frames.load(Ordering::Relaxed) == 0
+        {
+            bail!("{name}: camwall sent no frame to its viewer");
+        }
+        if cpu < 1.0 {
+            bail!("{name} used no CPU: is it running?\n{}", r.proc().tail());
+        }
+    }
+    Ok(measured)
 }
 
 /// The rows of the breakdown, each adding one part to the one above.
@@ -711,28 +821,6 @@ const PARTS: [(&str, Part); 5] = [
     ),
 ];
 
-/// A running process of the breakdown.
-enum Running {
-    Floor(Proc),
-    Camwall(Camwall),
-}
-
-impl Running {
-    fn pid(&self) -> u32 {
-        match self {
-            Running::Floor(p) => p.pid(),
-            Running::Camwall(c) => c.proc.pid(),
-        }
-    }
-
-    fn check_alive(&mut self) -> anyhow::Result<()> {
-        match self {
-            Running::Floor(p) => p.check_alive(),
-            Running::Camwall(c) => c.proc.check_alive(),
-        }
-    }
-}
-
 /// 5b. Where camwall's CPU over the floor goes, at 4 cameras: five processes that each add one
 /// part to the one before, side by side on the same cameras.
 pub async fn overhead(
@@ -759,88 +847,22 @@ pub async fn overhead(
         p.cpu_rounds
     ));
     let cams = Fakecam::start(exe, CAMERAS, p.cpu_size)?;
-    let floor = floor_pipeline(&cams, "jpegenc quality=80 ! fakesink sync=false");
-    let unblocked = floor.replacen(
-        "input-selector name=sel",
-        "input-selector name=sel sync-streams=false",
-        1,
-    );
-    if unblocked == floor {
-        bail!("the floor pipeline has no `input-selector name=sel` to set sync-streams on");
-    }
     let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); PARTS.len()];
     for round in 0..p.cpu_rounds {
-        let mut running: Vec<Option<Running>> = PARTS.iter().map(|_| None).collect();
-        for k in 0..PARTS.len() {
-            let i = (round + k) % PARTS.len();
-            let (name, part) = PARTS[i];
-            running[i] = Some(match part {
-                Part::Floor { blocking } => Running::Floor(gst_launch(
-                    name,
-                    if blocking { &floor } else { &unblocked },
-                )?),
-                Part::Camwall { detection, .. } => {
-                    let motion = if detection { "" } else { "enabled = false" };
-                    let cameras = cams.cameras.clone();
-                    let exe = exe.to_path_buf();
-                    Running::Camwall(
-                        blocking(move || {
-                            Camwall::start_with(&exe, &cameras, BENCH_SELECTOR, motion)
-                        })
-                        .await?,
-                    )
-                }
-            });
-        }
-        let running: Vec<Running> = running.into_iter().flatten().collect();
-        let until = Instant::now() + p.warmup + p.window + Duration::from_secs(1);
-        let mut viewers = Vec::new();
-        let counters: Vec<Arc<LoadCounters>> = PARTS
-            .iter()
-            .map(|_| Arc::new(LoadCounters::default()))
-            .collect();
-        for (i, (_, part)) in PARTS.iter().enumerate() {
-            if let (Part::Camwall { viewer: true, .. }, Running::Camwall(cw)) = (part, &running[i])
-            {
-                viewers.push(tokio::spawn(wsclient::load_viewer(
-                    cw.addr.clone(),
-                    until,
-                    counters[i].clone(),
-                )));
-            }
-        }
-        tokio::time::sleep(p.warmup).await;
-        let windows = running
-            .iter()
-            .map(|r| CpuWindow::start(r.pid()))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        tokio::time::sleep(p.window).await;
-        for (i, w) in windows.iter().enumerate() {
-            cpu[i].push(w.percent()?);
-        }
-        for v in viewers {
-            v.abort();
-        }
-        for ((name, part), counters) in PARTS.iter().zip(&counters) {
-            if matches!(part, Part::Camwall { viewer: true, .. })
-                && counters.frames.load(Ordering::Relaxed) == 0
-            {
-                bail!("{name}: camwall sent no frame to its viewer");
-            }
-        }
-        for (mut r, (name, _)) in running.into_iter().zip(PARTS) {
-            r.check_alive().with_context(|| name.to_string())?;
+        let r = side_by_side(exe, &cams, &PARTS, round, p).await?;
+        for (all, c) in cpu.iter_mut().zip(r.cpu) {
+            all.push(c);
         }
     }
     let floor_total: f64 = cpu[0].iter().sum();
     let mut rows = Vec::new();
     let mut previous: Option<f64> = None;
-    for (i, (name, _)) in PARTS.iter().enumerate() {
-        let ratio = cpu[i].iter().sum::<f64>() / floor_total;
-        let by_round: Vec<f64> = cpu[i].iter().zip(&cpu[0]).map(|(c, f)| c / f).collect();
+    for ((name, _), part_cpu) in PARTS.iter().zip(&cpu) {
+        let ratio = part_cpu.iter().sum::<f64>() / floor_total;
+        let by_round: Vec<f64> = part_cpu.iter().zip(&cpu[0]).map(|(c, f)| c / f).collect();
         rows.push(vec![
             name.to_string(),
-            fmt(Some(mean(&cpu[i])), 1),
+            fmt(Some(mean(part_cpu)), 1),
             fmt(Some(ratio), 3),
             fmt(standard_error(&by_round), 3),
             previous.map_or_else(String::new, |prev| format!("{:+.3}", ratio - prev)),
