@@ -10,6 +10,7 @@ pub mod fakecam;
 pub mod framestamp;
 pub mod integrations;
 pub mod pipeline;
+pub mod sched;
 pub mod server;
 pub mod state;
 pub mod supervisor;

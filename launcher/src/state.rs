@@ -43,6 +43,8 @@ pub struct CameraRuntime {
     pub priority: i32,
     state: Mutex<CameraState>,
     alarm: AtomicBool,
+    /// On screen now: the same as `GET /api/selection`'s camera, readable without a lock.
+    shown: AtomicBool,
     pub(crate) frames: AtomicU64,
     pub(crate) last_frame_ms: AtomicU64,
     pub(crate) width: AtomicU32,
@@ -61,6 +63,11 @@ impl CameraRuntime {
 
     pub fn alarm(&self) -> bool {
         self.alarm.load(Ordering::Relaxed)
+    }
+
+    /// Whether this camera is the one on screen.
+    pub fn shown(&self) -> bool {
+        self.shown.load(Ordering::Relaxed)
     }
 
     /// Records a decoded frame (called from the camera's streaming thread).
@@ -138,6 +145,7 @@ impl AppState {
                 priority: c.priority,
                 state: Mutex::new(CameraState::Connecting),
                 alarm: AtomicBool::new(false),
+                shown: AtomicBool::new(false),
                 frames: AtomicU64::new(0),
                 last_frame_ms: AtomicU64::new(0),
                 width: AtomicU32::new(0),
@@ -177,6 +185,10 @@ impl AppState {
     pub(crate) fn update_selection(&self, f: impl FnOnce(&mut Selection)) -> Selection {
         let mut s = self.selection.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut s);
+        for cam in &self.cameras {
+            let shown = s.camera.as_deref() == Some(cam.id.as_str());
+            cam.shown.store(shown, Ordering::Relaxed);
+        }
         s.clone()
     }
 

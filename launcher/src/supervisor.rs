@@ -20,8 +20,8 @@ use gstcamwall::mjpegwssink::MjpegWsSink;
 use gstcamwall::protocol::{self, unix_ms_now};
 use tracing::{debug, error, info, warn};
 
-use crate::pipeline;
 use crate::state::{AppState, CameraState, Selection, SelectionReason};
+use crate::{pipeline, sched};
 
 /// How often the supervisor looks at every camera.
 const TICK: Duration = Duration::from_millis(100);
@@ -327,6 +327,7 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         bin.add_pad(&src)?;
         let answered = Arc::new(AtomicBool::new(false));
         relink_on_reconnect(&bin, index, answered.clone())?;
+        schedule_receivers(state, index, &bin);
         // A camera's bin lives its own life: a camera that cannot connect must not hold the
         // whole pipeline back from PLAYING, and restarting it must not touch the others.
         bin.set_locked_state(true);
@@ -452,6 +453,32 @@ fn limit_rate(selector: &gst::Element, max_fps: u32) {
     );
 }
 
+/// Puts the threads that receive a camera's packets in the scheduling class for whether it is
+/// on screen (see [`sched`]); its decoding thread is moved by [`count_frames`]. rtspsrc makes
+/// new receivers on every reconnection, so each one is caught as it is added.
+fn schedule_receivers(state: &Arc<AppState>, index: usize, bin: &gst::Bin) {
+    let state = state.clone();
+    bin.connect_deep_element_added(move |_, _, element| {
+        if element.factory().is_none_or(|f| f.name() != "udpsrc") {
+            return;
+        }
+        let Some(src) = element.static_pad("src") else {
+            return;
+        };
+        let state = state.clone();
+        src.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+            move |_, _| match state.cameras.get(index) {
+                Some(cam) => {
+                    sched::enter(sched::Role::of(cam.shown()));
+                    gst::PadProbeReturn::Ok
+                }
+                None => gst::PadProbeReturn::Remove,
+            },
+        );
+    });
+}
+
 fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad) {
     let state = state.clone();
     src.add_probe(
@@ -462,6 +489,7 @@ fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad) {
             };
             if let Some(buffer) = info.buffer() {
                 cam.taps.frame(pad, buffer);
+                sched::enter(sched::Role::of(cam.shown()));
             }
             if let Some(ev) = info.event() {
                 if let gst::EventView::Caps(c) = ev.view() {
@@ -778,5 +806,32 @@ mod tests {
         for n in [20, 64, 1_000, u32::MAX] {
             assert_eq!(ms(n), 1500);
         }
+    }
+
+    #[test]
+    fn only_the_camera_a_switch_names_counts_as_shown() {
+        let config = crate::config::Config::parse(
+            "t.toml",
+            "[[camera]]\nid = \"a\"\nurl = \"rtsp://x/a\"\n\
+             [[camera]]\nid = \"b\"\nurl = \"rtsp://x/b\"\n\
+             [[camera]]\nid = \"c\"\nurl = \"rtsp://x/c\"\n",
+        )
+        .unwrap();
+        let state = AppState::new(config);
+        let shown = || state.cameras.iter().map(|c| c.shown()).collect::<Vec<_>>();
+        assert_eq!(shown(), [false, false, false]);
+        let switch = |camera_id: &str, reason| SelectorSwitched {
+            camera_id: camera_id.to_string(),
+            previous: String::new(),
+            reason,
+            running_time: None,
+        };
+        on_switch(&state, &switch("b", SwitchReason::User));
+        assert_eq!(shown(), [false, true, false]);
+        on_switch(&state, &switch("c", SwitchReason::Alarm));
+        assert_eq!(shown(), [false, false, true]);
+        // Nothing forwarded (the last pad went away): every camera's threads are hidden ones.
+        on_switch(&state, &switch("", SwitchReason::PadRemoved));
+        assert_eq!(shown(), [false, false, false]);
     }
 }
