@@ -11,10 +11,10 @@
 //! wake-ups and context switches, less CPU, and the camera on screen keeps the cores first
 //! when the machine is busy. The threads of the camera on screen run as normal threads.
 //!
-//! A thread is moved by itself, from the frame probe, when the camera it carries is shown or
-//! hidden: no thread ids are kept, and a thread that ends takes its state with it. A thread
-//! that started in any class other than `SCHED_OTHER` (camwall run under `chrt`, say) is the
-//! user's choice and is never touched.
+//! A thread is moved by itself, from the frame and packet probes, when the camera it carries is
+//! shown or hidden: no thread ids are kept. When its task ends it becomes a normal thread again
+//! before going back to GStreamer's thread pool. A thread that started in any class other than
+//! `SCHED_OTHER` (camwall run under `chrt`, say) is the user's choice and is never touched.
 
 use std::cell::Cell;
 
@@ -69,6 +69,19 @@ pub fn enter(role: Role) {
                 current.set(Managed::Never);
             }
         }
+    });
+}
+
+/// Gives the calling thread back its normal class as it leaves a camera's task: GStreamer's
+/// task threads are pooled, and the next task this one runs may be anything.
+pub fn leave() {
+    CURRENT.with(|current| {
+        if let Managed::In(Role::Hidden) = current.get() {
+            if let Err(e) = os::set(Role::OnScreen) {
+                tracing::debug!("pooled streaming thread stays in SCHED_BATCH: {e}");
+            }
+        }
+        current.set(Managed::Unknown);
     });
 }
 
@@ -137,6 +150,13 @@ mod tests {
             assert_eq!(class(), libc::SCHED_OTHER);
             enter(Role::Hidden);
             assert_eq!(class(), libc::SCHED_BATCH);
+            // Back to the pool: a normal thread again, and the next task starts afresh.
+            leave();
+            assert_eq!(class(), libc::SCHED_OTHER);
+            enter(Role::Hidden);
+            assert_eq!(class(), libc::SCHED_BATCH);
+            leave();
+            assert_eq!(class(), libc::SCHED_OTHER);
         })
         .join()
         .unwrap();
@@ -154,6 +174,8 @@ mod tests {
             enter(Role::OnScreen);
             assert_eq!(class(), libc::SCHED_IDLE);
             enter(Role::Hidden);
+            assert_eq!(class(), libc::SCHED_IDLE);
+            leave();
             assert_eq!(class(), libc::SCHED_IDLE);
         })
         .join()

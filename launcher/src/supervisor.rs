@@ -299,6 +299,17 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         .downcast::<gst::Pipeline>()
         .map_err(|_| anyhow!("the tail is not a pipeline"))?;
     pipeline.set_property("name", "camwall");
+    if let Some(bus) = pipeline.bus() {
+        // Posted by a task's own thread as it ends, before the thread goes back to the pool.
+        bus.set_sync_handler(|_, msg| {
+            if let gst::MessageView::StreamStatus(s) = msg.view() {
+                if s.get().0 == gst::StreamStatusType::Leave {
+                    sched::leave();
+                }
+            }
+            gst::BusSyncReply::Pass
+        });
+    }
     let selector = pipeline.by_name("sel").context("no selector")?;
     let sink = pipeline
         .by_name("sink")
