@@ -133,30 +133,42 @@ mod os {
 mod tests {
     use super::*;
 
-    fn class() -> i32 {
-        // SAFETY: no pointers; 0 is the calling thread.
-        unsafe { libc::sched_getscheduler(0) }
+    #[derive(Debug, Clone, Copy)]
+    enum Step {
+        Show,
+        Hide,
+        Leave,
+    }
+
+    /// Runs `steps` on the calling thread, checking its class after each.
+    fn check(steps: &[(Step, i32)]) {
+        for &(step, want) in steps {
+            match step {
+                Step::Show => enter(Role::OnScreen),
+                Step::Hide => enter(Role::Hidden),
+                Step::Leave => leave(),
+            }
+            // SAFETY: no pointers; 0 is the calling thread.
+            let class = unsafe { libc::sched_getscheduler(0) };
+            assert_eq!(class, want, "after {step:?} in {steps:?}");
+        }
     }
 
     #[test]
-    fn hidden_threads_batch_and_come_back_when_shown() {
+    fn hidden_threads_batch_and_come_back_when_shown_or_pooled() {
         std::thread::spawn(|| {
-            assert_eq!(class(), libc::SCHED_OTHER);
-            enter(Role::Hidden);
-            assert_eq!(class(), libc::SCHED_BATCH);
-            enter(Role::Hidden);
-            assert_eq!(class(), libc::SCHED_BATCH);
-            enter(Role::OnScreen);
-            assert_eq!(class(), libc::SCHED_OTHER);
-            enter(Role::Hidden);
-            assert_eq!(class(), libc::SCHED_BATCH);
-            // Back to the pool: a normal thread again, and the next task starts afresh.
-            leave();
-            assert_eq!(class(), libc::SCHED_OTHER);
-            enter(Role::Hidden);
-            assert_eq!(class(), libc::SCHED_BATCH);
-            leave();
-            assert_eq!(class(), libc::SCHED_OTHER);
+            use libc::{SCHED_BATCH as BATCH, SCHED_OTHER as OTHER};
+            check(&[
+                (Step::Hide, BATCH),
+                (Step::Hide, BATCH),
+                (Step::Show, OTHER),
+                (Step::Hide, BATCH),
+                // Back to the pool: a normal thread again, and the next task starts afresh.
+                (Step::Leave, OTHER),
+                (Step::Hide, BATCH),
+                (Step::Leave, OTHER),
+                (Step::Leave, OTHER),
+            ]);
         })
         .join()
         .unwrap();
@@ -171,12 +183,8 @@ mod tests {
                 unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) },
                 0
             );
-            enter(Role::OnScreen);
-            assert_eq!(class(), libc::SCHED_IDLE);
-            enter(Role::Hidden);
-            assert_eq!(class(), libc::SCHED_IDLE);
-            leave();
-            assert_eq!(class(), libc::SCHED_IDLE);
+            let idle = libc::SCHED_IDLE;
+            check(&[(Step::Show, idle), (Step::Hide, idle), (Step::Leave, idle)]);
         })
         .join()
         .unwrap();
