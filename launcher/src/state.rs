@@ -5,7 +5,7 @@
 //! event stream that the API and the viewers' WebSocket carry.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gstcamwall::mjpegwssink::FrameFeed;
@@ -43,8 +43,6 @@ pub struct CameraRuntime {
     pub priority: i32,
     state: Mutex<CameraState>,
     alarm: AtomicBool,
-    /// On screen now: the same as `GET /api/selection`'s camera, readable without a lock.
-    shown: AtomicBool,
     pub(crate) frames: AtomicU64,
     pub(crate) last_frame_ms: AtomicU64,
     pub(crate) width: AtomicU32,
@@ -63,11 +61,6 @@ impl CameraRuntime {
 
     pub fn alarm(&self) -> bool {
         self.alarm.load(Ordering::Relaxed)
-    }
-
-    /// Whether this camera is the one on screen.
-    pub fn shown(&self) -> bool {
-        self.shown.load(Ordering::Relaxed)
     }
 
     /// Records a decoded frame (called from the camera's streaming thread).
@@ -131,8 +124,14 @@ pub struct AppState {
     pub feed: FrameFeed,
     pub cameras: Vec<CameraRuntime>,
     selection: Mutex<Selection>,
+    /// Index of the selection's camera ([`NONE_SHOWN`] when there is none), kept beside it
+    /// by `update_selection` so that streaming threads can read it without the lock.
+    shown: AtomicUsize,
     events: broadcast::Sender<Arc<str>>,
 }
+
+/// [`AppState`]'s `shown` when no camera is on screen.
+const NONE_SHOWN: usize = usize::MAX;
 
 impl AppState {
     pub fn new(config: Config) -> Arc<AppState> {
@@ -145,7 +144,6 @@ impl AppState {
                 priority: c.priority,
                 state: Mutex::new(CameraState::Connecting),
                 alarm: AtomicBool::new(false),
-                shown: AtomicBool::new(false),
                 frames: AtomicU64::new(0),
                 last_frame_ms: AtomicU64::new(0),
                 width: AtomicU32::new(0),
@@ -167,6 +165,7 @@ impl AppState {
                 user_choice: first,
                 detail: None,
             }),
+            shown: AtomicUsize::new(NONE_SHOWN),
             events,
         })
     }
@@ -185,18 +184,24 @@ impl AppState {
     pub(crate) fn update_selection(&self, f: impl FnOnce(&mut Selection)) -> Selection {
         let mut s = self.selection.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut s);
-        for cam in &self.cameras {
-            let shown = s.camera.as_deref() == Some(cam.id.as_str());
-            cam.shown.store(shown, Ordering::Relaxed);
-        }
+        let shown = s.camera.as_deref().and_then(|id| self.camera_index(id));
+        self.shown
+            .store(shown.unwrap_or(NONE_SHOWN), Ordering::Relaxed);
         s.clone()
     }
 
+    /// Whether camera `index` is the one on screen (as `GET /api/selection` says), without a
+    /// lock: streaming threads ask it for every buffer.
+    pub fn is_shown(&self, index: usize) -> bool {
+        self.shown.load(Ordering::Relaxed) == index
+    }
+
     pub fn camera_views(&self) -> Vec<CameraView> {
-        let on_screen = self.selection().camera;
+        let shown = self.shown.load(Ordering::Relaxed);
         self.cameras
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 let (w, h) = (
                     c.width.load(Ordering::Relaxed),
                     c.height.load(Ordering::Relaxed),
@@ -207,7 +212,7 @@ impl AppState {
                     name: c.name.clone(),
                     state: c.state(),
                     alarm: c.alarm(),
-                    selected: on_screen.as_deref() == Some(c.id.as_str()),
+                    selected: i == shown,
                     url: c.url.clone(),
                     priority: c.priority,
                     width: (w > 0).then_some(w),

@@ -479,12 +479,9 @@ fn schedule_receivers(state: &Arc<AppState>, index: usize, bin: &gst::Bin) {
         let state = state.clone();
         src.add_probe(
             gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
-            move |_, _| match state.cameras.get(index) {
-                Some(cam) => {
-                    sched::enter(sched::Role::of(cam.shown()));
-                    gst::PadProbeReturn::Ok
-                }
-                None => gst::PadProbeReturn::Remove,
+            move |_, _| {
+                sched::enter(sched::Role::of(state.is_shown(index)));
+                gst::PadProbeReturn::Ok
             },
         );
     });
@@ -500,7 +497,7 @@ fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad) {
             };
             if let Some(buffer) = info.buffer() {
                 cam.taps.frame(pad, buffer);
-                sched::enter(sched::Role::of(cam.shown()));
+                sched::enter(sched::Role::of(state.is_shown(index)));
             }
             if let Some(ev) = info.event() {
                 if let gst::EventView::Caps(c) = ev.view() {
@@ -829,7 +826,7 @@ mod tests {
         )
         .unwrap();
         let state = AppState::new(config);
-        let shown = || state.cameras.iter().map(|c| c.shown()).collect::<Vec<_>>();
+        let shown = || (0..3).map(|i| state.is_shown(i)).collect::<Vec<_>>();
         assert_eq!(shown(), [false, false, false]);
         let switch = |camera_id: &str, reason| SelectorSwitched {
             camera_id: camera_id.to_string(),
