@@ -328,6 +328,7 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         let bin = gst::parse::bin_from_description(&pipeline::camera_branch(cam, index), false)
             .with_context(|| format!("camera '{}'", cam.id()))?;
         bin.set_property("name", format!("camera{index}"));
+        bin.set_property("async-handling", true);
         let motion_src = bin
             .by_name(&pipeline::motion_name(index))
             .and_then(|m| m.static_pad("src"))
