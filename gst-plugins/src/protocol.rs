@@ -71,7 +71,7 @@ pub struct Switch<'a> {
     pub ts: u64,
 }
 
-/// A camera's connection state changed (`connecting`, `live`, `offline`).
+/// A camera's connection state changed (`connecting`, `live`, `offline`), or why it is down.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CameraState<'a> {
     #[serde(borrow)]
@@ -79,6 +79,26 @@ pub struct CameraState<'a> {
     #[serde(borrow)]
     pub state: Cow<'a, str>,
     pub ts: u64,
+    /// Since when the camera has had no pictures (unix ms); `null` while live.
+    #[serde(default)]
+    pub offline_since: Option<u64>,
+    /// Why the camera is down; `null` while live.
+    #[serde(default, borrow)]
+    pub error: Option<CameraError<'a>>,
+}
+
+/// Why a camera is down.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CameraError<'a> {
+    /// `auth`, `not_found`, `refused`, `unreachable`, `timeout`, `unsupported`, `stalled` or
+    /// `protocol`.
+    #[serde(borrow)]
+    pub kind: Cow<'a, str>,
+    /// What went wrong, in the pipeline's words (passwords masked).
+    #[serde(borrow)]
+    pub message: Cow<'a, str>,
+    /// When this failure was first seen in the current outage (unix ms).
+    pub since: u64,
 }
 
 /// Any message on the viewer WebSocket.
@@ -189,6 +209,19 @@ mod tests {
                 camera: "c".into(),
                 state: "offline".into(),
                 ts: 5,
+                offline_since: Some(3),
+                error: Some(CameraError {
+                    kind: "refused".into(),
+                    message: "nothing listens".into(),
+                    since: 4,
+                }),
+            }),
+            Message::Camera(CameraState {
+                camera: "c".into(),
+                state: "live".into(),
+                ts: 6,
+                offline_since: None,
+                error: None,
             }),
         ];
         for m in msgs {

@@ -50,13 +50,16 @@ pub async fn serve_with(
 ) -> anyhow::Result<()> {
     integrations.attach(supervisor.clone());
     let clients = ClientSet::new();
-    let routes = crate::integrations::routes::routes(state.clone(), integrations)
-        .or(crate::server::routes(
-            state.clone(),
-            supervisor.clone(),
-            clients.clone(),
-        ))
-        .unify();
+    let routes = crate::server::guarded(
+        &state.config,
+        crate::integrations::routes::routes(state.clone(), integrations)
+            .or(crate::server::routes(
+                state.clone(),
+                supervisor.clone(),
+                clients.clone(),
+            ))
+            .unify(),
+    );
     let addr = listener.local_addr()?;
     info!("camwall serving on http://{addr}/");
     let server = gstcamwall::http::serve(

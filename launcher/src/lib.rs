@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod fakecam;
 pub mod framestamp;
+pub mod health;
 pub mod integrations;
 pub mod pipeline;
 pub mod sched;

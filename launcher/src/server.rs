@@ -77,24 +77,6 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[Strin
     authority_key(scheme, authority) == authority_key(scheme, host.trim())
 }
 
-/// Refuses cross-site requests from origins that are not allowed (a page elsewhere must not
-/// drive the API or read the cameras through a user's browser).
-fn same_origin(allowed: Arc<[String]>) -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::header::optional::<String>("origin")
-        .and(warp::header::optional::<String>("host"))
-        .and_then(move |origin: Option<String>, host: Option<String>| {
-            let ok = origin_allowed(origin.as_deref(), host.as_deref(), &allowed);
-            async move {
-                if ok {
-                    Ok(())
-                } else {
-                    Err(warp::reject::custom(ForbiddenOrigin))
-                }
-            }
-        })
-        .untuple_one()
-}
-
 /// A JSON `{"error": ...}` answer; a 401 also says how to authenticate.
 pub(crate) fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
     let mut res = warp::reply::with_status(
@@ -111,23 +93,79 @@ pub(crate) fn json_error(status: StatusCode, message: &str) -> warp::reply::Resp
     res
 }
 
-/// Passes requests that carry the token (or all, when none is configured).
-fn authorized(token: Option<Arc<str>>) -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::query::<HashMap<String, String>>()
-        .or(warp::any().map(HashMap::new))
-        .unify()
+/// Every route the port serves, as `(method, path)` with `{id}` for a camera id: the page,
+/// the API, the viewers' routes and the integrations'. All of them but [`OPEN_PATHS`] sit
+/// behind the [`guard`]; the security tests walk this list.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/api/cameras"),
+    ("GET", "/api/selection"),
+    ("PUT", "/api/selection"),
+    ("GET", "/api/events"),
+    ("GET", "/api/events/history"),
+    ("GET", "/api/cameras/{id}/snapshot.jpg"),
+    ("GET", "/metrics"),
+    ("GET", "/healthz"),
+    ("GET", "/ws"),
+    ("GET", "/snapshot.jpg"),
+    ("GET", "/mjpeg"),
+];
+
+/// Paths that answer without the token and from any origin.
+const OPEN_PATHS: &[&str] = &["/healthz"];
+
+/// The one guard in front of every route of the port, the integrations' and the viewers'
+/// included: a route added later sits behind it too. A request needs the token (when one is
+/// configured; else 401), then an allowed `Origin` (a page elsewhere must not drive the API or
+/// read the cameras through a user's browser; else 403). Only [`OPEN_PATHS`] skip it.
+pub fn guard(
+    token: Option<Arc<str>>,
+    allowed_origins: Arc<[String]>,
+) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::path::full()
+        .and(
+            warp::query::<HashMap<String, String>>()
+                .or(warp::any().map(HashMap::new))
+                .unify(),
+        )
         .and(warp::header::optional::<String>("authorization"))
-        .and_then(move |q: HashMap<String, String>, auth: Option<String>| {
-            let ok = is_authorized(token.as_deref(), &q, auth.as_deref());
-            async move {
-                if ok {
+        .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<String>("host"))
+        .and_then(
+            move |path: warp::path::FullPath,
+                  query: HashMap<String, String>,
+                  auth: Option<String>,
+                  origin: Option<String>,
+                  host: Option<String>| {
+                let verdict = if OPEN_PATHS.contains(&path.as_str()) {
                     Ok(())
-                } else {
+                } else if !is_authorized(token.as_deref(), &query, auth.as_deref()) {
                     Err(warp::reject::custom(Unauthorized))
-                }
-            }
-        })
+                } else if !origin_allowed(origin.as_deref(), host.as_deref(), &allowed_origins) {
+                    Err(warp::reject::custom(ForbiddenOrigin))
+                } else {
+                    Ok(())
+                };
+                async move { verdict }
+            },
+        )
         .untuple_one()
+}
+
+/// `routes` behind the [`guard`], with every rejection turned into a JSON error.
+pub fn guarded(
+    config: &crate::config::Config,
+    routes: impl Filter<Extract = (warp::reply::Response,), Error = Rejection>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
+    let token: Option<Arc<str>> = config.token().map(Into::into);
+    guard(token, config.allowed_origins().into())
+        .and(routes)
+        .recover(recover)
+        .unify()
 }
 
 /// What became of a request body.
@@ -204,15 +242,12 @@ struct SelectBody {
     camera: String,
 }
 
-/// All routes on one filter.
+/// The launcher's own routes, to be served behind the [`guard`] (see [`guarded`]).
 pub fn routes(
     state: Arc<AppState>,
     supervisor: Arc<Supervisor>,
     clients: ClientSet,
-) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
-    let token: Option<Arc<str>> = state.config.token().map(Into::into);
-    let auth = authorized(token.clone());
-    let origin_check = same_origin(state.config.allowed_origins().into());
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     let with_state = {
         let state = state.clone();
         warp::any().map(move || state.clone())
@@ -232,25 +267,20 @@ pub fn routes(
             }
         });
 
-    let page = warp::path::end()
-        .and(warp::get())
-        .and(auth.clone())
-        .map(|| {
-            let mut res = warp::reply::html(PAGE).into_response();
-            res.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            res
-        });
+    let page = warp::path::end().and(warp::get()).map(|| {
+        let mut res = warp::reply::html(PAGE).into_response();
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        res
+    });
 
     let cameras = warp::path!("api" / "cameras")
         .and(warp::get())
-        .and(auth.clone())
         .and(with_state.clone())
         .map(|state: Arc<AppState>| warp::reply::json(&state.camera_views()).into_response());
 
     let get_selection = warp::path!("api" / "selection")
         .and(warp::get())
-        .and(auth.clone())
         .and(with_state.clone())
         .map(|state: Arc<AppState>| warp::reply::json(&state.selection()).into_response());
 
@@ -258,7 +288,6 @@ pub fn routes(
     // would otherwise rank another route's 405 above this route's 400, 404 or 413.
     let put_selection = warp::path!("api" / "selection")
         .and(warp::put())
-        .and(auth.clone())
         .and(limited_body())
         .and(warp::any().map(move || supervisor.clone()))
         .then(
@@ -288,7 +317,6 @@ pub fn routes(
 
     let events = warp::path!("api" / "events")
         .and(warp::get())
-        .and(auth.clone())
         .and(with_state.clone())
         .map(|state: Arc<AppState>| {
             let rx = state.subscribe_events();
@@ -315,14 +343,17 @@ pub fn routes(
     let viewer = mjpegwssink::routes(
         state.feed.clone(),
         RouteOptions {
-            token: token.as_deref().map(str::to_string),
+            // The guard in front of every route checks the token.
+            token: None,
             serve_viewer: false,
             clients,
             ..RouteOptions::default()
         },
     );
 
-    let guarded = page
+    healthz
+        .or(page)
+        .unify()
         .or(cameras)
         .unify()
         .or(get_selection)
@@ -332,11 +363,6 @@ pub fn routes(
         .or(events)
         .unify()
         .or(viewer)
-        .unify();
-    healthz
-        .or(origin_check.and(guarded))
-        .unify()
-        .recover(recover)
         .unify()
 }
 

@@ -15,21 +15,22 @@ use tokio::sync::broadcast;
 
 use crate::config::{mask_url, Config};
 
-/// A camera's connection state, as the API reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CameraState {
-    Connecting,
-    Live,
-    Offline,
+pub use crate::health::{CameraError, CameraState, FailureKind};
+
+/// A camera's state and, while it has no pictures, since when and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CameraStatus {
+    pub state: CameraState,
+    pub offline_since: Option<u64>,
+    pub error: Option<CameraError>,
 }
 
-impl CameraState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CameraState::Connecting => "connecting",
-            CameraState::Live => "live",
-            CameraState::Offline => "offline",
+impl CameraStatus {
+    fn starting() -> CameraStatus {
+        CameraStatus {
+            state: CameraState::Connecting,
+            offline_since: None,
+            error: None,
         }
     }
 }
@@ -41,7 +42,7 @@ pub struct CameraRuntime {
     /// The URL with its password masked: the only form that leaves the process.
     pub url: String,
     pub priority: i32,
-    state: Mutex<CameraState>,
+    status: Mutex<CameraStatus>,
     alarm: AtomicBool,
     pub(crate) frames: AtomicU64,
     pub(crate) last_frame_ms: AtomicU64,
@@ -50,13 +51,33 @@ pub struct CameraRuntime {
     /// Frames per second over the last measuring window, times 100.
     pub(crate) fps_x100: AtomicU32,
     pub(crate) reconnects: AtomicU64,
+    /// Failures counted by kind, in the order of [`FailureKind::ALL`].
+    failures: [AtomicU64; FailureKind::ALL.len()],
     /// The newest decoded frame and the decode errors, for snapshots and metrics.
     pub taps: crate::integrations::CameraTaps,
 }
 
 impl CameraRuntime {
     pub fn state(&self) -> CameraState {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.status().state
+    }
+
+    /// Failures of this kind so far.
+    pub fn failures(&self, kind: FailureKind) -> u64 {
+        self.failures[kind as usize].load(Ordering::Relaxed)
+    }
+
+    /// Counts a failure (the supervisor does, each time the camera fails).
+    pub(crate) fn count_failure(&self, kind: FailureKind) {
+        self.failures[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The state, and since when and why the camera has no pictures.
+    pub fn status(&self) -> CameraStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn alarm(&self) -> bool {
@@ -115,6 +136,10 @@ pub struct CameraView {
     pub last_frame_age_ms: Option<u64>,
     pub frames: u64,
     pub reconnects: u64,
+    /// Since when the camera has had no pictures (unix ms); `null` while live.
+    pub offline_since: Option<u64>,
+    /// Why the camera is down; `null` while live.
+    pub error: Option<CameraError>,
 }
 
 /// Everything the server and the supervisor share.
@@ -142,7 +167,7 @@ impl AppState {
                 name: c.name().to_string(),
                 url: mask_url(c.url()),
                 priority: c.priority,
-                state: Mutex::new(CameraState::Connecting),
+                status: Mutex::new(CameraStatus::starting()),
                 alarm: AtomicBool::new(false),
                 frames: AtomicU64::new(0),
                 last_frame_ms: AtomicU64::new(0),
@@ -150,6 +175,7 @@ impl AppState {
                 height: AtomicU32::new(0),
                 fps_x100: AtomicU32::new(0),
                 reconnects: AtomicU64::new(0),
+                failures: Default::default(),
                 taps: Default::default(),
             })
             .collect();
@@ -207,20 +233,23 @@ impl AppState {
                     c.height.load(Ordering::Relaxed),
                 );
                 let fps = c.fps_x100.load(Ordering::Relaxed);
+                let status = c.status();
                 CameraView {
                     id: c.id.clone(),
                     name: c.name.clone(),
-                    state: c.state(),
+                    state: status.state,
                     alarm: c.alarm(),
                     selected: i == shown,
                     url: c.url.clone(),
                     priority: c.priority,
                     width: (w > 0).then_some(w),
                     height: (h > 0).then_some(h),
-                    fps: (c.state() == CameraState::Live).then_some(f64::from(fps) / 100.0),
+                    fps: (status.state == CameraState::Live).then_some(f64::from(fps) / 100.0),
                     last_frame_age_ms: c.last_frame_age_ms(),
                     frames: c.frames.load(Ordering::Relaxed),
                     reconnects: c.reconnects.load(Ordering::Relaxed),
+                    offline_since: status.offline_since,
+                    error: status.error,
                 }
             })
             .collect()
@@ -237,21 +266,42 @@ impl AppState {
         let _ = self.events.send(Arc::from(msg.to_json()));
     }
 
-    /// Sets a camera's state; publishes when it changed.
-    pub(crate) fn set_camera_state(&self, index: usize, state: CameraState) -> bool {
+    /// Sets a camera's status; publishes a `camera` event when its state or the kind of its
+    /// error changed (a camera retried for the same reason publishes nothing new).
+    pub(crate) fn set_camera_status(&self, index: usize, status: CameraStatus) -> bool {
         let Some(cam) = self.cameras.get(index) else {
             return false;
         };
         let changed = {
-            let mut s = cam.state.lock().unwrap_or_else(|e| e.into_inner());
-            std::mem::replace(&mut *s, state) != state
+            let mut s = cam.status.lock().unwrap_or_else(|e| e.into_inner());
+            let kind = |s: &CameraStatus| s.error.as_ref().map(|e| e.kind);
+            let changed = s.state != status.state || kind(&s) != kind(&status);
+            *s = status.clone();
+            changed
         };
         if changed {
-            tracing::info!(camera = %cam.id, state = state.as_str(), "camera state");
+            match &status.error {
+                Some(e) => tracing::info!(
+                    camera = %cam.id,
+                    state = status.state.as_str(),
+                    error = e.kind.as_str(),
+                    "camera state: {}",
+                    e.message
+                ),
+                None => {
+                    tracing::info!(camera = %cam.id, state = status.state.as_str(), "camera state")
+                }
+            }
             self.publish(&protocol::Message::Camera(protocol::CameraState {
                 camera: Cow::Borrowed(&cam.id),
-                state: Cow::Borrowed(state.as_str()),
+                state: Cow::Borrowed(status.state.as_str()),
                 ts: unix_ms_now(),
+                offline_since: status.offline_since,
+                error: status.error.as_ref().map(|e| protocol::CameraError {
+                    kind: Cow::Borrowed(e.kind.as_str()),
+                    message: Cow::Borrowed(&e.message),
+                    since: e.since,
+                }),
             }));
         }
         changed

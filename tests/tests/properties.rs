@@ -238,10 +238,13 @@ fn requests_of_any_shape_get_an_answer_never_a_panic() {
     .unwrap();
     let state = AppState::new(config);
     let supervisor = Arc::new(Supervisor::start(state.clone()).unwrap());
-    let routes = camwall::server::routes(
-        state,
-        supervisor.clone(),
-        gstcamwall::mjpegwssink::ClientSet::new(),
+    let routes = camwall::server::guarded(
+        &state.config.clone(),
+        camwall::server::routes(
+            state,
+            supervisor.clone(),
+            gstcamwall::mjpegwssink::ClientSet::new(),
+        ),
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -203,3 +203,79 @@ async fn a_websocket_from_a_foreign_origin_is_refused_and_huge_messages_close_it
     assert_eq!(closed, Ok(true), "the hostile viewer is closed");
     other.frame_of("cam1", 0, T).await.unwrap();
 }
+
+/// The status of a request, read from the status line alone (streaming routes never end).
+fn status_of(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
+    use std::io::{BufRead, BufReader};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(T)).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {path}: no status in {line:?}"))
+}
+
+#[test]
+fn one_guard_covers_every_route_token_first_then_origin() {
+    let fc = fakecam(1);
+    let app = camwall_tests::launcher_on(
+        &fc,
+        "token = \"s3cret\"\nallowed_origins = [\"https://wall.example.com\"]",
+    );
+    let addr = app.address();
+    camwall_tests::wait_all_live(&addr, 1);
+    let own = format!("http://{addr}");
+    let bearer = "Bearer s3cret";
+    let foreign = "https://evil.example.net";
+    // Every route the server has, and paths it does not have: the guard stands before routing.
+    let unknown = [
+        ("GET", "/nothing/here"),
+        ("POST", "/api/cameras"),
+        ("DELETE", "/api"),
+    ];
+    let routes = camwall::server::ROUTES.iter().chain(unknown.iter());
+    let mut walked = 0;
+    for &(method, path) in routes {
+        let path = path.replace("{id}", "cam1");
+        let open = path == "/healthz";
+        let st = |headers: &[(&str, &str)]| status_of(&addr, method, &path, headers);
+        let (none, wrong) = (st(&[]), st(&[("Authorization", "Bearer nope")]));
+        let foreign_with_token = st(&[("Authorization", bearer), ("Origin", foreign)]);
+        // The token is looked at first: a foreign page without it learns nothing more.
+        let foreign_without = st(&[("Origin", foreign)]);
+        let own_with_token = st(&[("Authorization", bearer), ("Origin", own.as_str())]);
+        let query_token = status_of(&addr, method, &format!("{path}?token=s3cret"), &[]);
+        if open {
+            for s in [none, wrong, foreign_with_token, foreign_without] {
+                assert!(![401, 403].contains(&s), "{method} {path}: {s}");
+            }
+        } else {
+            assert_eq!(
+                (none, wrong),
+                (401, 401),
+                "{method} {path} without the token"
+            );
+            assert_eq!(foreign_without, 401, "{method} {path}: token before origin");
+            assert_eq!(
+                foreign_with_token, 403,
+                "{method} {path} from a foreign origin"
+            );
+            for s in [own_with_token, query_token] {
+                assert!(
+                    ![401, 403].contains(&s),
+                    "{method} {path} with the token: {s}"
+                );
+            }
+        }
+        walked += 1;
+    }
+    assert_eq!(walked, camwall::server::ROUTES.len() + unknown.len());
+}

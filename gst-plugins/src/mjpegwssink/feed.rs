@@ -555,6 +555,8 @@ mod tests {
                 camera: "c".into(),
                 state: "live".into(),
                 ts: 1,
+                offline_since: None,
+                error: None,
             }));
             assert!(sub.next_message().await.json.contains("\"live\""));
             drop(g);

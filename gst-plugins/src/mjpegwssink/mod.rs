@@ -58,6 +58,8 @@
 //!     camera: "cam3".into(),
 //!     state: "offline".into(),
 //!     ts: gstcamwall::protocol::unix_ms_now(),
+//!     offline_since: None,
+//!     error: None,
 //! }));
 //! # }
 //! ```

@@ -11,6 +11,7 @@
 //! | `camwall_camera_alarms_total` | `camera` | alarms started |
 //! | `camwall_camera_alarm` | `camera` | 1 while an alarm is active |
 //! | `camwall_camera_state` | `camera`, `state` | 1 for the camera's state (`connecting`, `live`, `offline`), else 0 |
+//! | `camwall_camera_failures_total` | `camera`, `kind` | failures by kind (`auth`, `not_found`, `refused`, `unreachable`, `timeout`, `unsupported`, `stalled`, `protocol`) |
 //! | `camwall_switches_total` | `reason` | switches of the camera on screen (`user`, `alarm`, `alarm-ended`, `stalled`, `pad-removed`) |
 //! | `camwall_switch_latency_seconds` | | histogram: from a switch to the new camera's first frame reaching the viewers' feed |
 //! | `camwall_viewers` | | viewers connected (WebSocket and `/mjpeg`) |
@@ -33,7 +34,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::state::{AppState, CameraState};
+use crate::state::{AppState, CameraState, FailureKind};
 
 /// Upper bounds of the switch-latency buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.0, 5.0];
@@ -285,6 +286,20 @@ impl Collector for Pulled {
                     let labels = [("camera", view.id.as_str()), ("state", s.as_str())];
                     ConstGauge::new(i64::from(view.state == s))
                         .encode(family.encode_family(&labels)?)?;
+                }
+            }
+        }
+        {
+            let mut family = encoder.encode_descriptor(
+                "camwall_camera_failures",
+                "Failures of the camera, by kind",
+                None,
+                MetricType::Counter,
+            )?;
+            for (view, cam) in views.iter().zip(cams) {
+                for kind in FailureKind::ALL {
+                    let labels = [("camera", view.id.as_str()), ("kind", kind.as_str())];
+                    ConstCounter::new(cam.failures(kind)).encode(family.encode_family(&labels)?)?;
                 }
             }
         }

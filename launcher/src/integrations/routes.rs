@@ -5,9 +5,9 @@
 //! own routes and their error handling stay as they are.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::sync::Arc;
 
-use gstcamwall::mjpegwssink::is_authorized;
 use warp::http::{header, HeaderValue, StatusCode};
 use warp::{Filter, Rejection};
 
@@ -19,26 +19,11 @@ use crate::state::AppState;
 /// Events `GET /api/events/history` returns without `limit`.
 const DEFAULT_LIMIT: usize = 100;
 
-fn unauthorized() -> warp::reply::Response {
-    json_error(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized: give the token as Authorization: Bearer <token> or ?token=<token>",
-    )
-}
-
-/// The query parameters and whether the request carries the token.
-fn request(
-    token: Option<Arc<str>>,
-) -> impl Filter<Extract = (HashMap<String, String>, bool), Error = Rejection> + Clone {
+/// The query parameters (none when the query does not parse).
+fn query() -> impl Filter<Extract = (HashMap<String, String>,), Error = Infallible> + Clone {
     warp::query::<HashMap<String, String>>()
         .or(warp::any().map(HashMap::new))
         .unify()
-        .and(warp::header::optional::<String>("authorization"))
-        .map(move |q: HashMap<String, String>, auth: Option<String>| {
-            let ok = is_authorized(token.as_deref(), &q, auth.as_deref());
-            (q, ok)
-        })
-        .untuple_one()
 }
 
 /// `GET /api/cameras/{id}/snapshot.jpg`, `GET /api/events/history`, `GET /metrics`.
@@ -46,51 +31,41 @@ pub fn routes(
     state: Arc<AppState>,
     integrations: Arc<Integrations>,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
-    let token: Option<Arc<str>> = state.config.token().map(Into::into);
     let metrics_enabled = state.config.metrics.enabled;
     let with_state = warp::any().map(move || state.clone());
     let with_integrations = warp::any().map(move || integrations.clone());
 
     let snapshot = warp::path!("api" / "cameras" / String / "snapshot.jpg")
         .and(warp::get())
-        .and(request(token.clone()))
         .and(with_state.clone())
-        .then(
-            |id: String, _q: HashMap<String, String>, ok: bool, state: Arc<AppState>| async move {
-                if !ok {
-                    return unauthorized();
+        .then(|id: String, state: Arc<AppState>| async move {
+            match camera_jpeg(&state, &id).await {
+                Ok(jpeg) => {
+                    let mut res = warp::reply::Response::new(jpeg.into());
+                    let h = res.headers_mut();
+                    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+                    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    res
                 }
-                match camera_jpeg(&state, &id).await {
-                    Ok(jpeg) => {
-                        let mut res = warp::reply::Response::new(jpeg.into());
-                        let h = res.headers_mut();
-                        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
-                        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                        res
-                    }
-                    Err(e @ SnapshotError::UnknownCamera(_)) => {
-                        json_error(StatusCode::NOT_FOUND, &e.to_string())
-                    }
-                    Err(e @ SnapshotError::NoFrame(_)) => {
-                        json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())
-                    }
-                    Err(e @ SnapshotError::Encode(_)) => {
-                        tracing::warn!(camera = %id, "snapshot: {e}");
-                        json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
-                    }
+                Err(e @ SnapshotError::UnknownCamera(_)) => {
+                    json_error(StatusCode::NOT_FOUND, &e.to_string())
                 }
-            },
-        );
+                Err(e @ SnapshotError::NoFrame(_)) => {
+                    json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())
+                }
+                Err(e @ SnapshotError::Encode(_)) => {
+                    tracing::warn!(camera = %id, "snapshot: {e}");
+                    json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+                }
+            }
+        });
 
     let history = warp::path!("api" / "events" / "history")
         .and(warp::get())
-        .and(request(token.clone()))
+        .and(query())
         .and(with_integrations.clone())
         .map(
-            |q: HashMap<String, String>, ok: bool, integrations: Arc<Integrations>| {
-                if !ok {
-                    return unauthorized();
-                }
+            |q: HashMap<String, String>, integrations: Arc<Integrations>| {
                 let max = integrations.history.capacity();
                 let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
                     None => DEFAULT_LIMIT.min(max),
@@ -132,29 +107,23 @@ pub fn routes(
             }
         }))
         .untuple_one()
-        .and(request(token))
         .and(with_integrations)
         .map(
-            |_q: HashMap<String, String>, ok: bool, integrations: Arc<Integrations>| {
-                if !ok {
-                    return unauthorized();
+            |integrations: Arc<Integrations>| match integrations.metrics.encode() {
+                Ok(text) => {
+                    let mut res = warp::reply::Response::new(text.into());
+                    res.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        ),
+                    );
+                    res
                 }
-                match integrations.metrics.encode() {
-                    Ok(text) => {
-                        let mut res = warp::reply::Response::new(text.into());
-                        res.headers_mut().insert(
-                            header::CONTENT_TYPE,
-                            HeaderValue::from_static(
-                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                            ),
-                        );
-                        res
-                    }
-                    Err(_) => json_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "encoding the metrics failed",
-                    ),
-                }
+                Err(_) => json_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "encoding the metrics failed",
+                ),
             },
         );
 

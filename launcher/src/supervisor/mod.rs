@@ -20,8 +20,11 @@ use gstcamwall::mjpegwssink::MjpegWsSink;
 use gstcamwall::protocol::{self, unix_ms_now};
 use tracing::{debug, error, info, warn};
 
-use crate::state::{AppState, CameraState, Selection, SelectionReason};
+use crate::health::{CameraHealth, FailureKind, Moment, Seen, Step, Timing};
+use crate::state::{AppState, CameraStatus, Selection, SelectionReason};
 use crate::{pipeline, sched};
+
+mod faults;
 
 /// How often the supervisor looks at every camera.
 const TICK: Duration = Duration::from_millis(100);
@@ -32,6 +35,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(6);
 /// after the attempt started is failed and retried: it accepted the connection and then sent
 /// half an answer, or nothing.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+/// Posted by a camera's bin when its stream ended (EOS), and by the look at the network
+/// after a connection failed; carries `camera` (index), `kind` and `message`.
+const CAMERA_FAILED: &str = "camwall-camera-failed";
 /// Time to wait for the pipeline to stop at shutdown.
 const STOP_TIMEOUT: Duration = Duration::from_millis(800);
 
@@ -170,20 +176,12 @@ impl Drop for Supervisor {
 struct CameraSlot {
     bin: gst::Bin,
     pad: gst::Pad,
-    /// When the current connection attempt started.
-    attempt_started: Instant,
-    /// Frames counted when the current attempt started.
-    frames_at_attempt: u64,
+    /// Timeouts, backoff and state.
+    health: CameraHealth,
     /// The source has set its stream up (added a pad) in the current attempt.
     answered: Arc<AtomicBool>,
-    /// Consecutive failures, for the backoff.
-    failures: u32,
-    /// When a failed camera is restarted next.
-    retry_at: Option<Instant>,
     /// A restart is running on its own thread.
     restarting: Arc<AtomicBool>,
-    /// An error of the new attempt that came while its restart was still running.
-    deferred_error: Option<String>,
     /// Shared by every restart and by [`stop`]: set once the pipeline is stopping, so no bin is
     /// started after that, and held while a bin changes state, so stop waits for a restart.
     stopping: Arc<Mutex<bool>>,
@@ -328,6 +326,9 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         let bin = gst::parse::bin_from_description(&pipeline::camera_branch(cam, index), false)
             .with_context(|| format!("camera '{}'", cam.id()))?;
         bin.set_property("name", format!("camera{index}"));
+        // A decodebin inside posts ASYNC_START each time the bin restarts: the PLAYING
+        // pipeline would take it as lost state and pause, and the camera would never be
+        // started again. The bin commits its own async state changes instead.
         bin.set_property("async-handling", true);
         let motion_src = bin
             .by_name(&pipeline::motion_name(index))
@@ -350,21 +351,22 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         pad.set_property("camera-id", cam.id());
         pad.set_property("priority", cam.priority);
         src.link(&pad)?;
-        count_frames(state, index, src.upcast_ref());
+        count_frames(state, index, src.upcast_ref(), bin.downgrade());
+        let health = CameraHealth::new(
+            timing(state),
+            Moment::now(),
+            state.cameras[index].frames.load(Ordering::Relaxed),
+        );
+        publish_status(state, index, &health);
         cameras.push(CameraSlot {
             bin,
             pad,
-            attempt_started: Instant::now(),
-            frames_at_attempt: state.cameras[index].frames.load(Ordering::Relaxed),
+            health,
             answered,
-            failures: 0,
-            retry_at: None,
             restarting: Arc::new(AtomicBool::new(false)),
-            deferred_error: None,
             stopping: stopping.clone(),
             fps_window: (Instant::now(), 0),
         });
-        state.set_camera_state(index, CameraState::Connecting);
     }
 
     let running = Running {
@@ -416,6 +418,29 @@ fn relink_on_reconnect(
         }
     }
     let sink = first.context("camera branch without a free sink pad for rtspsrc")?;
+    // Cameras send audio and metadata tracks too: set up the first video stream only, so
+    // that nothing else reaches the decoder and no bandwidth goes to what is not shown.
+    // Called on rtspsrc's thread for each stream of each session, in order.
+    let picked: Arc<Mutex<Option<u32>>> = Arc::default();
+    source.connect("select-stream", false, move |args| {
+        let num = args[1].get::<u32>().unwrap_or(u32::MAX);
+        let caps = args[2].get::<gst::Caps>().ok();
+        let video = caps
+            .as_ref()
+            .and_then(|c| c.structure(0))
+            .and_then(|s| s.get::<&str>("media").ok())
+            .is_some_and(|m| m == "video");
+        let mut picked = lock(&picked);
+        // A new session numbers its streams from 0 again.
+        if num == 0 || picked.is_some_and(|p| num < p) {
+            *picked = None;
+        }
+        let take = video && picked.is_none_or(|p| p == num);
+        if take {
+            *picked = Some(num);
+        }
+        Some(take.to_value())
+    });
     source.connect_pad_added(move |_, pad| {
         answered.store(true, Ordering::Release);
         if pad.direction() == gst::PadDirection::Src && !sink.is_linked() {
@@ -488,7 +513,7 @@ fn schedule_receivers(state: &Arc<AppState>, index: usize, bin: &gst::Bin) {
     });
 }
 
-fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad) {
+fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad, bin: glib::WeakRef<gst::Bin>) {
     let state = state.clone();
     src.add_probe(
         gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
@@ -501,6 +526,16 @@ fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad) {
                 sched::enter(sched::Role::of(state.is_shown(index)));
             }
             if let Some(ev) = info.event() {
+                // The camera ended its stream (its server closed the session): say so now,
+                // not when the stall timer runs out.
+                if let (gst::EventView::Eos(_), Some(bin)) = (ev.view(), bin.upgrade()) {
+                    post_failure(
+                        &bin,
+                        index,
+                        FailureKind::Stalled,
+                        "the camera ended the stream",
+                    );
+                }
                 if let gst::EventView::Caps(c) = ev.view() {
                     cam.taps.caps(c.caps_owned());
                     if let Ok(vi) = gst_video::VideoInfo::from_caps(c.caps()) {
@@ -551,7 +586,11 @@ fn handle_message(
             let text = mask_urls_in(state, &format!("{} ({src})", e.error()));
             match msg.src().and_then(|s| camera_of(running, s)) {
                 Some(i) => {
-                    camera_failed(state, running, i, &text);
+                    let debug = e.debug().map(|d| d.to_string());
+                    match faults::classify_error(&e.error(), debug.as_deref()) {
+                        Some(kind) => camera_failed(state, running, i, kind, &text),
+                        None => look_at_network(state, running, i),
+                    }
                     false
                 }
                 None => {
@@ -562,7 +601,27 @@ fn handle_message(
         }
         gst::MessageView::Warning(w) => {
             let text = mask_urls_in(state, &w.error().to_string());
-            warn!("{text}");
+            match msg.src().and_then(|s| camera_of(running, s)) {
+                Some(i) if faults::warning_ends_session(&w.error()) => {
+                    camera_failed(state, running, i, FailureKind::Stalled, &text);
+                }
+                _ => warn!("{text}"),
+            }
+            false
+        }
+        gst::MessageView::Application(a) => {
+            if let Some(s) = a.structure().filter(|s| s.name() == CAMERA_FAILED) {
+                let index = s.get::<u32>("camera").ok().map(|i| i as usize);
+                let kind = s
+                    .get::<&str>("kind")
+                    .ok()
+                    .and_then(|k| FailureKind::ALL.into_iter().find(|f| f.as_str() == k));
+                let message = s.get::<&str>("message").unwrap_or_default().to_string();
+                if let (Some(i), Some(kind)) = (index.filter(|i| *i < running.cameras.len()), kind)
+                {
+                    camera_failed(state, running, i, kind, &message);
+                }
+            }
             false
         }
         gst::MessageView::Eos(_) => {
@@ -645,91 +704,128 @@ fn select(
     }))
 }
 
-fn backoff(state: &AppState, failures: u32) -> Duration {
-    let initial = u64::from(*state.config.reconnect.initial_ms.get_ref());
-    let max = u64::from(*state.config.reconnect.max_ms.get_ref());
-    let ms = initial.saturating_mul(1u64 << failures.saturating_sub(1).min(16));
-    Duration::from_millis(ms.min(max))
+/// The camera time limits the configuration sets.
+fn timing(state: &AppState) -> Timing {
+    let config = &state.config;
+    let stall = Duration::from_millis(u64::from(*config.selector.stall_timeout_ms.get_ref()));
+    Timing {
+        answer_timeout: ANSWER_TIMEOUT,
+        frame_timeout: CONNECT_TIMEOUT,
+        // A second more than the selector's, which passes over the camera first.
+        stall_timeout: stall + Duration::from_secs(1),
+        initial_backoff: Duration::from_millis(u64::from(*config.reconnect.initial_ms.get_ref())),
+        max_backoff: Duration::from_millis(u64::from(*config.reconnect.max_ms.get_ref())),
+    }
 }
 
-fn camera_failed(state: &Arc<AppState>, running: &mut Running, index: usize, why: &str) {
-    let slot = &mut running.cameras[index];
-    if slot.retry_at.is_some() {
-        return; // already being handled
-    }
-    if slot.restarting.load(Ordering::Acquire) {
-        // The new attempt failed before its restart returned (a refused connection does that):
-        // act on it as soon as the restart is over rather than wait for the connect timeout.
-        slot.deferred_error = Some(why.to_string());
+fn publish_status(state: &AppState, index: usize, health: &CameraHealth) {
+    state.set_camera_status(
+        index,
+        CameraStatus {
+            state: health.state(),
+            offline_since: health.offline_since(),
+            error: health.error().cloned(),
+        },
+    );
+}
+
+/// Posts a camera's failure on the bus from any thread; the supervisor acts on it in order
+/// with the pipeline's own messages.
+fn post_failure(bin: &gst::Bin, index: usize, kind: FailureKind, message: &str) {
+    let s = gst::Structure::builder(CAMERA_FAILED)
+        .field("camera", index as u32)
+        .field("kind", kind.as_str())
+        .field("message", message)
+        .build();
+    let _ = bin.post_message(gst::message::Application::builder(s).src(bin).build());
+}
+
+/// A connection to camera `index` could not be made: looks at the network on its own thread
+/// (it may take a second) to tell a refused port from an unreachable host, then reports.
+fn look_at_network(state: &AppState, running: &Running, index: usize) {
+    let Some(cam) = state.config.enabled_cameras().nth(index) else {
         return;
+    };
+    let url = cam.url().to_string();
+    let bin = running.cameras[index].bin.clone();
+    let _ = std::thread::Builder::new()
+        .name("camwall-probe".into())
+        .spawn(move || {
+            let (kind, message) = faults::reachability(&url);
+            post_failure(&bin, index, kind, &message);
+        });
+}
+
+fn seen(state: &AppState, slot: &CameraSlot, index: usize) -> Seen {
+    let cam = &state.cameras[index];
+    let age = cam.last_frame_age_ms().map(Duration::from_millis);
+    Seen {
+        frames: cam.frames.load(Ordering::Relaxed),
+        last_frame: age.and_then(|a| Instant::now().checked_sub(a)),
+        answered: slot.answered.load(Ordering::Acquire),
+        restarting: slot.restarting.load(Ordering::Acquire),
     }
-    slot.failures = slot.failures.saturating_add(1);
-    let delay = backoff(state, slot.failures);
-    slot.retry_at = Some(Instant::now() + delay);
-    let id = &state.cameras[index].id;
-    warn!(camera = %id, retry_in_ms = delay.as_millis() as u64, "camera failed: {why}");
-    state.set_camera_state(index, CameraState::Offline);
+}
+
+fn camera_failed(
+    state: &Arc<AppState>,
+    running: &mut Running,
+    index: usize,
+    kind: FailureKind,
+    why: &str,
+) {
+    let seen = seen(state, &running.cameras[index], index);
+    let step = running.cameras[index]
+        .health
+        .failed(Moment::now(), kind, why, seen);
+    apply(state, &mut running.cameras[index], index, step);
+}
+
+/// Carries out what a camera's health decided.
+fn apply(state: &AppState, slot: &mut CameraSlot, index: usize, step: Step) {
+    let cam = &state.cameras[index];
+    match step {
+        Step::Stay => return,
+        Step::Live => info!(camera = %cam.id, "camera live"),
+        Step::Offline { retry_in } => {
+            let (kind, why) = slot
+                .health
+                .error()
+                .map(|e| (e.kind.as_str(), e.message.as_str()))
+                .unwrap_or_default();
+            if let Some(e) = slot.health.error() {
+                cam.count_failure(e.kind);
+            }
+            warn!(
+                camera = %cam.id,
+                kind,
+                retry_in_ms = retry_in.as_millis() as u64,
+                "camera failed: {why}"
+            );
+        }
+        Step::Restart => {
+            slot.answered.store(false, Ordering::Release);
+            cam.reconnects.fetch_add(1, Ordering::Relaxed);
+            restart_bin(slot);
+        }
+    }
+    publish_status(state, index, &slot.health);
 }
 
 fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
-    let stall = Duration::from_millis(u64::from(*state.config.selector.stall_timeout_ms.get_ref()));
-    let now = Instant::now();
-    for index in 0..running.cameras.len() {
+    let now = Moment::now();
+    for (index, slot) in running.cameras.iter_mut().enumerate() {
         let cam = &state.cameras[index];
         let frames = cam.frames.load(Ordering::Relaxed);
-        let slot = &mut running.cameras[index];
-
-        if now.duration_since(slot.fps_window.0) >= Duration::from_secs(1) {
+        if now.at.duration_since(slot.fps_window.0) >= Duration::from_secs(1) {
             let (t0, f0) = slot.fps_window;
-            let fps = (frames - f0.min(frames)) as f64 / now.duration_since(t0).as_secs_f64();
+            let fps = (frames - f0.min(frames)) as f64 / now.at.duration_since(t0).as_secs_f64();
             cam.fps_x100.store((fps * 100.0) as u32, Ordering::Relaxed);
-            slot.fps_window = (now, frames);
+            slot.fps_window = (now.at, frames);
         }
-
-        if let Some(at) = slot.retry_at {
-            if now >= at && !slot.restarting.load(Ordering::Acquire) {
-                slot.retry_at = None;
-                slot.attempt_started = now;
-                slot.frames_at_attempt = frames;
-                slot.answered.store(false, Ordering::Release);
-                // Errors from here on belong to the new attempt.
-                slot.deferred_error = None;
-                cam.reconnects.fetch_add(1, Ordering::Relaxed);
-                state.set_camera_state(index, CameraState::Connecting);
-                restart_bin(slot);
-            }
-            continue;
-        }
-        if slot.restarting.load(Ordering::Acquire) {
-            continue;
-        }
-        if let Some(why) = slot.deferred_error.take() {
-            camera_failed(state, running, index, &why);
-            continue;
-        }
-        let got_frames = frames > slot.frames_at_attempt;
-        let age = cam.last_frame_age_ms().map(Duration::from_millis);
-        match cam.state() {
-            CameraState::Live if age.is_some_and(|a| a > stall + Duration::from_secs(1)) => {
-                camera_failed(state, running, index, "no frames");
-            }
-            CameraState::Connecting | CameraState::Offline if got_frames => {
-                running.cameras[index].failures = 0;
-                state.set_camera_state(index, CameraState::Live);
-            }
-            CameraState::Connecting
-                if !slot.answered.load(Ordering::Acquire)
-                    && now.duration_since(slot.attempt_started) > ANSWER_TIMEOUT =>
-            {
-                camera_failed(state, running, index, "no stream set up after connecting");
-            }
-            CameraState::Connecting
-                if now.duration_since(slot.attempt_started) > CONNECT_TIMEOUT =>
-            {
-                camera_failed(state, running, index, "no frame after connecting");
-            }
-            _ => {}
-        }
+        let seen = seen(state, slot, index);
+        let step = slot.health.tick(now, seen);
+        apply(state, slot, index, step);
     }
 }
 
@@ -797,25 +893,6 @@ fn stop(running: Option<Running>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_from_initial_up_to_the_cap_and_never_gives_up() {
-        let config = crate::config::Config::parse(
-            "t.toml",
-            "[reconnect]\ninitial_ms = 100\nmax_ms = 1500\n[[camera]]\nid = \"a\"\nurl = \"rtsp://x\"\n",
-        )
-        .unwrap();
-        let state = AppState::new(config);
-        let ms = |n| backoff(&state, n).as_millis() as u64;
-        assert_eq!(
-            [ms(1), ms(2), ms(3), ms(4), ms(5), ms(6)],
-            [100, 200, 400, 800, 1500, 1500]
-        );
-        // However long a camera stays down, it is retried at the cap.
-        for n in [20, 64, 1_000, u32::MAX] {
-            assert_eq!(ms(n), 1500);
-        }
-    }
 
     #[test]
     fn only_the_camera_a_switch_names_counts_as_shown() {
