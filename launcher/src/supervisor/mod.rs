@@ -396,9 +396,11 @@ fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
     Ok(running)
 }
 
-/// Links every new rtspsrc pad to the decoding chain. gst-launch's delayed link gives up after
-/// its first success, and rtspsrc makes new pads on every reconnection: without this, a camera
-/// that streamed once and dropped would reconnect to a dead end (`not-linked`) forever.
+/// Links every new pad of the camera's elements that make pads as streams appear (rtspsrc,
+/// and decodebin for `codec = "auto"`) to the element after it. gst-launch's delayed link gives
+/// up after its first success, and these elements make new pads each time the bin restarts:
+/// without this, a camera that streamed once and dropped would come back to a dead end
+/// (`not-linked`) forever.
 fn relink_on_reconnect(
     bin: &gst::Bin,
     index: usize,
@@ -407,17 +409,36 @@ fn relink_on_reconnect(
     let source = bin
         .by_name(&pipeline::source_name(index))
         .context("camera branch without rtspsrc")?;
-    // The one sink pad left unlinked after parsing: the depayloader's (or decodebin's).
-    let mut first = None;
-    for element in bin.iterate_elements().into_iter().flatten() {
-        if element == source {
-            continue;
+    let decodebin = bin
+        .iterate_elements()
+        .into_iter()
+        .flatten()
+        .find(|e| e.factory().is_some_and(|f| f.name() == "decodebin"));
+    // The sink pads left unlinked after parsing: the one rtspsrc feeds (the depayloader's or
+    // decodebin's) and, after decodebin, the converter's.
+    let free: Vec<gst::Pad> = bin
+        .iterate_elements()
+        .into_iter()
+        .flatten()
+        .filter(|e| e != &source)
+        .filter_map(|e| e.static_pad("sink").filter(|p| !p.is_linked()))
+        .collect();
+    let sink = match &decodebin {
+        Some(d) => {
+            let d_sink = d.static_pad("sink").context("decodebin without sink pad")?;
+            let after = free
+                .iter()
+                .find(|p| **p != d_sink)
+                .context("nothing after decodebin")?
+                .clone();
+            link_each_new_pad(d, after);
+            d_sink
         }
-        if let Some(pad) = element.static_pad("sink").filter(|p| !p.is_linked()) {
-            first = Some(pad);
-        }
-    }
-    let sink = first.context("camera branch without a free sink pad for rtspsrc")?;
+        None => match free.as_slice() {
+            [one] => one.clone(),
+            _ => anyhow::bail!("camera branch without one free sink pad for rtspsrc"),
+        },
+    };
     // Cameras send audio and metadata tracks too: set up the first video stream only, so
     // that nothing else reaches the decoder and no bandwidth goes to what is not shown.
     // Called on rtspsrc's thread for each stream of each session, in order.
@@ -441,15 +462,20 @@ fn relink_on_reconnect(
         }
         Some(take.to_value())
     });
-    source.connect_pad_added(move |_, pad| {
-        answered.store(true, Ordering::Release);
+    source.connect_pad_added(move |_, _| answered.store(true, Ordering::Release));
+    link_each_new_pad(&source, sink);
+    Ok(())
+}
+
+/// Links each new source pad of `element` to `sink` while `sink` is free.
+fn link_each_new_pad(element: &gst::Element, sink: gst::Pad) {
+    element.connect_pad_added(move |_, pad| {
         if pad.direction() == gst::PadDirection::Src && !sink.is_linked() {
             if let Err(e) = pad.link(&sink) {
                 debug!("not linking {} ({e:?})", pad.name());
             }
         }
     });
-    Ok(())
 }
 
 /// Drops frames that come faster than `max_fps`, but never the first frame after a switch
