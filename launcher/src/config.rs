@@ -59,19 +59,35 @@ pub struct ConfigError {
     /// The key at fault, e.g. `camera[1].url`.
     pub key: String,
     pub message: String,
+    /// The file's other problems, in the order of their lines: a file's errors are all
+    /// reported in one go.
+    pub also: Vec<ConfigError>,
+}
+
+impl ConfigError {
+    /// Every problem, this one first, each as `file:line: key: what is wrong`.
+    pub fn all(&self) -> impl Iterator<Item = &ConfigError> {
+        std::iter::once(self).chain(&self.also)
+    }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: ", self.file, line)?,
-            None => write!(f, "{}: ", self.file)?,
+        for (i, e) in self.all().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match e.line {
+                Some(line) => write!(f, "{}:{}: ", e.file, line)?,
+                None => write!(f, "{}: ", e.file)?,
+            }
+            if e.key.is_empty() {
+                write!(f, "{}", e.message)?;
+            } else {
+                write!(f, "{}: {}", e.key, e.message)?;
+            }
         }
-        if self.key.is_empty() {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "{}: {}", self.key, self.message)
-        }
+        Ok(())
     }
 }
 
@@ -317,9 +333,11 @@ pub fn valid_camera_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Collects a file's problems, each with its line.
 pub(crate) struct Checker<'a> {
     file: &'a str,
     src: &'a str,
+    errors: std::cell::RefCell<Vec<ConfigError>>,
 }
 
 impl Checker<'_> {
@@ -330,19 +348,108 @@ impl Checker<'_> {
         Some(self.src[..span.start].matches('\n').count() + 1)
     }
 
-    pub(crate) fn error<T>(
+    /// Records a problem of the value at `span`, named `key`.
+    pub(crate) fn report(
         &self,
         span: &std::ops::Range<usize>,
         key: impl Into<String>,
         message: impl Into<String>,
-    ) -> Result<T, ConfigError> {
-        Err(ConfigError {
+    ) {
+        let error = ConfigError {
             file: self.file.to_string(),
             line: self.line_of(span),
             key: key.into(),
             message: message.into(),
-        })
+            also: Vec::new(),
+        };
+        self.errors.borrow_mut().push(error);
     }
+
+    fn reported(&self, key: &str) -> bool {
+        self.errors.borrow().iter().any(|e| e.key == key)
+    }
+
+    /// Everything reported, as one error (the first, with the others in `also`), sorted
+    /// by line.
+    fn finish(self) -> Result<(), ConfigError> {
+        let mut errors = self.errors.into_inner();
+        errors.sort_by_key(|e| e.line.unwrap_or(usize::MAX));
+        let mut rest = errors.into_iter();
+        match rest.next() {
+            None => Ok(()),
+            Some(first) => Err(ConfigError {
+                also: rest.collect(),
+                ..first
+            }),
+        }
+    }
+}
+
+/// The dotted name of the key (`stream.jpeg_quality`, `camera[1].url`) whose line holds byte
+/// `at` of `src`, and the bytes of its `key = value` when it is a plain value (which parsing
+/// can skip to look for more errors). `None` when no key holds it.
+fn key_at(src: &str, at: usize) -> Option<(String, Option<std::ops::Range<usize>>)> {
+    use toml_edit::{Item, Table};
+    fn within(span: Option<std::ops::Range<usize>>, at: usize) -> bool {
+        span.is_some_and(|s| s.start <= at && at <= s.end)
+    }
+    fn find(
+        table: &Table,
+        prefix: &str,
+        at: usize,
+    ) -> Option<(String, Option<std::ops::Range<usize>>)> {
+        for (name, item) in table.iter() {
+            let path = if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            match item {
+                Item::Table(t) => {
+                    if let Some(found) = find(t, &path, at) {
+                        return Some(found);
+                    }
+                    if within(t.span(), at) {
+                        return Some((path, None));
+                    }
+                }
+                Item::ArrayOfTables(tables) => {
+                    for (i, t) in tables.iter().enumerate() {
+                        let path = format!("{path}[{i}]");
+                        if let Some(found) = find(t, &path, at) {
+                            return Some(found);
+                        }
+                        if within(t.span(), at) {
+                            return Some((path, None));
+                        }
+                    }
+                }
+                Item::Value(v) => {
+                    let key = table.key(name).and_then(|k| k.span());
+                    let whole = key.zip(v.span()).map(|(k, v)| k.start..v.end);
+                    if within(whole.clone(), at) {
+                        return Some((path, whole));
+                    }
+                }
+                Item::None => {}
+            }
+        }
+        None
+    }
+    let doc = toml_edit::Document::parse(src).ok()?;
+    find(doc.as_table(), "", at)
+}
+
+/// The `[section]` that the line holding byte `at` of `src` belongs to, for a syntax error
+/// (no key can be named where the file does not parse).
+fn section_at(src: &str, at: usize) -> String {
+    src[..at.min(src.len())]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+        .unwrap_or_default()
 }
 
 impl Config {
@@ -354,29 +461,60 @@ impl Config {
             line: None,
             key: String::new(),
             message: format!("cannot read: {e}"),
+            also: Vec::new(),
         })?;
         Config::parse(&file, &src)
     }
 
-    /// Parses and validates configuration text; `file` names it in errors.
+    /// Parses and validates configuration text; `file` names it in errors, which report
+    /// every problem of the file at once.
     pub fn parse(file: &str, src: &str) -> Result<Config, ConfigError> {
-        let checker = Checker { file, src };
-        let config: Config = toml::from_str(src).map_err(|e| ConfigError {
+        let checker = Checker {
+            file,
+            src,
+            errors: Default::default(),
+        };
+        // A value of the wrong type or an unknown key stops the parser: each one found is
+        // blanked out (lines kept) and the text parsed again, to find the others.
+        let mut text = src.to_string();
+        let config = loop {
+            let e = match toml::from_str::<Config>(&text) {
+                Ok(config) => break Some(config),
+                Err(e) => e,
+            };
+            let at = e.span().map_or(0, |s| s.start);
+            let (key, skip) = key_at(&text, at).unwrap_or_else(|| (section_at(&text, at), None));
+            if checker.reported(&key) {
+                break None; // what is left of a key already reported
+            }
+            let message = e.message().trim().replace('`', "'");
+            checker.report(&(at..at + 1), key, message);
+            match skip {
+                Some(range) => text.replace_range(
+                    range.clone(),
+                    &text[range].replace(|c: char| c != '\n', " "),
+                ),
+                None => break None,
+            }
+        };
+        if let Some(config) = &config {
+            config.validate(&checker);
+        }
+        checker.finish()?;
+        config.ok_or_else(|| ConfigError {
             file: file.to_string(),
-            line: e
-                .span()
-                .and_then(|s| checker.line_of(&(s.start..s.start + 1))),
+            line: None,
             key: String::new(),
-            message: e.message().trim().to_string(),
-        })?;
-        config.validate(&checker)?;
-        Ok(config)
+            message: "does not parse".into(),
+            also: Vec::new(),
+        })
     }
 
-    fn validate(&self, c: &Checker<'_>) -> Result<(), ConfigError> {
+    /// Reports every problem of a parsed configuration to `c`.
+    fn validate(&self, c: &Checker<'_>) {
         let listen = &self.server.listen;
         if listen.get_ref().parse::<SocketAddr>().is_err() {
-            return c.error(
+            c.report(
                 &listen.span(),
                 "server.listen",
                 format!(
@@ -387,7 +525,7 @@ impl Config {
         }
         if let Some(token) = &self.server.token {
             if token.get_ref().is_empty() || token.get_ref().chars().any(char::is_whitespace) {
-                return c.error(
+                c.report(
                     &token.span(),
                     "server.token",
                     "must be non-empty and have no spaces (leave it out for no token)",
@@ -396,7 +534,7 @@ impl Config {
         }
         for (i, origin) in self.server.allowed_origins.iter().enumerate() {
             if !valid_origin(origin.get_ref()) {
-                return c.error(
+                c.report(
                     &origin.span(),
                     format!("server.allowed_origins[{i}]"),
                     format!(
@@ -409,11 +547,11 @@ impl Config {
         }
         let q = &self.stream.jpeg_quality;
         if !(1..=100).contains(q.get_ref()) {
-            return c.error(&q.span(), "stream.jpeg_quality", "must be from 1 to 100");
+            c.report(&q.span(), "stream.jpeg_quality", "must be from 1 to 100");
         }
         let stall = &self.selector.stall_timeout_ms;
         if *stall.get_ref() < 100 {
-            return c.error(
+            c.report(
                 &stall.span(),
                 "selector.stall_timeout_ms",
                 "must be at least 100",
@@ -421,30 +559,30 @@ impl Config {
         }
         let (initial, max) = (&self.reconnect.initial_ms, &self.reconnect.max_ms);
         if *initial.get_ref() < 10 {
-            return c.error(
+            c.report(
                 &initial.span(),
                 "reconnect.initial_ms",
                 "must be at least 10",
             );
         }
         if max.get_ref() < initial.get_ref() {
-            return c.error(
+            c.report(
                 &max.span(),
                 "reconnect.max_ms",
                 "must be at least reconnect.initial_ms",
             );
         }
         if self.cameras.is_empty() {
-            return c.error(&(0..0), "camera", "no [[camera]] entries: add at least one");
+            c.report(&(0..0), "camera", "no [[camera]] entries: add at least one");
         }
         if self.cameras.len() > 64 {
-            return c.error(&(0..0), "camera", "at most 64 cameras");
+            c.report(&(0..0), "camera", "at most 64 cameras");
         }
         let mut ids = HashSet::new();
         for (i, cam) in self.cameras.iter().enumerate() {
             let key = |k: &str| format!("camera[{i}].{k}");
             if !valid_camera_id(cam.id()) {
-                return c.error(
+                c.report(
                     &cam.id.span(),
                     key("id"),
                     format!(
@@ -454,7 +592,7 @@ impl Config {
                 );
             }
             if !ids.insert(cam.id()) {
-                return c.error(
+                c.report(
                     &cam.id.span(),
                     key("id"),
                     format!("'{}' is used twice", cam.id()),
@@ -467,7 +605,7 @@ impl Config {
                     .chars()
                     .any(|ch| ch.is_whitespace() || ch == '"' || ch == '\\')
             {
-                return c.error(
+                c.report(
                     &cam.url.span(),
                     key("url"),
                     format!(
@@ -478,7 +616,7 @@ impl Config {
             }
             if let Some(area) = &cam.motion.min_area {
                 if !(0.0..=1.0).contains(area.get_ref()) {
-                    return c.error(
+                    c.report(
                         &area.span(),
                         key("motion.min_area"),
                         "must be from 0.0 to 1.0",
@@ -487,18 +625,18 @@ impl Config {
             }
             if let Some(zones) = &cam.motion.zones {
                 if let Err(e) = gstcamwall::motionalarm::parse_zones(zones.get_ref()) {
-                    return c.error(&zones.span(), key("motion.zones"), e.to_string());
+                    c.report(&zones.span(), key("motion.zones"), e.to_string());
                 }
             }
         }
         if !self.cameras.iter().any(|c| c.enabled) {
-            return c.error(
+            c.report(
                 &(0..0),
                 "camera",
                 "every camera is disabled: enable at least one",
             );
         }
-        crate::integrations::config::validate(self, c)
+        crate::integrations::config::validate(self, c);
     }
 
     /// The listen address (validated).
@@ -620,6 +758,32 @@ codec = "h264"
         let e = parse_err("[server]\n");
         assert_eq!(e.key, "camera");
         assert!(e.message.contains("no [[camera]]"));
+    }
+
+    #[test]
+    fn every_error_of_a_file_names_its_line_and_key_in_one_go() {
+        let text = "[stream]\njpeg_quality = \"high\"\n\
+                    [selector]\nalarm_overide = true\nstall_timeout_ms = 5\n\
+                    [[camera]]\nid = \"a\"\nurl = \"rtsp://h/a\"\n\
+                    [[camera]]\nid = \"b\"\nurl = \"http://h/b\"\npriority = \"x\"\n";
+        let e = Config::parse("e.toml", text).unwrap_err();
+        let all: Vec<String> = e.all().map(ToString::to_string).collect();
+        assert_eq!(all.len(), 5, "{e}");
+        let expect = [
+            "e.toml:2: stream.jpeg_quality: invalid type: string \"high\", expected u32",
+            "e.toml:4: selector.alarm_overide: unknown field 'alarm_overide'",
+            "e.toml:5: selector.stall_timeout_ms: must be at least 100",
+            "e.toml:11: camera[1].url: ",
+            "e.toml:12: camera[1].priority: invalid type",
+        ];
+        for (got, want) in all.iter().zip(expect) {
+            assert!(got.starts_with(want), "{got:?} should start with {want:?}");
+        }
+        // Shown as one line each, no other noise.
+        assert_eq!(e.to_string().lines().count(), 5);
+        // A syntax error names the section it is in.
+        let e = parse_err("[stream]\njpeg_quality = = 3\n");
+        assert_eq!((e.line, e.key.as_str()), (Some(2), "stream"), "{e}");
     }
 
     #[test]

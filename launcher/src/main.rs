@@ -209,6 +209,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in a journal or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -229,8 +231,12 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            error!("{e:#}");
-            eprintln!("camwall: {e:#}");
+            // Said once, on standard error, where the log goes too. A configuration's
+            // problems are one per line, each `file:line: key: what is wrong`.
+            match e.downcast_ref::<camwall::config::ConfigError>() {
+                Some(config) => eprintln!("camwall: the configuration has errors:\n{config}"),
+                None => error!("{e:#}"),
+            }
             ExitCode::FAILURE
         }
     }

@@ -231,7 +231,11 @@ fn one_guard_covers_every_route_token_first_then_origin() {
         "token = \"s3cret\"\nallowed_origins = [\"https://wall.example.com\"]",
     );
     let addr = app.address();
-    camwall_tests::wait_all_live(&addr, 1);
+    let live = camwall_tests::wait_for(T, || {
+        let res = http("GET", &addr, "/api/cameras?token=s3cret", None).ok()?;
+        (res.json().ok()?[0]["state"] == "live").then_some(())
+    });
+    assert!(live.is_some(), "the camera is live");
     let own = format!("http://{addr}");
     let bearer = "Bearer s3cret";
     let foreign = "https://evil.example.net";

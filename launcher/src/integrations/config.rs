@@ -38,7 +38,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{Checker, Config, ConfigError};
+use crate::config::{Checker, Config};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -165,29 +165,21 @@ fn valid_topic_prefix(p: &str) -> bool {
             .any(|c| c == '+' || c == '#' || c.is_whitespace() || c == '\0')
 }
 
-fn range<T>(
-    c: &Checker<'_>,
-    v: &Spanned<T>,
-    key: &str,
-    ok: Range<T>,
-    what: &str,
-) -> Result<(), ConfigError>
+fn range<T>(c: &Checker<'_>, v: &Spanned<T>, key: &str, ok: Range<T>, what: &str)
 where
     T: PartialOrd + Copy,
 {
-    if ok.contains(v.get_ref()) {
-        Ok(())
-    } else {
-        c.error(&v.span(), key, what)
+    if !ok.contains(v.get_ref()) {
+        c.report(&v.span(), key, what);
     }
 }
 
 /// Checks the integrations' sections of `config`.
-pub(crate) fn validate(config: &Config, c: &Checker<'_>) -> Result<(), ConfigError> {
+pub(crate) fn validate(config: &Config, c: &Checker<'_>) {
     let s = &config.snapshots;
     if let Some(dir) = &s.dir {
         if dir.get_ref().trim().is_empty() {
-            return c.error(&dir.span(), "snapshots.dir", "must not be empty");
+            c.report(&dir.span(), "snapshots.dir", "must not be empty");
         }
     }
     range(
@@ -196,19 +188,19 @@ pub(crate) fn validate(config: &Config, c: &Checker<'_>) -> Result<(), ConfigErr
         "snapshots.max_count",
         1..1_000_001,
         "must be from 1 to 1000000",
-    )?;
+    );
     range(
         c,
         &s.max_bytes,
         "snapshots.max_bytes",
         100_000..u64::MAX,
         "must be at least 100000",
-    )?;
+    );
 
     let h = &config.history;
     if let Some(file) = &h.file {
         if file.get_ref().trim().is_empty() {
-            return c.error(&file.span(), "history.file", "must not be empty");
+            c.report(&file.span(), "history.file", "must not be empty");
         }
     }
     range(
@@ -217,18 +209,18 @@ pub(crate) fn validate(config: &Config, c: &Checker<'_>) -> Result<(), ConfigErr
         "history.max_bytes",
         4096..u64::MAX,
         "must be at least 4096",
-    )?;
+    );
     range(
         c,
         &h.keep,
         "history.keep",
         1..100_001,
         "must be from 1 to 100000",
-    )?;
+    );
 
     if let Some(m) = &config.mqtt {
         if split_host_port(m.broker.get_ref()).is_none() {
-            return c.error(
+            c.report(
                 &m.broker.span(),
                 "mqtt.broker",
                 format!(
@@ -242,7 +234,7 @@ pub(crate) fn validate(config: &Config, c: &Checker<'_>) -> Result<(), ConfigErr
             (&m.discovery_prefix, "mqtt.discovery_prefix"),
         ] {
             if !valid_topic_prefix(v.get_ref()) {
-                return c.error(
+                c.report(
                     &v.span(),
                     key,
                     "must be topic levels like camwall or site/camwall: no +, #, spaces or empty levels",
@@ -251,7 +243,7 @@ pub(crate) fn validate(config: &Config, c: &Checker<'_>) -> Result<(), ConfigErr
         }
         let id = m.client_id.get_ref();
         if id.is_empty() || id.len() > 64 {
-            return c.error(
+            c.report(
                 &m.client_id.span(),
                 "mqtt.client_id",
                 "must be 1-64 characters",
@@ -266,7 +258,7 @@ pub(crate) fn validate(config: &Config, c: &Checker<'_>) -> Result<(), ConfigErr
             || url.len() <= "http://".len()
             || url.chars().any(|ch| ch.is_whitespace() || ch == '"')
         {
-            return c.error(
+            c.report(
                 &w.url.span(),
                 key("url"),
                 format!(
@@ -281,23 +273,22 @@ pub(crate) fn validate(config: &Config, c: &Checker<'_>) -> Result<(), ConfigErr
             &key("timeout_ms"),
             100..60_001,
             "must be from 100 to 60000",
-        )?;
+        );
         range(
             c,
             &w.retries,
             &key("retries"),
             0..11,
             "must be from 0 to 10",
-        )?;
+        );
         range(
             c,
             &w.queue,
             &key("queue"),
             1..10_001,
             "must be from 1 to 10000",
-        )?;
+        );
     }
-    Ok(())
 }
 
 #[cfg(test)]
