@@ -25,6 +25,8 @@ APT_PACKAGES=(
   mosquitto          # the MQTT tests run a real broker on loopback
   iproute2           # the network-fault test makes a namespace and shapes its link (ip, tc)
   nftables           # ... and drops packets in it where the kernel has no netem
+  vlc                # the field-fault tests run an RTSP server written by others (cvlc) ...
+  ffmpeg             # ... on a clip made to look like a camera's
 )
 # Extra packages a caller may ask for (e.g. the browser tests): setup.sh chromium
 APT_PACKAGES+=("$@")

@@ -7,6 +7,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import {
   artifacts, camwallConfig, figure, launchBrowser, percentile, startCamwall, startFakecam, waitUntil,
@@ -239,6 +240,40 @@ describe('the page in headless Chromium', () => {
     assert.equal(await page.textContent('#reason'), 'your choice');
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  test('a camera that is down says why, in words, on its button and over the picture', async () => {
+    // Two more cameras: one on a path the server does not have (404), one on a port where
+    // nothing listens.
+    const closed = await new Promise((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
+      });
+    });
+    let text = camwallConfig(fakecam);
+    text += `\n[[camera]]\nid = "nopath"\nurl = "${fakecam.urls.cam1}-gone"\n`;
+    text += `\n[[camera]]\nid = "noport"\nurl = "rtsp://127.0.0.1:${closed}/cam"\n`;
+    const server = await startCamwall(text);
+    try {
+      const page = await openPage(browser, `${server.base}/`);
+      const said = (id) => page.locator(`.cam[data-camera-id=${id}] .st`).textContent();
+      await waitUntil('the 404 camera says so', T, async () => /no such stream path/.test(await said('nopath')));
+      await waitUntil('the refused camera says so', T, async () => /camera not answering/.test(await said('noport')));
+      assert.match(await said('cam1'), /^live$/);
+      const tip = await page.getAttribute('.cam[data-camera-id=nopath]', 'title');
+      assert.match(tip, /no such stream path: /, 'the tooltip carries the camera\'s own message');
+      // Chosen while down: another camera stands in, and the page says why the choice has
+      // no picture.
+      await page.click('.cam[data-camera-id=noport]');
+      await page.waitForSelector('#resume:not([hidden])', { timeout: T });
+      assert.match(await page.textContent('#resume'), /noport has no picture \(camera not answering\)/);
+      await screenshot(page, 'camera-errors');
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    } finally {
+      await server.stop();
+    }
   });
 
   test('in a narrow window everything stays on screen', async () => {

@@ -120,12 +120,13 @@ impl Drop for Shaped {
     }
 }
 
-/// Sets the namespace up, or says why it cannot be.
-fn set_up() -> Result<(Shaped, Backend, String), String> {
+/// Sets namespace `tag` (one per test, so that tests can run at once) up, or says why it
+/// cannot be.
+fn set_up(tag: u32) -> Result<(Shaped, Backend, String), String> {
     let id = std::process::id();
-    let ns = format!("camwall-netem-{id}");
-    let host_if = format!("cwn{}", id % 100_000);
-    let subnet = 1 + id % 250;
+    let ns = format!("camwall-netem-{id}-{tag}");
+    let host_if = format!("cwn{tag}{}", id % 100_000);
+    let subnet = 1 + (id + tag * 50) % 250;
     let (host_ip, cam_ip) = (format!("10.213.{subnet}.1"), format!("10.213.{subnet}.2"));
     run(&["ip", "netns", "add", &ns])?;
     let mut shaped = Shaped {
@@ -196,7 +197,7 @@ fn set_up() -> Result<(Shaped, Backend, String), String> {
 
 #[test]
 fn jitter_loss_and_a_short_cut_between_camera_and_camwall() {
-    let (shaped, backend, url) = match set_up() {
+    let (shaped, backend, url) = match set_up(0) {
         Ok(s) => s,
         Err(why) => {
             println!("SKIP netem: the sandbox does not allow it: {why}");
@@ -276,5 +277,76 @@ fn jitter_loss_and_a_short_cut_between_camera_and_camwall() {
         back.unwrap().as_millis(),
         reported["state"],
         back_long.unwrap().as_millis()
+    );
+}
+
+/// The field's long cut: a camera's link gone for 60 s (the camera's server keeps running and
+/// keeps its sessions). camwall must say the camera is down within its stall timeout, keep
+/// retrying, and have it live again within 3 s of the link's return, with no restart.
+#[test]
+fn a_60_s_cut_is_reported_and_the_camera_is_back_within_3_s() {
+    let (shaped, backend, url) = match set_up(1) {
+        Ok(s) => s,
+        Err(why) => {
+            println!("SKIP netem 60 s cut: the sandbox does not allow it: {why}");
+            return;
+        }
+    };
+    // As a user runs it: default codec, transport, timeouts and backoff.
+    let config = camwall::config::Config::parse(
+        "cut",
+        &format!("[server]\nlisten = \"127.0.0.1:0\"\n[[camera]]\nid = \"far\"\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+    let app = App::start(config).unwrap();
+    let addr = app.address();
+    let cam = || {
+        http("GET", &addr, "/api/cameras", None)
+            .ok()
+            .and_then(|r| r.json().ok())
+            .map(|v| v[0].clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        wait_for(T, || (cam()["state"] == "live").then_some(())).is_some(),
+        "live before the cut: {}",
+        cam()
+    );
+    let builds = app.supervisor().builds();
+    shaped.cut(backend, true).unwrap();
+    let cut_at = Instant::now();
+    let reported = wait_for(Duration::from_secs(10), || {
+        (cam()["state"] != "live").then(|| (cut_at.elapsed(), cam()))
+    })
+    .expect("a 60 s cut was never reported");
+    std::thread::sleep(Duration::from_secs(60).saturating_sub(cut_at.elapsed()));
+    let during = cam();
+    shaped.cut(backend, false).unwrap();
+    let t = Instant::now();
+    let back = wait_for(T, || {
+        let c = cam();
+        (c["state"] == "live" && c["last_frame_age_ms"].as_u64()? < 500).then(|| t.elapsed())
+    });
+    println!(
+        "RELIABILITY fault=network cut 60 s: reported {} after {} ms (error {}), \
+         still {} at the end of the cut (error {}), back live {} ms after the link returned",
+        reported.1["state"],
+        reported.0.as_millis(),
+        reported.1["error"]["kind"],
+        during["state"],
+        during["error"]["kind"],
+        back.map_or("never".into(), |b| b.as_millis().to_string())
+    );
+    assert_ne!(during["state"], "live", "not live while cut: {during}");
+    assert!(during["error"]["kind"].is_string(), "says why: {during}");
+    let back = back.unwrap_or_else(|| panic!("back after the 60 s cut: {}", cam()));
+    assert!(
+        back < Duration::from_secs(3),
+        "back within 3 s, took {back:?}"
+    );
+    assert_eq!(
+        app.supervisor().builds(),
+        builds,
+        "no rebuild of the pipeline"
     );
 }

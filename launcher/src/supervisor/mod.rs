@@ -413,7 +413,7 @@ fn relink_on_reconnect(
         .iterate_elements()
         .into_iter()
         .flatten()
-        .find(|e| e.factory().is_some_and(|f| f.name() == "decodebin"));
+        .find(|e| e.type_().name() == "GstDecodeBin");
     // The sink pads left unlinked after parsing: the one rtspsrc feeds (the depayloader's or
     // decodebin's) and, after decodebin, the converter's.
     let free: Vec<gst::Pad> = bin
