@@ -15,6 +15,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// a look at the network tells a refused port from an unreachable host ([`reachability`]).
 pub fn classify_error(err: &glib::Error, debug: Option<&str>) -> Option<FailureKind> {
     let debug = debug.unwrap_or_default();
+    if server_closed(debug) {
+        return Some(FailureKind::Stalled);
+    }
     if let Some(e) = err.kind::<gst::ResourceError>() {
         return Some(match e {
             gst::ResourceError::NotAuthorized => FailureKind::Auth,
@@ -48,11 +51,15 @@ pub fn classify_error(err: &glib::Error, debug: Option<&str>) -> Option<FailureK
     Some(FailureKind::Protocol)
 }
 
+/// Whether a message's detail says the server ended the session.
+fn server_closed(debug: &str) -> bool {
+    debug.contains("server closed the connection")
+}
+
 /// Whether a warning from a camera's element means its session is over: the server closed
-/// the connection (rtspsrc only warns, and would wait for packets that never come).
-pub fn warning_ends_session(err: &glib::Error) -> bool {
-    let text = err.message();
-    text.contains("server closed the connection") || text.contains("connection was closed")
+/// the connection (over UDP, rtspsrc only warns, and would wait for packets that never come).
+pub fn warning_ends_session(err: &glib::Error, debug: Option<&str>) -> bool {
+    server_closed(err.message()) || debug.is_some_and(server_closed)
 }
 
 /// Why a connection to `url`'s host and port could not be made, tried once with a short
@@ -174,10 +181,29 @@ mod tests {
                 "",
                 Some(FailureKind::Protocol),
             ),
+            (
+                error(gst::ResourceError::Read, "Could not read from resource."),
+                "The server closed the connection.",
+                Some(FailureKind::Stalled),
+            ),
         ];
         for (err, debug, want) in cases {
             assert_eq!(classify_error(&err, Some(debug)), want, "{err} / {debug}");
         }
+    }
+
+    #[test]
+    fn a_warning_that_the_server_closed_the_connection_ends_the_session() {
+        let w = error(gst::ResourceError::Read, "Could not read from resource.");
+        assert!(warning_ends_session(
+            &w,
+            Some("The server closed the connection.")
+        ));
+        assert!(!warning_ends_session(
+            &w,
+            Some("Could not receive any UDP packets")
+        ));
+        assert!(!warning_ends_session(&w, None));
     }
 
     #[test]

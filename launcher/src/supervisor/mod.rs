@@ -627,9 +627,11 @@ fn handle_message(
         }
         gst::MessageView::Warning(w) => {
             let text = mask_urls_in(state, &w.error().to_string());
+            let debug = w.debug().map(|d| d.to_string());
             match msg.src().and_then(|s| camera_of(running, s)) {
-                Some(i) if faults::warning_ends_session(&w.error()) => {
-                    camera_failed(state, running, i, FailureKind::Stalled, &text);
+                Some(i) if faults::warning_ends_session(&w.error(), debug.as_deref()) => {
+                    let why = "the server closed the connection";
+                    camera_failed(state, running, i, FailureKind::Stalled, why);
                 }
                 _ => warn!("{text}"),
             }
