@@ -22,7 +22,7 @@
 //!
 //! [reconnect]
 //! initial_ms = 250               # first retry of a failed camera
-//! max_ms = 2000                  # retries back off up to this, and go on forever
+//! max_ms = 1000                  # retries back off up to this, and go on forever
 //!
 //! [[camera]]
 //! id = "door"                    # a-z, 0-9, - and _
@@ -212,7 +212,7 @@ impl Default for ReconnectConfig {
     fn default() -> Self {
         ReconnectConfig {
             initial_ms: Spanned::new(0..0, 250),
-            max_ms: Spanned::new(0..0, 2000),
+            max_ms: Spanned::new(0..0, 1000),
         }
     }
 }

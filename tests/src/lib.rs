@@ -394,7 +394,13 @@ pub fn launcher_on(fc: &FakeCamWithControl, extra: &str) -> camwall::App {
 
 /// Waits up to 15 s for `n` cameras of the launcher at `addr` to be live; panics otherwise.
 pub fn wait_all_live(addr: &str, n: usize) {
-    let all_live = wait_for(Duration::from_secs(15), || {
+    wait_n_live(addr, n, Duration::from_secs(15));
+}
+
+/// Waits up to `timeout` for `n` cameras of the launcher at `addr` to be live; panics
+/// otherwise, with what `/api/cameras` says.
+pub fn wait_n_live(addr: &str, n: usize, timeout: Duration) {
+    let all_live = wait_for(timeout, || {
         let cams = http("GET", addr, "/api/cameras", None).ok()?.json().ok()?;
         let live = cams
             .as_array()?
@@ -403,7 +409,21 @@ pub fn wait_all_live(addr: &str, n: usize) {
             .count();
         (live == n).then_some(())
     });
-    assert!(all_live.is_some(), "all {n} cameras become live");
+    assert!(
+        all_live.is_some(),
+        "all {n} cameras become live: {:?}",
+        http("GET", addr, "/api/cameras", None).map(|r| r.json().ok())
+    );
+}
+
+/// What `GET /api/cameras` of the launcher at `addr` says of camera `id` (`null` when it
+/// cannot be had).
+pub fn camera_view(addr: &str, id: &str) -> serde_json::Value {
+    http("GET", addr, "/api/cameras", None)
+        .ok()
+        .and_then(|r| r.json().ok())
+        .and_then(|v| v.as_array()?.iter().find(|c| c["id"] == id).cloned())
+        .unwrap_or_default()
 }
 
 /// POSTs a control action (`motion/on`, `offline`, ...) for camera `id` to the fakecam control

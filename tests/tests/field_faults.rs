@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use camwall_tests::{fakecam_control, http, wait_for};
+use camwall_tests::{camera_view, fakecam_control, http, wait_for};
 use gstcamwall::protocol::unix_ms_now;
 use serde_json::Value;
 
@@ -292,14 +292,6 @@ fn kill_and_restart(
     }
 }
 
-fn camera_view(addr: &str, camera: &str) -> Value {
-    http("GET", addr, "/api/cameras", None)
-        .ok()
-        .and_then(|r| r.json().ok())
-        .and_then(|v: Value| v.as_array()?.iter().find(|c| c["id"] == camera).cloned())
-        .unwrap_or_default()
-}
-
 /// Frames painted by the healthy fakecam, per camera.
 fn painted(control: &str) -> Vec<(String, u64)> {
     let res = http("GET", control, "/cameras", None)
@@ -388,23 +380,7 @@ fn cameras_whose_servers_die_and_return_come_back_live_within_3_s_every_time() {
     let app = camwall::App::start(config).unwrap();
     let addr = app.address();
     let events = Events::follow(&addr);
-    let all_live = wait_for(Duration::from_secs(30), || {
-        let v = http("GET", &addr, "/api/cameras", None).ok()?.json().ok()?;
-        let live = v
-            .as_array()?
-            .iter()
-            .filter(|c| c["state"] == "live")
-            .count();
-        (live == n).then_some(())
-    });
-    assert!(
-        all_live.is_some(),
-        "every camera live at the start: {}",
-        http("GET", &addr, "/api/cameras", None)
-            .unwrap()
-            .json()
-            .unwrap()
-    );
+    camwall_tests::wait_n_live(&addr, n, Duration::from_secs(30));
     let builds = app.supervisor().builds();
     let painted_before = painted(&healthy_control);
     let counted_before: Vec<u64> = (1..=2)
@@ -495,6 +471,25 @@ fn cameras_whose_servers_die_and_return_come_back_live_within_3_s_every_time() {
         (resized["width"].as_u64(), resized["height"].as_u64()),
         (Some(640), Some(360)),
         "the camera came back at its new size: {resized}"
+    );
+    // /metrics counts the failures by kind.
+    let metrics = http("GET", &addr, "/metrics", None).unwrap();
+    let text = String::from_utf8_lossy(&metrics.body).to_string();
+    let count = |camera: &str, kind: &str| {
+        let key = format!("camwall_camera_failures_total{{camera=\"{camera}\",kind=\"{kind}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(key.as_str()))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    assert!(
+        count("case0", "refused") >= Some(1.0),
+        "refused counted:\n{text}"
+    );
+    assert!(count("gone", "not_found") >= Some(1.0), "not_found counted");
+    assert_eq!(
+        count("healthy1", "refused"),
+        Some(0.0),
+        "healthy cameras never failed"
     );
     assert_eq!(
         app.supervisor().builds(),

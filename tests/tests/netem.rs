@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use camwall::App;
-use camwall_tests::{http, wait_for};
+use camwall_tests::{camera_view, wait_for};
 
 const T: Duration = Duration::from_secs(15);
 
@@ -195,6 +195,18 @@ fn set_up(tag: u32) -> Result<(Shaped, Backend, String), String> {
     Ok((shaped, backend, format!("rtsp://{cam_ip}:8554/cam1")))
 }
 
+/// camwall with one camera, `far`, at `url`: `sections` are TOML sections added after
+/// `[server]`, `keys` more keys of the camera. Returns once the camera is live.
+fn live_on(url: &str, sections: &str, keys: &str) -> App {
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n{sections}\n\
+         [[camera]]\nid = \"far\"\nurl = \"{url}\"\n{keys}\n"
+    );
+    let app = App::start(camwall::config::Config::parse("netem", &text).unwrap()).unwrap();
+    camwall_tests::wait_n_live(&app.address(), 1, T);
+    app
+}
+
 #[test]
 fn jitter_loss_and_a_short_cut_between_camera_and_camwall() {
     let (shaped, backend, url) = match set_up(0) {
@@ -204,28 +216,13 @@ fn jitter_loss_and_a_short_cut_between_camera_and_camwall() {
             return;
         }
     };
-    let config = camwall::config::Config::parse(
-        "netem",
-        &format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n[reconnect]\ninitial_ms = 250\nmax_ms = 1000\n\
-             [[camera]]\nid = \"far\"\nurl = \"{url}\"\ncodec = \"h264\"\ntransport = \"tcp\"\n"
-        ),
-    )
-    .unwrap();
-    let app = App::start(config).unwrap();
-    let addr = app.address();
-    let cam = || {
-        http("GET", &addr, "/api/cameras", None)
-            .ok()
-            .and_then(|r| r.json().ok())
-            .map(|v| v[0].clone())
-            .unwrap_or_default()
-    };
-    assert!(
-        wait_for(T, || (cam()["state"] == "live").then_some(())).is_some(),
-        "live through jitter and loss: {}",
-        cam()
+    let app = live_on(
+        &url,
+        "[reconnect]\ninitial_ms = 250\nmax_ms = 1000",
+        "codec = \"h264\"\ntransport = \"tcp\"",
     );
+    let addr = app.address();
+    let cam = || camera_view(&addr, "far");
     // Five seconds of jitter and loss: frames keep coming, the camera stays live.
     let f0 = cam()["frames"].as_u64().unwrap_or(0);
     let until = Instant::now() + Duration::from_secs(5);
@@ -293,25 +290,9 @@ fn a_60_s_cut_is_reported_and_the_camera_is_back_within_3_s() {
         }
     };
     // As a user runs it: default codec, transport, timeouts and backoff.
-    let config = camwall::config::Config::parse(
-        "cut",
-        &format!("[server]\nlisten = \"127.0.0.1:0\"\n[[camera]]\nid = \"far\"\nurl = \"{url}\"\n"),
-    )
-    .unwrap();
-    let app = App::start(config).unwrap();
+    let app = live_on(&url, "", "");
     let addr = app.address();
-    let cam = || {
-        http("GET", &addr, "/api/cameras", None)
-            .ok()
-            .and_then(|r| r.json().ok())
-            .map(|v| v[0].clone())
-            .unwrap_or_default()
-    };
-    assert!(
-        wait_for(T, || (cam()["state"] == "live").then_some(())).is_some(),
-        "live before the cut: {}",
-        cam()
-    );
+    let cam = || camera_view(&addr, "far");
     let builds = app.supervisor().builds();
     shaped.cut(backend, true).unwrap();
     let cut_at = Instant::now();
