@@ -33,9 +33,11 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     init_gst();
     let state = AppState::new(config);
-    // Integrations first, so that history and MQTT see the supervisor's first events.
-    let integrations = crate::integrations::Integrations::start(&state)?;
-    let supervisor = Arc::new(Supervisor::start(state.clone())?);
+    // The control handle before its users; integrations before the supervisor, so that
+    // history and MQTT see its first events.
+    let (control, requests) = crate::control::channel();
+    let integrations = crate::integrations::Integrations::start(&state, &control)?;
+    let supervisor = Arc::new(Supervisor::start(state.clone(), control, requests)?);
     serve_with(state, supervisor, integrations, listener, shutdown).await
 }
 
@@ -48,14 +50,13 @@ pub async fn serve_with(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    integrations.attach(supervisor.clone());
     let clients = ClientSet::new();
     let routes = crate::server::guarded(
         &state.config,
         crate::integrations::routes::routes(state.clone(), integrations)
             .or(crate::server::routes(
                 state.clone(),
-                supervisor.clone(),
+                supervisor.control().clone(),
                 clients.clone(),
             ))
             .unify(),
@@ -106,11 +107,12 @@ impl App {
         let state = AppState::new(config);
         // The integrations spawn their tasks on the runtime; they start before the supervisor
         // so that they see its first events.
+        let (control, requests) = crate::control::channel();
         let integrations = {
             let _inside = rt.enter();
-            crate::integrations::Integrations::start(&state)?
+            crate::integrations::Integrations::start(&state, &control)?
         };
-        let supervisor = Arc::new(Supervisor::start(state.clone())?);
+        let supervisor = Arc::new(Supervisor::start(state.clone(), control, requests)?);
         let (served_state, served_supervisor) = (state.clone(), supervisor.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()

@@ -3,8 +3,7 @@
 //! `camwall demo`: the launcher on simulated cameras started in the same process.
 
 use crate::config::Config;
-use crate::fakecam::{FakeCam, FakeCamConfig, MotionSchedule, CLOCK_BAND_FRACTION};
-use crate::framestamp::STRIP_FRACTION;
+use crate::fakecam::{FakeCam, FakeCamConfig, MotionSchedule};
 
 /// Motion on the second camera: 4 s every 20 s, first after 10 s.
 pub const DEMO_MOTION: &str = "every:20s:4s@10s";
@@ -20,20 +19,7 @@ pub fn fakecam_config(n: usize, width: u32, height: u32) -> FakeCamConfig {
     fc
 }
 
-/// Motion zones for fakecam pictures: leave out the name-and-clock line at the top (its seconds
-/// change every second, as a real camera's on-screen clock does) and the capture-time strip at
-/// the bottom, which changes with every frame by design.
-pub fn fakecam_zones() -> String {
-    format!(
-        "ignore:0,0,1,{CLOCK_BAND_FRACTION:.4};{}",
-        fakecam_strip_zone()
-    )
-}
-
-/// The zone that leaves out fakecam's capture-time strip, alone.
-pub fn fakecam_strip_zone() -> String {
-    format!("ignore:0,{:.4},1,1", 1.0 - STRIP_FRACTION * 1.25)
-}
+pub use crate::fakecam::{fakecam_strip_zone, fakecam_zones};
 
 /// A launcher configuration for running cameras `cams`, listening on `listen`.
 pub fn config_for(

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod config;
+pub mod control;
 pub mod demo;
 pub mod fakecam;
 pub mod framestamp;
@@ -15,5 +16,6 @@ pub mod sched;
 pub mod server;
 pub mod state;
 pub mod supervisor;
+pub mod taps;
 
 pub use app::{init_gst, App};

@@ -26,13 +26,14 @@ use std::sync::Arc;
 
 use bytes::BufMut;
 use futures_util::{stream, TryStreamExt};
+use gstcamwall::http::json_error;
 use gstcamwall::mjpegwssink::{self, is_authorized, ClientSet, RouteOptions};
 use serde::Deserialize;
 use warp::http::{header, HeaderValue, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
 use crate::state::AppState;
-use crate::supervisor::{SelectError, Supervisor};
+use crate::control::{Control, SelectError};
 
 /// The page, embedded in the binary.
 pub const PAGE: &str = include_str!("web/index.html");
@@ -75,22 +76,6 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[Strin
         return false;
     };
     authority_key(scheme, authority) == authority_key(scheme, host.trim())
-}
-
-/// A JSON `{"error": ...}` answer; a 401 also says how to authenticate.
-pub(crate) fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
-    let mut res = warp::reply::with_status(
-        warp::reply::json(&serde_json::json!({ "error": message })),
-        status,
-    )
-    .into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"camwall\""),
-        );
-    }
-    res
 }
 
 /// Every route the port serves, as `(method, path)` with `{id}` for a camera id: the page,
@@ -245,7 +230,7 @@ struct SelectBody {
 /// The launcher's own routes, to be served behind the [`guard`] (see [`guarded`]).
 pub fn routes(
     state: Arc<AppState>,
-    supervisor: Arc<Supervisor>,
+    control: Control,
     clients: ClientSet,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     let with_state = {
@@ -289,9 +274,9 @@ pub fn routes(
     let put_selection = warp::path!("api" / "selection")
         .and(warp::put())
         .and(limited_body())
-        .and(warp::any().map(move || supervisor.clone()))
+        .and(warp::any().map(move || control.clone()))
         .then(
-            |body: RequestBody, supervisor: Arc<Supervisor>| async move {
+            |body: RequestBody, control: Control| async move {
                 let body = match body.complete() {
                     Ok(body) => body,
                     Err((status, message)) => return json_error(status, &message),
@@ -305,7 +290,7 @@ pub fn routes(
                         )
                     }
                 };
-                match supervisor.select(req.camera).await {
+                match control.select(req.camera).await {
                     Ok(sel) => warp::reply::json(&sel).into_response(),
                     Err(e @ SelectError::UnknownCamera(_)) => {
                         json_error(StatusCode::NOT_FOUND, &e.to_string())

@@ -54,7 +54,7 @@ pub struct CameraRuntime {
     /// Failures counted by kind, in the order of [`FailureKind::ALL`].
     failures: [AtomicU64; FailureKind::ALL.len()],
     /// The newest decoded frame and the decode errors, for snapshots and metrics.
-    pub taps: crate::integrations::CameraTaps,
+    pub taps: crate::taps::CameraTaps,
 }
 
 impl CameraRuntime {

@@ -237,12 +237,13 @@ fn requests_of_any_shape_get_an_answer_never_a_panic() {
     )
     .unwrap();
     let state = AppState::new(config);
-    let supervisor = Arc::new(Supervisor::start(state.clone()).unwrap());
+    let (control, requests) = camwall::control::channel();
+    let supervisor = Arc::new(Supervisor::start(state.clone(), control, requests).unwrap());
     let routes = camwall::server::guarded(
         &state.config.clone(),
         camwall::server::routes(
             state,
-            supervisor.clone(),
+            supervisor.control().clone(),
             gstcamwall::mjpegwssink::ClientSet::new(),
         ),
     );

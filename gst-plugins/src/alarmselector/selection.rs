@@ -19,8 +19,48 @@
 //! "Usable" means not stalled (a frame within the stall timeout) and not at EOS.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use crate::messages::SwitchReason;
+/// Why `alarmselector` changed the forwarded input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SwitchReason {
+    /// The user chose another camera (`selected-pad`).
+    User,
+    /// An alarm took the screen.
+    Alarm,
+    /// The alarm (and its hold) ended; the user's choice came back.
+    AlarmEnded,
+    /// The forwarded input stopped delivering frames.
+    Stalled,
+    /// The forwarded input's pad was released.
+    PadRemoved,
+}
+
+impl SwitchReason {
+    pub const ALL: [SwitchReason; 5] = [
+        SwitchReason::User,
+        SwitchReason::Alarm,
+        SwitchReason::AlarmEnded,
+        SwitchReason::Stalled,
+        SwitchReason::PadRemoved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SwitchReason::User => "user",
+            SwitchReason::Alarm => "alarm",
+            SwitchReason::AlarmEnded => "alarm-ended",
+            SwitchReason::Stalled => "stalled",
+            SwitchReason::PadRemoved => "pad-removed",
+        }
+    }
+}
+
+impl fmt::Display for SwitchReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Identifies one input (the serial of its pad).
 pub type InputId = u32;

@@ -186,15 +186,7 @@ pub fn is_authorized(
 }
 
 fn error_response(status: StatusCode, error: &str, reason: &str) -> warp::reply::Response {
-    let body = serde_json::json!({ "error": error, "reason": reason });
-    let mut res = warp::reply::with_status(warp::reply::json(&body), status).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"camwall\""),
-        );
-    }
-    res
+    crate::http::json_reply(status, &serde_json::json!({ "error": error, "reason": reason }))
 }
 
 fn unauthorized() -> warp::reply::Response {

@@ -16,7 +16,7 @@ use anyhow::Context;
 use tokio::sync::broadcast;
 use tracing::{info, warn};
 
-use super::config::HistoryConfig;
+use crate::config::HistoryConfig;
 
 struct LogFile {
     path: PathBuf,

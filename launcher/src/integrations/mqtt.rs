@@ -20,7 +20,7 @@
 //! connection publishes the whole current state again, read from the launcher's state, so the
 //! retained topics are right even after a broker restart that lost them.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gstcamwall::protocol::Message;
@@ -29,9 +29,9 @@ use serde_json::json;
 use tokio::sync::{broadcast, mpsc, watch};
 use tracing::{info, warn};
 
-use super::config::MqttConfig;
+use crate::config::MqttConfig;
 use crate::state::AppState;
-use crate::supervisor::Supervisor;
+use crate::control::Control;
 
 /// Longest selection command accepted (camera ids are at most 64 characters).
 const MAX_COMMAND: usize = 256;
@@ -162,7 +162,7 @@ fn on_off(active: bool) -> &'static str {
 pub fn start(
     state: Arc<AppState>,
     config: MqttConfig,
-    supervisor: Arc<OnceLock<Arc<Supervisor>>>,
+    control: Control,
     mut rx: broadcast::Receiver<Arc<str>>,
 ) {
     let topics = Topics::new(config.prefix.get_ref(), config.discovery_prefix.get_ref());
@@ -238,12 +238,9 @@ pub fn start(
                 }
                 camera = command.recv() => match camera {
                     Some(camera) => {
-                        let Some(sup) = supervisor.get().cloned() else {
-                            warn!("mqtt: selection '{camera}' before the pipeline started; ignored");
-                            continue;
-                        };
+                        let control = control.clone();
                         tokio::spawn(async move {
-                            match sup.select(camera.clone()).await {
+                            match control.select(camera.clone()).await {
                                 Ok(_) => info!("mqtt: selected '{camera}'"),
                                 Err(e) => warn!("mqtt: selection '{camera}': {e}"),
                             }

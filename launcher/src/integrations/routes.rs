@@ -13,7 +13,7 @@ use warp::{Filter, Rejection};
 
 use super::snapshots::{camera_jpeg, SnapshotError};
 use super::Integrations;
-use crate::server::json_error;
+use gstcamwall::http::json_error;
 use crate::state::AppState;
 
 /// Events `GET /api/events/history` returns without `limit`.

@@ -19,7 +19,7 @@ use gstcamwall::protocol::Message;
 use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, warn};
 
-use super::config::WebhookConfig;
+use crate::config::WebhookConfig;
 use super::metrics::{Metrics, WebhookResult};
 use crate::config::mask_url;
 use crate::state::AppState;

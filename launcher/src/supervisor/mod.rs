@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -21,6 +21,7 @@ use gstcamwall::protocol::{self, unix_ms_now};
 use tracing::{debug, error, info, warn};
 
 use crate::health::{CameraHealth, FailureKind, Moment, Seen, Step, Timing};
+use crate::control::{Command, Control, Requests, SelectError};
 use crate::state::{AppState, CameraStatus, Selection, SelectionReason};
 use crate::{pipeline, sched};
 
@@ -41,85 +42,40 @@ const CAMERA_FAILED: &str = "camwall-camera-failed";
 /// Time to wait for the pipeline to stop at shutdown.
 const STOP_TIMEOUT: Duration = Duration::from_millis(800);
 
-/// Why a selection was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum SelectError {
-    #[error("no camera '{0}'")]
-    UnknownCamera(String),
-    #[error("the pipeline is not running")]
-    NotRunning,
-}
-
-enum Command {
-    Select {
-        camera: String,
-        reply: tokio::sync::oneshot::Sender<Result<Selection, SelectError>>,
-    },
-    /// Rebuild the whole pipeline (as after a fault).
-    Rebuild,
-    /// Look an element of the running pipeline up by name.
-    Element {
-        name: String,
-        reply: mpsc::Sender<Option<gst::Element>>,
-    },
-    Shutdown,
-}
-
-/// Name of the application message that wakes the supervisor from its wait on the bus.
-const WAKE: &str = "camwall-supervisor-wake";
-
-/// The supervisor's command queue. The thread waits on the running pipeline's bus (it has no
-/// other way to sleep until either a bus message or a command comes), so every command also
-/// posts a wake-up message on that bus.
-struct Commands {
-    tx: Sender<Command>,
-    bus: Arc<Mutex<Option<gst::Bus>>>,
-}
-
-impl Commands {
-    fn send(&self, command: Command) -> Result<(), mpsc::SendError<Command>> {
-        self.tx.send(command)?;
-        // The thread publishes the bus before it looks for commands, so a command sent while
-        // no bus is published is seen without a wake-up.
-        if let Some(bus) = lock(&self.bus).as_ref() {
-            let _ = bus.post(gst::message::Application::new(gst::Structure::new_empty(
-                WAKE,
-            )));
-        }
-        Ok(())
-    }
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Handle to the supervisor thread.
 pub struct Supervisor {
-    commands: Commands,
+    control: Control,
     thread: Mutex<Option<JoinHandle<()>>>,
     builds: Arc<AtomicU64>,
 }
 
 impl Supervisor {
-    /// Starts the supervisor thread; the pipeline is built and started on it.
-    pub fn start(state: Arc<AppState>) -> anyhow::Result<Supervisor> {
-        let (tx, rx) = mpsc::channel();
-        let commands = Commands {
-            tx,
-            bus: Arc::new(Mutex::new(None)),
-        };
+    /// Starts the supervisor thread, which carries out `requests` (sent by `control`); the
+    /// pipeline is built and started on it.
+    pub fn start(
+        state: Arc<AppState>,
+        control: Control,
+        requests: Requests,
+    ) -> anyhow::Result<Supervisor> {
         let builds = Arc::new(AtomicU64::new(0));
         let counted = builds.clone();
-        let bus = commands.bus.clone();
         let thread = std::thread::Builder::new()
             .name("camwall-supervisor".into())
-            .spawn(move || run(state, rx, bus, counted))?;
+            .spawn(move || run(state, requests, counted))?;
         Ok(Supervisor {
-            commands,
+            control,
             thread: Mutex::new(Some(thread)),
             builds,
         })
+    }
+
+    /// The handle that sends the supervisor its commands.
+    pub fn control(&self) -> &Control {
+        &self.control
     }
 
     /// How many times the pipeline has been built and started (1 after a clean start; each
@@ -128,38 +84,14 @@ impl Supervisor {
         self.builds.load(Ordering::Acquire)
     }
 
-    /// The element called `name` in the running pipeline (e.g. `sel`, `sink`, or a camera's
-    /// `src0`), or `None` when there is none or the pipeline is not running. For tests and
-    /// diagnostics: with it a test can post an element error exactly as a failing element
-    /// would, without any fault switch in the production code.
+    /// See [`Control::element`].
     pub fn element(&self, name: &str) -> Option<gst::Element> {
-        let (reply, answer) = mpsc::channel();
-        self.commands
-            .send(Command::Element {
-                name: name.to_string(),
-                reply,
-            })
-            .ok()?;
-        answer.recv_timeout(Duration::from_secs(5)).ok().flatten()
-    }
-
-    /// Makes `camera` the user's choice. Answers with the selection that results.
-    pub async fn select(&self, camera: String) -> Result<Selection, SelectError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.commands
-            .send(Command::Select { camera, reply })
-            .map_err(|_| SelectError::NotRunning)?;
-        answer.await.map_err(|_| SelectError::NotRunning)?
-    }
-
-    /// Tears the pipeline down and builds it again; viewers stay connected.
-    pub fn rebuild(&self) {
-        let _ = self.commands.send(Command::Rebuild);
+        self.control.element(name)
     }
 
     /// Stops the pipeline and the thread.
     pub fn shutdown(&self) {
-        let _ = self.commands.send(Command::Shutdown);
+        self.control.shutdown();
         if let Some(t) = lock(&self.thread).take() {
             let _ = t.join();
         }
@@ -196,12 +128,11 @@ struct Running {
     stopping: Arc<Mutex<bool>>,
 }
 
-fn run(
-    state: Arc<AppState>,
-    commands: Receiver<Command>,
-    published_bus: Arc<Mutex<Option<gst::Bus>>>,
-    builds: Arc<AtomicU64>,
-) {
+fn run(state: Arc<AppState>, requests: Requests, builds: Arc<AtomicU64>) {
+    let Requests {
+        rx: commands,
+        bus: published_bus,
+    } = requests;
     let mut running: Option<Running> = None;
     let mut next_build = Instant::now();
     loop {
@@ -602,7 +533,11 @@ fn handle_message(
     let Some(running) = running else {
         return false;
     };
-    crate::integrations::count_decode_error(state, msg, |o| camera_of(running, o));
+    crate::taps::count_decode_error(msg, |o| {
+        camera_of(running, o)
+            .and_then(|i| state.cameras.get(i))
+            .map(|c| &c.taps)
+    });
     match msg.view() {
         gst::MessageView::Error(e) => {
             let src = msg

@@ -38,7 +38,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{Checker, Config};
+use super::{Checker, Config};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -293,7 +293,7 @@ pub(crate) fn validate(config: &Config, c: &Checker<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use super::super::Config;
 
     const CAMERA: &str = "\n[[camera]]\nid = \"door\"\nurl = \"rtsp://192.0.2.10/s\"\n";
 

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The handle that asks the pipeline's supervisor to do things (select a camera, rebuild),
+//! made before any of its users: the server, MQTT and the supervisor itself each get it at
+//! their start, so nothing has to be tied together afterwards.
+//!
+//! The supervisor's thread waits on the running pipeline's bus (it has no other way to sleep
+//! until either a bus message or a command comes), so every command also posts a wake-up
+//! message on that bus.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::state::Selection;
+
+/// Why a selection was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("no camera '{0}'")]
+    UnknownCamera(String),
+    #[error("the pipeline is not running")]
+    NotRunning,
+}
+
+/// What the supervisor is asked to do.
+pub(crate) enum Command {
+    Select {
+        camera: String,
+        reply: tokio::sync::oneshot::Sender<Result<Selection, SelectError>>,
+    },
+    /// Rebuild the whole pipeline (as after a fault).
+    Rebuild,
+    /// Look an element of the running pipeline up by name.
+    Element {
+        name: String,
+        reply: mpsc::Sender<Option<gst::Element>>,
+    },
+    Shutdown,
+}
+
+/// Name of the application message that wakes the supervisor from its wait on the bus.
+pub(crate) const WAKE: &str = "camwall-supervisor-wake";
+
+/// The bus the supervisor waits on, published by it while a pipeline runs.
+pub(crate) type PublishedBus = Arc<Mutex<Option<gst::Bus>>>;
+
+/// The sending side: cheap to clone, one per user.
+#[derive(Clone)]
+pub struct Control {
+    tx: Sender<Command>,
+    bus: PublishedBus,
+}
+
+/// The receiving side, handed to the supervisor when it starts.
+pub struct Requests {
+    pub(crate) rx: Receiver<Command>,
+    pub(crate) bus: PublishedBus,
+}
+
+/// A new control handle and the requests it sends.
+pub fn channel() -> (Control, Requests) {
+    let (tx, rx) = mpsc::channel();
+    let bus = PublishedBus::default();
+    (
+        Control {
+            tx,
+            bus: bus.clone(),
+        },
+        Requests { rx, bus },
+    )
+}
+
+impl Control {
+    fn send(&self, command: Command) -> Result<(), mpsc::SendError<Command>> {
+        self.tx.send(command)?;
+        // The thread publishes the bus before it looks for commands, so a command sent while
+        // no bus is published is seen without a wake-up.
+        let bus = self.bus.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(bus) = bus {
+            let _ = bus.post(gst::message::Application::new(gst::Structure::new_empty(
+                WAKE,
+            )));
+        }
+        Ok(())
+    }
+
+    /// Makes `camera` the user's choice. Answers with the selection that results.
+    pub async fn select(&self, camera: String) -> Result<Selection, SelectError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Command::Select { camera, reply })
+            .map_err(|_| SelectError::NotRunning)?;
+        answer.await.map_err(|_| SelectError::NotRunning)?
+    }
+
+    /// Tears the pipeline down and builds it again; viewers stay connected.
+    pub fn rebuild(&self) {
+        let _ = self.send(Command::Rebuild);
+    }
+
+    /// The element called `name` in the running pipeline (e.g. `sel`, `sink`, or a camera's
+    /// `src0`), or `None` when there is none or the pipeline is not running. For tests and
+    /// diagnostics: with it a test can post an element error exactly as a failing element
+    /// would, without any fault switch in the production code.
+    pub fn element(&self, name: &str) -> Option<gst::Element> {
+        let (reply, answer) = mpsc::channel();
+        self.send(Command::Element {
+            name: name.to_string(),
+            reply,
+        })
+        .ok()?;
+        answer.recv_timeout(Duration::from_secs(5)).ok().flatten()
+    }
+
+    /// Asks the supervisor to stop the pipeline and its thread.
+    pub(crate) fn shutdown(&self) {
+        let _ = self.send(Command::Shutdown);
+    }
+}
