@@ -77,6 +77,23 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
+/// A JSON answer with `status`; a 401 also says how to authenticate (`WWW-Authenticate`).
+pub fn json_reply(status: StatusCode, body: &serde_json::Value) -> warp::reply::Response {
+    let mut res = warp::reply::with_status(warp::reply::json(body), status).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"camwall\""),
+        );
+    }
+    res
+}
+
+/// The launcher's error answer: `{"error": message}` with `status`.
+pub fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
+    json_reply(status, &serde_json::json!({ "error": message }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,21 +153,4 @@ mod tests {
             .expect("server did not stop")
             .unwrap();
     }
-}
-
-/// A JSON answer with `status`; a 401 also says how to authenticate (`WWW-Authenticate`).
-pub fn json_reply(status: StatusCode, body: &serde_json::Value) -> warp::reply::Response {
-    let mut res = warp::reply::with_status(warp::reply::json(body), status).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"camwall\""),
-        );
-    }
-    res
-}
-
-/// The launcher's error answer: `{"error": message}` with `status`.
-pub fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
-    json_reply(status, &serde_json::json!({ "error": message }))
 }

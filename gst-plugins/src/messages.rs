@@ -24,8 +24,6 @@
 //!     reason=(string)alarm, running-time=(guint64)5040000000;
 //! ```
 
-use std::fmt;
-
 use gst::prelude::IsA;
 
 /// Name of the alarm structure (message and event).

@@ -32,8 +32,8 @@ use serde::Deserialize;
 use warp::http::{header, HeaderValue, StatusCode};
 use warp::{Filter, Rejection, Reply};
 
-use crate::state::AppState;
 use crate::control::{Control, SelectError};
+use crate::state::AppState;
 
 /// The page, embedded in the binary.
 pub const PAGE: &str = include_str!("web/index.html");
@@ -275,30 +275,28 @@ pub fn routes(
         .and(warp::put())
         .and(limited_body())
         .and(warp::any().map(move || control.clone()))
-        .then(
-            |body: RequestBody, control: Control| async move {
-                let body = match body.complete() {
-                    Ok(body) => body,
-                    Err((status, message)) => return json_error(status, &message),
-                };
-                let req: SelectBody = match serde_json::from_slice(&body) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        return json_error(
-                            StatusCode::BAD_REQUEST,
-                            &format!("expected {{\"camera\": \"<id>\"}}: {e}"),
-                        )
-                    }
-                };
-                match control.select(req.camera).await {
-                    Ok(sel) => warp::reply::json(&sel).into_response(),
-                    Err(e @ SelectError::UnknownCamera(_)) => {
-                        json_error(StatusCode::NOT_FOUND, &e.to_string())
-                    }
-                    Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        .then(|body: RequestBody, control: Control| async move {
+            let body = match body.complete() {
+                Ok(body) => body,
+                Err((status, message)) => return json_error(status, &message),
+            };
+            let req: SelectBody = match serde_json::from_slice(&body) {
+                Ok(r) => r,
+                Err(e) => {
+                    return json_error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("expected {{\"camera\": \"<id>\"}}: {e}"),
+                    )
                 }
-            },
-        );
+            };
+            match control.select(req.camera).await {
+                Ok(sel) => warp::reply::json(&sel).into_response(),
+                Err(e @ SelectError::UnknownCamera(_)) => {
+                    json_error(StatusCode::NOT_FOUND, &e.to_string())
+                }
+                Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+            }
+        });
 
     let events = warp::path!("api" / "events")
         .and(warp::get())

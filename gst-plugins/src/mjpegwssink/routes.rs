@@ -186,7 +186,10 @@ pub fn is_authorized(
 }
 
 fn error_response(status: StatusCode, error: &str, reason: &str) -> warp::reply::Response {
-    crate::http::json_reply(status, &serde_json::json!({ "error": error, "reason": reason }))
+    crate::http::json_reply(
+        status,
+        &serde_json::json!({ "error": error, "reason": reason }),
+    )
 }
 
 fn unauthorized() -> warp::reply::Response {

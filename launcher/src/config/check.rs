@@ -174,4 +174,3 @@ pub(super) fn section_at(src: &str, at: usize) -> String {
         .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
         .unwrap_or_default()
 }
-

@@ -51,10 +51,9 @@ use toml::Spanned;
 
 mod check;
 mod integrations;
-pub use check::ConfigError;
 use check::Checker;
+pub use check::ConfigError;
 pub use integrations::{HistoryConfig, MetricsConfig, MqttConfig, SnapshotsConfig, WebhookConfig};
-
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -278,9 +278,11 @@ pub fn fakecam_zones() -> String {
 
 /// The zone that leaves out fakecam's capture-time strip, alone.
 pub fn fakecam_strip_zone() -> String {
-    format!("ignore:0,{:.4},1,1", 1.0 - crate::framestamp::STRIP_FRACTION * 1.25)
+    format!(
+        "ignore:0,{:.4},1,1",
+        1.0 - crate::framestamp::STRIP_FRACTION * 1.25
+    )
 }
-
 
 /// Where and how the name-and-clock line is drawn on a `height`-pixel picture: the properties
 /// shared by the cameras' `clockoverlay` and the `textoverlay` of tests that need a fixed time.

@@ -22,13 +22,12 @@ pub mod routes;
 pub mod snapshots;
 pub mod webhooks;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::state::AppState;
 use crate::control::Control;
+use crate::state::AppState;
 
 /// The running integrations, shared by their tasks and the routes.
 pub struct Integrations {

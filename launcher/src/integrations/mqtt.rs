@@ -30,8 +30,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tracing::{info, warn};
 
 use crate::config::MqttConfig;
-use crate::state::AppState;
 use crate::control::Control;
+use crate::state::AppState;
 
 /// Longest selection command accepted (camera ids are at most 64 characters).
 const MAX_COMMAND: usize = 256;

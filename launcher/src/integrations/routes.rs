@@ -13,8 +13,8 @@ use warp::{Filter, Rejection};
 
 use super::snapshots::{camera_jpeg, SnapshotError};
 use super::Integrations;
-use gstcamwall::http::json_error;
 use crate::state::AppState;
+use gstcamwall::http::json_error;
 
 /// Events `GET /api/events/history` returns without `limit`.
 const DEFAULT_LIMIT: usize = 100;

@@ -19,9 +19,9 @@ use gstcamwall::protocol::Message;
 use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, warn};
 
-use crate::config::WebhookConfig;
 use super::metrics::{Metrics, WebhookResult};
 use crate::config::mask_url;
+use crate::config::WebhookConfig;
 use crate::state::AppState;
 
 /// The body of one webhook call.

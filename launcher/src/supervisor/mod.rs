@@ -20,8 +20,8 @@ use gstcamwall::mjpegwssink::MjpegWsSink;
 use gstcamwall::protocol::{self, unix_ms_now};
 use tracing::{debug, error, info, warn};
 
-use crate::health::{CameraHealth, FailureKind, Moment, Seen, Step, Timing};
 use crate::control::{Command, Control, Requests, SelectError};
+use crate::health::{CameraHealth, FailureKind, Moment, Seen, Step, Timing};
 use crate::state::{AppState, CameraStatus, Selection, SelectionReason};
 use crate::{pipeline, sched};
 
