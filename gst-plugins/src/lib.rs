@@ -19,7 +19,7 @@ pub mod protocol;
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: a panic in a pad
 /// function becomes an element error, and the element must stay usable, for shutdown at least.
-pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

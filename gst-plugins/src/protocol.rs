@@ -115,7 +115,59 @@ pub enum Message<'a> {
     Camera(CameraState<'a>),
 }
 
+fn owned(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
 impl<'a> Message<'a> {
+    /// The same message, owning its text (to keep it past the data it was made from).
+    pub fn into_owned(self) -> Message<'static> {
+        match self {
+            Message::Frame(f) => Message::Frame(Frame {
+                camera: f.camera.map(owned),
+                seq: f.seq,
+                ts: f.ts,
+                width: f.width,
+                height: f.height,
+                jpeg: owned(f.jpeg),
+            }),
+            Message::Alarm(a) => Message::Alarm(Alarm {
+                camera: owned(a.camera),
+                kind: owned(a.kind),
+                active: a.active,
+                level: a.level,
+                ts: a.ts,
+            }),
+            Message::Switch(s) => Message::Switch(Switch {
+                camera: owned(s.camera),
+                previous: owned(s.previous),
+                reason: owned(s.reason),
+                ts: s.ts,
+            }),
+            Message::Camera(c) => Message::Camera(CameraState {
+                camera: owned(c.camera),
+                state: owned(c.state),
+                ts: c.ts,
+                offline_since: c.offline_since,
+                error: c.error.map(|e| CameraError {
+                    kind: owned(e.kind),
+                    message: owned(e.message),
+                    since: e.since,
+                }),
+            }),
+        }
+    }
+
+    /// The message's `type`: `frame`, `alarm`, `switch` or `camera`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Frame(_) => "frame",
+            Message::Alarm(_) => "alarm",
+            Message::Switch(_) => "switch",
+            Message::Camera(_) => "camera",
+        }
+    }
+
     /// Serialises to the JSON text sent on the socket.
     pub fn to_json(&self) -> String {
         // Serialising these plain structs cannot fail.
@@ -227,6 +279,9 @@ mod tests {
         for m in msgs {
             let text = m.to_json();
             assert_eq!(Message::from_json(&text).unwrap(), m, "{text}");
+            let kind = m.kind();
+            assert!(text.contains(&format!("\"type\":\"{kind}\"")), "{text}");
+            assert_eq!(m.clone().into_owned(), m);
         }
         assert!(Message::from_json(r#"{"type":"nonsense"}"#).is_err());
         assert!(Message::from_json("not json").is_err());

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::state::Selection;
+use gstcamwall::lock;
 
 /// Why a selection was refused.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +77,7 @@ impl Control {
         self.tx.send(command)?;
         // The thread publishes the bus before it looks for commands, so a command sent while
         // no bus is published is seen without a wake-up.
-        let bus = self.bus.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let bus = lock(&self.bus).clone();
         if let Some(bus) = bus {
             let _ = bus.post(gst::message::Application::new(gst::Structure::new_empty(
                 WAKE,

@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod events;
 pub mod fakecam;
 pub mod framestamp;
 pub mod health;

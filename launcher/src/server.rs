@@ -306,12 +306,10 @@ pub fn routes(
             let events = stream::unfold(rx, |mut rx| async move {
                 loop {
                     match rx.recv().await {
-                        Ok(text) => {
-                            let kind = serde_json::from_str::<serde_json::Value>(&text)
-                                .ok()
-                                .and_then(|v| v["type"].as_str().map(str::to_string))
-                                .unwrap_or_else(|| "message".into());
-                            let ev = warp::sse::Event::default().event(kind).data(&*text);
+                        Ok(event) => {
+                            let ev = warp::sse::Event::default()
+                                .event(event.kind())
+                                .data(&**event.json());
                             return Some((Ok::<_, Infallible>(ev), rx));
                         }
                         // A slow reader skips what it missed rather than holding memory.

@@ -14,6 +14,8 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::config::{mask_url, Config};
+use crate::events::{Event, EventBus};
+use gstcamwall::lock;
 
 pub use crate::health::{CameraError, CameraState, FailureKind};
 
@@ -74,10 +76,7 @@ impl CameraRuntime {
 
     /// The state, and since when and why the camera has no pictures.
     pub fn status(&self) -> CameraStatus {
-        self.status
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.status).clone()
     }
 
     pub fn alarm(&self) -> bool {
@@ -152,7 +151,7 @@ pub struct AppState {
     /// Index of the selection's camera ([`NONE_SHOWN`] when there is none), kept beside it
     /// by `update_selection` so that streaming threads can read it without the lock.
     shown: AtomicUsize,
-    events: broadcast::Sender<Arc<str>>,
+    events: EventBus,
 }
 
 /// [`AppState`]'s `shown` when no camera is on screen.
@@ -180,7 +179,6 @@ impl AppState {
             })
             .collect();
         let first = cameras.first().map(|c| c.id.clone());
-        let (events, _) = broadcast::channel(256);
         Arc::new(AppState {
             config,
             feed: FrameFeed::new(),
@@ -192,7 +190,7 @@ impl AppState {
                 detail: None,
             }),
             shown: AtomicUsize::new(NONE_SHOWN),
-            events,
+            events: EventBus::default(),
         })
     }
 
@@ -201,14 +199,11 @@ impl AppState {
     }
 
     pub fn selection(&self) -> Selection {
-        self.selection
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.selection).clone()
     }
 
     pub(crate) fn update_selection(&self, f: impl FnOnce(&mut Selection)) -> Selection {
-        let mut s = self.selection.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = lock(&self.selection);
         f(&mut s);
         let shown = s.camera.as_deref().and_then(|id| self.camera_index(id));
         self.shown
@@ -255,15 +250,16 @@ impl AppState {
             .collect()
     }
 
-    /// Subscribes to the event stream (JSON texts of [`protocol::Message`]).
-    pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<str>> {
+    /// Subscribes to the event stream.
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<Event>> {
         self.events.subscribe()
     }
 
     /// Sends an event to the API's event stream and to every viewer's WebSocket.
     pub fn publish(&self, msg: &protocol::Message<'_>) {
-        self.feed.publish_message(msg);
-        let _ = self.events.send(Arc::from(msg.to_json()));
+        let event = Arc::new(Event::new(msg.clone()));
+        self.feed.publish_json(event.json().clone());
+        self.events.send(event);
     }
 
     /// Sets a camera's status; publishes a `camera` event when its state or the kind of its
@@ -273,7 +269,7 @@ impl AppState {
             return false;
         };
         let changed = {
-            let mut s = cam.status.lock().unwrap_or_else(|e| e.into_inner());
+            let mut s = lock(&cam.status);
             let kind = |s: &CameraStatus| s.error.as_ref().map(|e| e.kind);
             let changed = s.state != status.state || kind(&s) != kind(&status);
             *s = status.clone();

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use gst::prelude::*;
+use gstcamwall::lock;
 
 /// What the pipeline hands the launcher for one camera, written from its streaming thread.
 #[derive(Debug, Default)]
@@ -58,7 +59,7 @@ impl CameraTaps {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Latest> {
-        self.latest.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.latest)
     }
 
     /// Frames the decoder marked as corrupted, plus decoder errors seen on the bus.

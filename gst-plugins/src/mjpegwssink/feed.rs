@@ -303,10 +303,14 @@ impl FrameFeed {
     /// envelope. Frames go through [`FrameFeed::publish_frame`] instead; a `Frame` given here is
     /// forwarded as is, outside the newest-frame-wins path.
     pub fn publish_message(&self, msg: &protocol::Message<'_>) {
+        self.publish_json(msg.to_json().into());
+    }
+
+    /// Sends a message already serialised (the JSON text of a [`protocol::Message`]) to every
+    /// viewer, for a caller that needs the text itself too.
+    pub fn publish_json(&self, json: Arc<str>) {
         // No receiver is not an error: nobody is watching.
-        let _ = self.inner.messages.send(EncodedMessage {
-            json: msg.to_json().into(),
-        });
+        let _ = self.inner.messages.send(EncodedMessage { json });
     }
 
     /// The newest frame, if any was published.

@@ -20,6 +20,7 @@ use super::detector::{DetectorParams, LumaFrame, MotionDetector, PixelLayout};
 use super::policy::{AlarmChange, AlarmPolicy};
 use super::zones::Zones;
 use super::ALARM_KIND;
+use crate::lock;
 use crate::messages::Alarm;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -127,11 +128,11 @@ pub struct MotionAlarm {
 
 impl MotionAlarm {
     fn settings(&self) -> MutexGuard<'_, Settings> {
-        self.settings.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.settings)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     fn camera_id(&self) -> String {

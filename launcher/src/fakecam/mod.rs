@@ -31,6 +31,7 @@ use gst_rtsp_server::{RTSPAuth, RTSPFilterResult, RTSPMediaFactory, RTSPServer, 
 use serde::Serialize;
 
 use crate::framestamp::Stamp;
+use gstcamwall::lock;
 pub use schedule::{MotionSchedule, ScheduleError};
 
 /// How the cameras encode their video.
@@ -178,21 +179,15 @@ struct Camera {
 
 impl Camera {
     fn mode(&self) -> CameraMode {
-        *self.mode.lock().unwrap_or_else(|e| e.into_inner())
+        *lock(&self.mode)
     }
 
     fn size(&self, config: &FakeCamConfig) -> (u32, u32) {
-        self.size
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .unwrap_or((config.width, config.height))
+        lock(&self.size).unwrap_or((config.width, config.height))
     }
 
     fn motion_forced(&self) -> Option<bool> {
-        *self
-            .motion_override
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        *lock(&self.motion_override)
     }
 
     fn motion_at(&self, since_start: Duration) -> bool {
@@ -457,9 +452,7 @@ impl FakeCam {
     /// Forces motion on (`Some(true)`), off (`Some(false)`), or back to the schedule (`None`).
     pub fn set_motion(&self, id: &str, motion: Option<bool>) -> Result<(), FakeCamError> {
         let cam = self.camera(id)?;
-        *cam.motion_override
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = motion;
+        *lock(&cam.motion_override) = motion;
         Ok(())
     }
 
@@ -467,7 +460,7 @@ impl FakeCam {
     pub fn set_mode(&self, id: &str, mode: CameraMode) -> Result<(), FakeCamError> {
         let cam = self.camera(id)?.clone();
         let previous = {
-            let mut m = cam.mode.lock().unwrap_or_else(|e| e.into_inner());
+            let mut m = lock(&cam.mode);
             std::mem::replace(&mut *m, mode)
         };
         if previous == mode {
@@ -497,7 +490,7 @@ impl FakeCam {
     pub fn set_resolution(&self, id: &str, width: u32, height: u32) -> Result<(), FakeCamError> {
         check_size(width, height, self.inner.config.codec)?;
         let cam = self.camera(id)?.clone();
-        *cam.size.lock().unwrap_or_else(|e| e.into_inner()) = Some((width, height));
+        *lock(&cam.size) = Some((width, height));
         let inner = self.inner.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         self.inner.context.invoke(move || {
@@ -517,13 +510,7 @@ impl FakeCam {
 
     /// Stops the server and disconnects every client. Also done on drop of the last handle.
     pub fn stop(&self) {
-        let Some(thread) = self
-            .inner
-            .thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        else {
+        let Some(thread) = lock(&self.inner.thread).take() else {
             return;
         };
         let (tx, rx) = std::sync::mpsc::channel();
@@ -532,11 +519,7 @@ impl FakeCam {
             inner
                 .server
                 .client_filter(Some(&mut |_, _| RTSPFilterResult::Remove));
-            let id = inner
-                .source
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
+            let id = lock(&inner.source).take();
             // The listening source lives in our own context, not the default one.
             if let Some(source) = id.and_then(|id| inner.context.find_source_by_id(&id)) {
                 source.destroy();

@@ -17,6 +17,8 @@ use tokio::sync::broadcast;
 use tracing::{info, warn};
 
 use crate::config::HistoryConfig;
+use crate::events::{each_event, Event};
+use gstcamwall::lock;
 
 struct LogFile {
     path: PathBuf,
@@ -125,13 +127,13 @@ impl History {
     /// Adds one event (a JSON object's text).
     pub fn push(&self, event: Arc<str>) {
         {
-            let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+            let mut events = lock(&self.events);
             if events.len() == self.keep {
                 events.pop_front();
             }
             events.push_back(event.clone());
         }
-        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut file = lock(&self.file);
         if let Some(f) = file.as_mut() {
             if let Err(e) = f.append(&event) {
                 warn!("event history {}: {e}", f.path.display());
@@ -141,7 +143,7 @@ impl History {
 
     /// The latest `limit` events, oldest first.
     pub fn latest(&self, limit: usize) -> Vec<Arc<str>> {
-        let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let events = lock(&self.events);
         events
             .iter()
             .skip(events.len().saturating_sub(limit))
@@ -157,9 +159,9 @@ impl History {
 
 /// Records every event of `rx` in `history`. The file append is one small write per event,
 /// a few hundred bytes, done in place rather than on a blocking thread.
-pub async fn record(history: Arc<History>, rx: broadcast::Receiver<Arc<str>>) {
-    super::each_event("event history", rx, |text| {
-        history.push(text);
+pub async fn record(history: Arc<History>, rx: broadcast::Receiver<Arc<Event>>) {
+    each_event("event history", rx, |event| {
+        history.push(event.json().clone());
         std::future::ready(())
     })
     .await;

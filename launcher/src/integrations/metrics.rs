@@ -34,6 +34,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use crate::events::Event;
 use crate::state::{AppState, CameraState, FailureKind};
 
 /// Upper bounds of the switch-latency buckets, in seconds.
@@ -127,14 +128,14 @@ impl Metrics {
         Ok(out)
     }
 
-    fn on_event(&self, state: &AppState, text: &str, pending: &mut Option<(String, u64)>) {
-        match Message::from_json(text) {
-            Ok(Message::Alarm(a)) if a.active => {
+    fn on_event(&self, state: &AppState, event: &Event, pending: &mut Option<(String, u64)>) {
+        match event.message() {
+            Message::Alarm(a) if a.active => {
                 if let Some(i) = state.camera_index(&a.camera) {
                     self.alarms[i].fetch_add(1, Ordering::Relaxed);
                 }
             }
-            Ok(Message::Switch(s)) => {
+            Message::Switch(s) => {
                 self.switches
                     .get_or_create(&ReasonLabel {
                         reason: s.reason.to_string(),
@@ -167,14 +168,14 @@ impl Metrics {
 pub async fn watch(
     metrics: Arc<Metrics>,
     state: Arc<AppState>,
-    mut rx: broadcast::Receiver<Arc<str>>,
+    mut rx: broadcast::Receiver<Arc<Event>>,
 ) {
     let mut frames = state.feed.subscribe().frames;
     let mut pending: Option<(String, u64)> = None;
     loop {
         tokio::select! {
             event = rx.recv() => match event {
-                Ok(text) => metrics.on_event(&state, &text, &mut pending),
+                Ok(event) => metrics.on_event(&state, &event, &mut pending),
                 Err(RecvError::Lagged(n)) => tracing::warn!("metrics: skipped {n} events"),
                 Err(RecvError::Closed) => return,
             },

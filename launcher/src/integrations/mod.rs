@@ -24,8 +24,6 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
-use tokio::sync::broadcast::{self, error::RecvError};
-
 use crate::control::Control;
 use crate::state::AppState;
 
@@ -77,27 +75,5 @@ impl Integrations {
             );
         }
         Ok(Arc::new(Integrations { history, metrics }))
-    }
-}
-
-/// Calls `f` with each event (JSON text of [`gstcamwall::protocol::Message`]) until the stream
-/// closes. A reader that falls behind skips what it missed, with a warning: the events are
-/// never worth holding the launcher's memory for.
-pub(crate) async fn each_event<F, Fut>(
-    what: &'static str,
-    mut rx: broadcast::Receiver<Arc<str>>,
-    mut f: F,
-) where
-    F: FnMut(Arc<str>) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    loop {
-        match rx.recv().await {
-            Ok(text) => f(text).await,
-            Err(RecvError::Lagged(n)) => {
-                tracing::warn!("{what}: fell behind and skipped {n} events");
-            }
-            Err(RecvError::Closed) => return,
-        }
     }
 }

@@ -31,6 +31,7 @@ use tracing::{info, warn};
 
 use crate::config::MqttConfig;
 use crate::control::Control;
+use crate::events;
 use crate::state::AppState;
 
 /// Longest selection command accepted (camera ids are at most 64 characters).
@@ -138,11 +139,11 @@ impl Topics {
     }
 
     /// What one event changes: retained `(topic, payload)`s.
-    pub fn for_event(&self, text: &str) -> Vec<(String, String)> {
-        match Message::from_json(text) {
-            Ok(Message::Alarm(a)) => vec![(self.alarm(&a.camera), on_off(a.active).into())],
-            Ok(Message::Camera(c)) => vec![(self.state(&c.camera), c.state.to_string())],
-            Ok(Message::Switch(s)) if !s.camera.is_empty() => {
+    pub fn for_event(&self, message: &Message<'_>) -> Vec<(String, String)> {
+        match message {
+            Message::Alarm(a) => vec![(self.alarm(&a.camera), on_off(a.active).into())],
+            Message::Camera(c) => vec![(self.state(&c.camera), c.state.to_string())],
+            Message::Switch(s) if !s.camera.is_empty() => {
                 vec![(self.selection(), s.camera.to_string())]
             }
             _ => Vec::new(),
@@ -163,7 +164,7 @@ pub fn start(
     state: Arc<AppState>,
     config: MqttConfig,
     control: Control,
-    mut rx: broadcast::Receiver<Arc<str>>,
+    mut rx: broadcast::Receiver<Arc<events::Event>>,
 ) {
     let topics = Topics::new(config.prefix.get_ref(), config.discovery_prefix.get_ref());
     let (host, port) = config.host_port();
@@ -250,11 +251,11 @@ pub fn start(
                 },
                 event = rx.recv() => match event {
                     // Offline, events are not queued: the state is published whole on reconnect.
-                    Ok(text) if connected => {
-                        for (topic, payload) in topics.for_event(&text) {
+                    Ok(event) if connected => {
+                        for (topic, payload) in topics.for_event(event.message()) {
                             publish(&client, topic, payload, true).await;
                         }
-                        publish(&client, topics.events(), text.to_string(), false).await;
+                        publish(&client, topics.events(), event.json().to_string(), false).await;
                     }
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) if connected => {
@@ -298,27 +299,38 @@ async fn publish_all(client: &AsyncClient, topics: &Topics, state: &AppState, di
 mod tests {
     use super::*;
 
+    fn msg(text: &str) -> Message<'_> {
+        Message::from_json(text).unwrap()
+    }
+
     #[test]
     fn events_map_to_retained_topics() {
         let t = Topics::new("site/wall", "homeassistant");
         assert_eq!(
-            t.for_event(r#"{"type":"alarm","camera":"cam2","kind":"motion","active":true,"level":0.1,"ts":1}"#),
+            t.for_event(&msg(r#"{"type":"alarm","camera":"cam2","kind":"motion","active":true,"level":0.1,"ts":1}"#)),
             vec![("site/wall/camera/cam2/alarm".to_string(), "ON".to_string())]
         );
         assert_eq!(
-            t.for_event(r#"{"type":"camera","camera":"cam1","state":"offline","ts":1}"#),
+            t.for_event(&msg(
+                r#"{"type":"camera","camera":"cam1","state":"offline","ts":1}"#
+            )),
             vec![(
                 "site/wall/camera/cam1/state".to_string(),
                 "offline".to_string()
             )]
         );
         assert_eq!(
-            t.for_event(
+            t.for_event(&msg(
                 r#"{"type":"switch","camera":"cam3","previous":"cam1","reason":"user","ts":1}"#
-            ),
+            )),
             vec![("site/wall/selection".to_string(), "cam3".to_string())]
         );
-        assert!(t.for_event("not json").is_empty());
+        // A switch to nothing leaves the last selection published.
+        assert!(t
+            .for_event(&msg(
+                r#"{"type":"switch","camera":"","previous":"cam3","reason":"pad-removed","ts":2}"#
+            ))
+            .is_empty());
         assert_eq!(t.node, "camwall_site_wall");
     }
 }

@@ -16,6 +16,7 @@ use gstcamwall::protocol::Message;
 use tokio::sync::broadcast;
 use tracing::{debug, info, warn};
 
+use crate::events::{each_event, Event};
 use crate::state::AppState;
 
 /// Longest time an encode may take.
@@ -136,14 +137,14 @@ impl SnapshotStore {
 pub async fn on_alarms(
     state: Arc<AppState>,
     store: SnapshotStore,
-    rx: broadcast::Receiver<Arc<str>>,
+    rx: broadcast::Receiver<Arc<Event>>,
 ) {
     info!("alarm snapshots go to {}", store.dir().display());
-    super::each_event("alarm snapshots", rx, |text| {
+    each_event("alarm snapshots", rx, |event| {
         let state = state.clone();
         let store = store.clone();
         async move {
-            let Ok(Message::Alarm(alarm)) = Message::from_json(&text) else {
+            let Message::Alarm(alarm) = event.message() else {
                 return;
             };
             if !alarm.active {

@@ -22,11 +22,12 @@ use tracing::{debug, warn};
 use super::metrics::{Metrics, WebhookResult};
 use crate::config::mask_url;
 use crate::config::WebhookConfig;
+use crate::events::{each_event, Event};
 use crate::state::AppState;
 
 /// The body of one webhook call.
-pub fn alarm_body(state: &AppState, text: &str) -> Option<serde_json::Value> {
-    let Ok(Message::Alarm(a)) = Message::from_json(text) else {
+pub fn alarm_body(state: &AppState, message: &Message<'_>) -> Option<serde_json::Value> {
+    let Message::Alarm(a) = message else {
         return None;
     };
     let name = state
@@ -53,7 +54,7 @@ pub fn start(
     state: Arc<AppState>,
     metrics: Arc<Metrics>,
     config: WebhookConfig,
-    rx: broadcast::Receiver<Arc<str>>,
+    rx: broadcast::Receiver<Arc<Event>>,
 ) {
     let url = config.url.get_ref().clone();
     let shown = mask_url(&url);
@@ -112,8 +113,8 @@ pub fn start(
         }
     });
 
-    tokio::spawn(super::each_event("webhooks", rx, move |text| {
-        if let Some(body) = alarm_body(&state, &text) {
+    tokio::spawn(each_event("webhooks", rx, move |event| {
+        if let Some(body) = alarm_body(&state, event.message()) {
             if let Err(mpsc::error::TrySendError::Full(_)) =
                 queue.try_send(body.to_string().into_bytes())
             {

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Building the pipeline: the tail once, one locked bin per camera, and the probes and
+//! signal handlers that keep each camera's links, frame count and thread class right.
+
+use super::*;
+
+pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
+    let config = &state.config;
+    // async=false: the pipeline must reach PLAYING (clock and base time chosen) before the
+    // camera bins start; nothing else can preroll the sink. forward-alarms=false: the
+    // launcher publishes every camera's alarms from the bus, the shown camera's included.
+    let tail = pipeline::tail(
+        config,
+        "",
+        "mjpegwssink name=sink server-enabled=false async=false forward-alarms=false",
+    );
+    debug!(
+        "pipeline (paste into gst-launch-1.0): {}",
+        pipeline::launch_line(config, config.listen_addr().port(), false)
+    );
+    let pipeline = gst::parse::launch(&tail)
+        .with_context(|| format!("parsing '{tail}'"))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| anyhow!("the tail is not a pipeline"))?;
+    pipeline.set_property("name", "camwall");
+    if let Some(bus) = pipeline.bus() {
+        // Posted by a task's own thread as it ends, before the thread goes back to the pool.
+        bus.set_sync_handler(|_, msg| {
+            if let gst::MessageView::StreamStatus(s) = msg.view() {
+                if s.get().0 == gst::StreamStatusType::Leave {
+                    sched::leave();
+                }
+            }
+            gst::BusSyncReply::Pass
+        });
+    }
+    let selector = pipeline.by_name("sel").context("no selector")?;
+    let sink = pipeline
+        .by_name("sink")
+        .and_then(|s| s.downcast::<MjpegWsSink>().ok())
+        .context("no mjpegwssink")?;
+    sink.set_feed(&state.feed);
+    if config.stream.max_fps > 0 {
+        limit_rate(&selector, config.stream.max_fps);
+    }
+
+    let mut cameras = Vec::new();
+    let stopping = Arc::new(Mutex::new(false));
+    for (index, cam) in config.enabled_cameras().enumerate() {
+        // Only motionalarm's src pad is ghosted: the depayloader's sink pad must stay free for
+        // the delayed link to rtspsrc's pad, which appears once the camera answers.
+        let bin = gst::parse::bin_from_description(&pipeline::camera_branch(cam, index), false)
+            .with_context(|| format!("camera '{}'", cam.id()))?;
+        bin.set_property("name", format!("camera{index}"));
+        // A decodebin inside posts ASYNC_START each time the bin restarts: the PLAYING
+        // pipeline would take it as lost state and pause, and the camera would never be
+        // started again. The bin commits its own async state changes instead.
+        bin.set_property("async-handling", true);
+        let motion_src = bin
+            .by_name(&pipeline::motion_name(index))
+            .and_then(|m| m.static_pad("src"))
+            .context("camera branch without motionalarm")?;
+        let src = gst::GhostPad::builder_with_target(&motion_src)?
+            .name("src")
+            .build();
+        bin.add_pad(&src)?;
+        let answered = Arc::new(AtomicBool::new(false));
+        relink_on_reconnect(&bin, index, answered.clone())?;
+        schedule_receivers(state, index, &bin);
+        // A camera's bin lives its own life: a camera that cannot connect must not hold the
+        // whole pipeline back from PLAYING, and restarting it must not touch the others.
+        bin.set_locked_state(true);
+        pipeline.add(&bin)?;
+        let pad = selector
+            .request_pad_simple("sink_%u")
+            .context("selector gave no sink pad")?;
+        pad.set_property("camera-id", cam.id());
+        pad.set_property("priority", cam.priority);
+        src.link(&pad)?;
+        count_frames(state, index, src.upcast_ref(), bin.downgrade());
+        let health = CameraHealth::new(
+            timing(state),
+            Moment::now(),
+            state.cameras[index].frames.load(Ordering::Relaxed),
+        );
+        publish_status(state, index, &health);
+        cameras.push(CameraSlot {
+            bin,
+            pad,
+            health,
+            answered,
+            restarting: Arc::new(AtomicBool::new(false)),
+            stopping: stopping.clone(),
+            fps_window: (Instant::now(), 0),
+        });
+    }
+
+    let running = Running {
+        pipeline,
+        selector,
+        cameras,
+        stopping,
+    };
+    let choice = state.selection().user_choice;
+    if let Some(i) = choice.as_deref().and_then(|c| state.camera_index(c)) {
+        running
+            .selector
+            .set_property("selected-pad", &running.cameras[i].pad);
+    }
+    running
+        .pipeline
+        .set_state(gst::State::Playing)
+        .context("starting the pipeline")?;
+    let (result, current, _) = running.pipeline.state(gst::ClockTime::from_seconds(2));
+    if result.is_err() || current != gst::State::Playing {
+        return Err(anyhow!("the pipeline did not reach PLAYING"));
+    }
+    for slot in &running.cameras {
+        restart_bin(slot);
+    }
+    info!(cameras = running.cameras.len(), "pipeline playing");
+    Ok(running)
+}
+
+/// Links every new pad of the camera's elements that make pads as streams appear (rtspsrc,
+/// and decodebin for `codec = "auto"`) to the element after it. gst-launch's delayed link gives
+/// up after its first success, and these elements make new pads each time the bin restarts:
+/// without this, a camera that streamed once and dropped would come back to a dead end
+/// (`not-linked`) forever.
+fn relink_on_reconnect(
+    bin: &gst::Bin,
+    index: usize,
+    answered: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let source = bin
+        .by_name(&pipeline::source_name(index))
+        .context("camera branch without rtspsrc")?;
+    let decodebin = bin
+        .iterate_elements()
+        .into_iter()
+        .flatten()
+        .find(|e| e.type_().name() == "GstDecodeBin");
+    // The sink pads left unlinked after parsing: the one rtspsrc feeds (the depayloader's or
+    // decodebin's) and, after decodebin, the converter's.
+    let free: Vec<gst::Pad> = bin
+        .iterate_elements()
+        .into_iter()
+        .flatten()
+        .filter(|e| e != &source)
+        .filter_map(|e| e.static_pad("sink").filter(|p| !p.is_linked()))
+        .collect();
+    let sink = match &decodebin {
+        Some(d) => {
+            let d_sink = d.static_pad("sink").context("decodebin without sink pad")?;
+            let after = free
+                .iter()
+                .find(|p| **p != d_sink)
+                .context("nothing after decodebin")?
+                .clone();
+            link_each_new_pad(d, after);
+            d_sink
+        }
+        None => match free.as_slice() {
+            [one] => one.clone(),
+            _ => anyhow::bail!("camera branch without one free sink pad for rtspsrc"),
+        },
+    };
+    // Cameras send audio and metadata tracks too: set up the first video stream only, so
+    // that nothing else reaches the decoder and no bandwidth goes to what is not shown.
+    // Called on rtspsrc's thread for each stream of each session, in order.
+    let picked: Arc<Mutex<Option<u32>>> = Arc::default();
+    source.connect("select-stream", false, move |args| {
+        let num = args[1].get::<u32>().unwrap_or(u32::MAX);
+        let caps = args[2].get::<gst::Caps>().ok();
+        let video = caps
+            .as_ref()
+            .and_then(|c| c.structure(0))
+            .and_then(|s| s.get::<&str>("media").ok())
+            .is_some_and(|m| m == "video");
+        let mut picked = lock(&picked);
+        // A new session numbers its streams from 0 again.
+        if num == 0 || picked.is_some_and(|p| num < p) {
+            *picked = None;
+        }
+        let take = video && picked.is_none_or(|p| p == num);
+        if take {
+            *picked = Some(num);
+        }
+        Some(take.to_value())
+    });
+    source.connect_pad_added(move |_, _| answered.store(true, Ordering::Release));
+    link_each_new_pad(&source, sink);
+    Ok(())
+}
+
+/// Links each new source pad of `element` to `sink` while `sink` is free.
+fn link_each_new_pad(element: &gst::Element, sink: gst::Pad) {
+    element.connect_pad_added(move |_, pad| {
+        if pad.direction() == gst::PadDirection::Src && !sink.is_linked() {
+            if let Err(e) = pad.link(&sink) {
+                debug!("not linking {} ({e:?})", pad.name());
+            }
+        }
+    });
+}
+
+/// Drops frames that come faster than `max_fps`, but never the first frame after a switch
+/// (the `title` tag announces it), so a switch is never delayed.
+fn limit_rate(selector: &gst::Element, max_fps: u32) {
+    let Some(src) = selector.static_pad("src") else {
+        return;
+    };
+    // 90 % of the interval, so jitter in a camera that runs at exactly max_fps drops nothing.
+    let min_gap = gst::ClockTime::from_nseconds(900_000_000 / u64::from(max_fps));
+    let last: Arc<Mutex<(Option<gst::ClockTime>, bool)>> = Arc::new(Mutex::new((None, true)));
+    src.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        move |_, info| {
+            let mut last = lock(&last);
+            if let Some(ev) = info.event() {
+                if matches!(
+                    ev.view(),
+                    gst::EventView::Tag(_) | gst::EventView::FlushStop(_)
+                ) {
+                    last.1 = true;
+                }
+                return gst::PadProbeReturn::Ok;
+            }
+            let Some(pts) = info.buffer().and_then(|b| b.pts()) else {
+                return gst::PadProbeReturn::Ok;
+            };
+            match last.0 {
+                Some(prev) if !last.1 && pts.saturating_sub(prev) < min_gap => {
+                    gst::PadProbeReturn::Drop
+                }
+                _ => {
+                    *last = (Some(pts), false);
+                    gst::PadProbeReturn::Ok
+                }
+            }
+        },
+    );
+}
+
+/// Puts the threads that receive a camera's packets in the scheduling class for whether it is
+/// on screen (see [`sched`]); its decoding thread is moved by [`count_frames`]. rtspsrc makes
+/// new receivers on every reconnection, so each one is caught as it is added.
+fn schedule_receivers(state: &Arc<AppState>, index: usize, bin: &gst::Bin) {
+    let state = state.clone();
+    bin.connect_deep_element_added(move |_, _, element| {
+        if element.factory().is_none_or(|f| f.name() != "udpsrc") {
+            return;
+        }
+        let Some(src) = element.static_pad("src") else {
+            return;
+        };
+        let state = state.clone();
+        src.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+            move |_, _| {
+                sched::enter(sched::Role::of(state.is_shown(index)));
+                gst::PadProbeReturn::Ok
+            },
+        );
+    });
+}
+
+fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad, bin: glib::WeakRef<gst::Bin>) {
+    let state = state.clone();
+    src.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        move |pad, info| {
+            let Some(cam) = state.cameras.get(index) else {
+                return gst::PadProbeReturn::Remove;
+            };
+            if let Some(buffer) = info.buffer() {
+                cam.taps.frame(pad, buffer);
+                sched::enter(sched::Role::of(state.is_shown(index)));
+            }
+            if let Some(ev) = info.event() {
+                // The camera ended its stream (its server closed the session): say so now,
+                // not when the stall timer runs out.
+                if let (gst::EventView::Eos(_), Some(bin)) = (ev.view(), bin.upgrade()) {
+                    post_failure(
+                        &bin,
+                        index,
+                        FailureKind::Stalled,
+                        "the camera ended the stream",
+                    );
+                }
+                if let gst::EventView::Caps(c) = ev.view() {
+                    cam.taps.caps(c.caps_owned());
+                    if let Ok(vi) = gst_video::VideoInfo::from_caps(c.caps()) {
+                        cam.width.store(vi.width(), Ordering::Relaxed);
+                        cam.height.store(vi.height(), Ordering::Relaxed);
+                    }
+                }
+            } else {
+                cam.frame_seen();
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+}

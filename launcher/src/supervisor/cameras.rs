@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Each camera's health at work: failures and ticks go in, restarts of its bin and its
+//! published status come out.
+
+use super::*;
+
+/// A camera that connected but sent no frame for this long is failed and retried (long enough
+/// for a keyframe interval of several seconds).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(6);
+/// A camera that has not set its stream up (RTSP DESCRIBE, SETUP and PLAY answered) this long
+/// after the attempt started is failed and retried: it accepted the connection and then sent
+/// half an answer, or nothing.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+/// Posted by a camera's bin when its stream ended (EOS), and by the look at the network
+/// after a connection failed; carries `camera` (index), `kind` and `message`.
+pub(super) const CAMERA_FAILED: &str = "camwall-camera-failed";
+
+/// The camera time limits the configuration sets.
+pub(super) fn timing(state: &AppState) -> Timing {
+    let config = &state.config;
+    let stall = Duration::from_millis(u64::from(*config.selector.stall_timeout_ms.get_ref()));
+    Timing {
+        answer_timeout: ANSWER_TIMEOUT,
+        frame_timeout: CONNECT_TIMEOUT,
+        // A second more than the selector's, which passes over the camera first.
+        stall_timeout: stall + Duration::from_secs(1),
+        initial_backoff: Duration::from_millis(u64::from(*config.reconnect.initial_ms.get_ref())),
+        max_backoff: Duration::from_millis(u64::from(*config.reconnect.max_ms.get_ref())),
+    }
+}
+
+pub(super) fn publish_status(state: &AppState, index: usize, health: &CameraHealth) {
+    state.set_camera_status(
+        index,
+        CameraStatus {
+            state: health.state(),
+            offline_since: health.offline_since(),
+            error: health.error().cloned(),
+        },
+    );
+}
+
+/// Posts a camera's failure on the bus from any thread; the supervisor acts on it in order
+/// with the pipeline's own messages.
+pub(super) fn post_failure(bin: &gst::Bin, index: usize, kind: FailureKind, message: &str) {
+    let s = gst::Structure::builder(CAMERA_FAILED)
+        .field("camera", index as u32)
+        .field("kind", kind.as_str())
+        .field("message", message)
+        .build();
+    let _ = bin.post_message(gst::message::Application::builder(s).src(bin).build());
+}
+
+/// A connection to camera `index` could not be made: looks at the network on its own thread
+/// (it may take a second) to tell a refused port from an unreachable host, then reports.
+pub(super) fn look_at_network(state: &AppState, running: &Running, index: usize) {
+    let Some(cam) = state.config.enabled_cameras().nth(index) else {
+        return;
+    };
+    let url = cam.url().to_string();
+    let bin = running.cameras[index].bin.clone();
+    let _ = std::thread::Builder::new()
+        .name("camwall-probe".into())
+        .spawn(move || {
+            let (kind, message) = faults::reachability(&url);
+            post_failure(&bin, index, kind, &message);
+        });
+}
+
+fn seen(state: &AppState, slot: &CameraSlot, index: usize) -> Seen {
+    let cam = &state.cameras[index];
+    let age = cam.last_frame_age_ms().map(Duration::from_millis);
+    Seen {
+        frames: cam.frames.load(Ordering::Relaxed),
+        last_frame: age.and_then(|a| Instant::now().checked_sub(a)),
+        answered: slot.answered.load(Ordering::Acquire),
+        restarting: slot.restarting.load(Ordering::Acquire),
+    }
+}
+
+pub(super) fn camera_failed(
+    state: &Arc<AppState>,
+    running: &mut Running,
+    index: usize,
+    kind: FailureKind,
+    why: &str,
+) {
+    let seen = seen(state, &running.cameras[index], index);
+    let step = running.cameras[index]
+        .health
+        .failed(Moment::now(), kind, why, seen);
+    apply(state, &mut running.cameras[index], index, step);
+}
+
+/// Carries out what a camera's health decided.
+fn apply(state: &AppState, slot: &mut CameraSlot, index: usize, step: Step) {
+    let cam = &state.cameras[index];
+    match step {
+        Step::Stay => return,
+        Step::Live => info!(camera = %cam.id, "camera live"),
+        Step::Offline { retry_in } => {
+            let (kind, why) = slot
+                .health
+                .error()
+                .map(|e| (e.kind.as_str(), e.message.as_str()))
+                .unwrap_or_default();
+            if let Some(e) = slot.health.error() {
+                cam.count_failure(e.kind);
+            }
+            warn!(
+                camera = %cam.id,
+                kind,
+                retry_in_ms = retry_in.as_millis() as u64,
+                "camera failed: {why}"
+            );
+        }
+        Step::Restart => {
+            slot.answered.store(false, Ordering::Release);
+            cam.reconnects.fetch_add(1, Ordering::Relaxed);
+            restart_bin(slot);
+        }
+    }
+    publish_status(state, index, &slot.health);
+}
+
+pub(super) fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
+    let now = Moment::now();
+    for (index, slot) in running.cameras.iter_mut().enumerate() {
+        let cam = &state.cameras[index];
+        let frames = cam.frames.load(Ordering::Relaxed);
+        if now.at.duration_since(slot.fps_window.0) >= Duration::from_secs(1) {
+            let (t0, f0) = slot.fps_window;
+            let fps = (frames - f0.min(frames)) as f64 / now.at.duration_since(t0).as_secs_f64();
+            cam.fps_x100.store((fps * 100.0) as u32, Ordering::Relaxed);
+            slot.fps_window = (now.at, frames);
+        }
+        let seen = seen(state, slot, index);
+        let step = slot.health.tick(now, seen);
+        apply(state, slot, index, step);
+    }
+}
+
+/// Restarts a camera's bin on its own thread: rtspsrc may take a while to let go of a dead
+/// connection, and the other cameras must not wait for it.
+pub(super) fn restart_bin(slot: &CameraSlot) {
+    let bin = slot.bin.clone();
+    let busy = slot.restarting.clone();
+    let stopping = slot.stopping.clone();
+    busy.store(true, Ordering::Release);
+    let _ = std::thread::Builder::new()
+        .name("camwall-restart".into())
+        .spawn(move || {
+            let stopping = lock(&stopping);
+            if *stopping {
+                busy.store(false, Ordering::Release);
+                return;
+            }
+            let _ = bin.set_state(gst::State::Null);
+            // A pipeline on its way down (shutdown, rebuild) must not get a bin started behind
+            // its back: the bin would be disposed in PLAYING, its threads still running.
+            let parent = bin.parent().and_downcast::<gst::Element>().filter(|p| {
+                let (_, current, pending) = p.state(gst::ClockTime::ZERO);
+                current == gst::State::Playing
+                    && matches!(pending, gst::State::VoidPending | gst::State::Playing)
+            });
+            // Same clock and base time as the pipeline, so its running times match the others'.
+            if let Some(parent) = parent {
+                bin.set_clock(parent.clock().as_ref()).ok();
+                bin.set_base_time(parent.base_time().unwrap_or(gst::ClockTime::ZERO));
+                bin.set_start_time(gst::ClockTime::NONE);
+                if let Err(e) = bin.set_state(gst::State::Playing) {
+                    warn!("cannot start {}: {e}", bin.name());
+                }
+            }
+            busy.store(false, Ordering::Release);
+        });
+}
