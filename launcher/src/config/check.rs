@@ -82,7 +82,8 @@ impl<'a> Checker<'a> {
             file: self.file.to_string(),
             line: self.line_of(span),
             key: key.into(),
-            message: message.into(),
+            // A value in the wrong place may be a camera URL with its password.
+            message: super::mask_urls_in_text(&message.into()),
             also: Vec::new(),
         };
         self.errors.borrow_mut().push(error);

@@ -286,6 +286,27 @@ pub fn mask_url(url: &str) -> String {
     format!("{}{}{}", &url[..scheme_end], masked, &rest[at..])
 }
 
+/// Hides the password of every `scheme://user:password@host/...` URL inside a text (such as
+/// a parser's message that quotes a value).
+pub fn mask_urls_in_text(text: &str) -> String {
+    let is_delimiter = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ',');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(is_delimiter).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(end);
+        if word.contains("://") {
+            out.push_str(&mask_url(word));
+        } else {
+            out.push_str(word);
+        }
+        let delimiter_len = after.chars().next().map_or(0, char::len_utf8);
+        out.push_str(&after[..delimiter_len]);
+        rest = &after[delimiter_len..];
+    }
+    out
+}
+
 /// Whether a camera id is usable in paths, pad properties and JSON.
 pub fn valid_camera_id(id: &str) -> bool {
     !id.is_empty()
@@ -634,6 +655,19 @@ codec = "h264"
         ));
         assert!(!e.to_string().contains("hunter2"), "{e}");
         assert!(e.to_string().contains("admin:***@"), "{e}");
+    }
+
+    #[test]
+    fn passwords_in_a_parser_message_are_masked() {
+        let e = parse_err(
+            "[[camera]]\nid = \"a\"\nurl = \"rtsp://h/a\"\ncodec = \"rtsp://user:pw@h:1/x\"\n",
+        );
+        assert!(!e.to_string().contains(":pw@"), "{e}");
+        assert!(e.to_string().contains("rtsp://user:***@h:1/x"), "{e}");
+        assert_eq!(
+            mask_urls_in_text("a 'rtsp://u:p@h/x', \"http://v:q@w\" and ftp://plain/x"),
+            "a 'rtsp://u:***@h/x', \"http://v:***@w\" and ftp://plain/x"
+        );
     }
 
     #[test]
