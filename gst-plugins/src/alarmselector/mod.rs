@@ -90,8 +90,22 @@ impl AlarmSelectorSinkPad {
     }
 }
 
-/// Which alarm takes the screen when several cameras are alarmed at once.
-#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+/// Which alarm takes the screen when several cameras are alarmed at once. Also read from
+/// configuration files by its nick (`latest`, `priority`, `first`).
+#[derive(
+    Debug,
+    Eq,
+    PartialEq,
+    Ord,
+    PartialOrd,
+    Hash,
+    Clone,
+    Copy,
+    Default,
+    glib::Enum,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 #[repr(i32)]
 #[enum_type(name = "GstAlarmSelectorPolicy")]
 pub enum AlarmPolicy {
@@ -111,6 +125,17 @@ pub enum AlarmPolicy {
         nick = "first"
     )]
     First = 2,
+}
+
+impl AlarmPolicy {
+    /// The nick of the `alarm-policy` property value.
+    pub fn nick(self) -> &'static str {
+        match self {
+            AlarmPolicy::Latest => "latest",
+            AlarmPolicy::Priority => "priority",
+            AlarmPolicy::First => "first",
+        }
+    }
 }
 
 impl From<AlarmPolicy> for selection::Policy {

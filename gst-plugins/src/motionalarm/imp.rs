@@ -17,7 +17,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::detector::{DetectorParams, LumaFrame, MotionDetector, PixelLayout};
-use super::policy::{AlarmChange, AlarmPolicy};
+use super::hysteresis::{AlarmChange, Hysteresis};
 use super::zones::Zones;
 use super::ALARM_KIND;
 use crate::lock;
@@ -103,7 +103,7 @@ impl Default for Settings {
 #[derive(Debug, Default)]
 struct State {
     detector: MotionDetector,
-    policy: AlarmPolicy,
+    policy: Hysteresis,
     /// How to read luma out of the negotiated format.
     layout: Option<PixelLayout>,
     level: f64,

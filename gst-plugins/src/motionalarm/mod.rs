@@ -33,8 +33,8 @@ use gst::glib;
 use gst::prelude::*;
 
 pub mod detector;
+mod hysteresis;
 mod imp;
-mod policy;
 pub mod zones;
 
 pub use detector::{Analysis, DetectorParams, LumaFrame, MotionDetector, PixelLayout};

@@ -17,7 +17,7 @@
 //! [selector]
 //! alarm_override = true          # an alarm takes the screen over
 //! alarm_hold_ms = 5000           # how long an alarmed camera stays after its alarm ends
-//! alarm_policy = "latest"        # or "priority": which alarm wins when several are active
+//! alarm_policy = "latest"        # or "priority", "first": which alarm wins when several are active
 //! stall_timeout_ms = 2000        # a camera without frames for this long is stalled
 //!
 //! [reconnect]
@@ -74,23 +74,8 @@ pub enum Transport {
     Udp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlarmPolicy {
-    #[default]
-    Latest,
-    Priority,
-}
-
-impl AlarmPolicy {
-    /// The nick of the `alarm-policy` property value.
-    pub fn nick(self) -> &'static str {
-        match self {
-            AlarmPolicy::Latest => "latest",
-            AlarmPolicy::Priority => "priority",
-        }
-    }
-}
+/// `selector.alarm_policy`: the element's own type, read by its nick.
+pub use gstcamwall::alarmselector::AlarmPolicy;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

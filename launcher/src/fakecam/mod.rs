@@ -17,8 +17,11 @@
 //! ```
 
 pub mod control;
+mod media;
 mod paint;
 pub mod schedule;
+
+use media::{disconnect_clients_of, make_factory};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -539,140 +542,6 @@ impl Drop for Inner {
             let _ = t.join();
         }
     }
-}
-
-/// Closes the connection of every client that plays `path`, as a network cut would.
-fn disconnect_clients_of(server: &RTSPServer, path: &str) {
-    server.client_filter(Some(&mut |_, client| {
-        let mut plays = false;
-        client.session_filter(Some(&mut |_, session| {
-            let (media, matched) = session.media(path);
-            if media.is_some() && usize::try_from(matched).ok() == Some(path.len()) {
-                plays = true;
-            }
-            RTSPFilterResult::Keep
-        }));
-        if plays {
-            RTSPFilterResult::Remove
-        } else {
-            RTSPFilterResult::Keep
-        }
-    }));
-}
-
-fn launch_line(config: &FakeCamConfig, cam: &Camera) -> String {
-    let (w, h) = cam.size(config);
-    let fps = config.fps;
-    let gop = if config.gop == 0 { fps } else { config.gop };
-    let pattern = PATTERNS[cam.index % PATTERNS.len()];
-    let text = sanitize_text(&cam.config.name);
-    let encode = match config.codec {
-        Codec::H264 => format!(
-            "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bframes=0 threads=1 \
-             ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1"
-        ),
-        Codec::Mjpeg => "jpegenc quality=85 ! rtpjpegpay name=pay0 pt=26".to_string(),
-    };
-    format!(
-        "( videotestsrc is-live=true pattern={pattern} \
-         ! video/x-raw,format=I420,width={w},height={h},framerate={fps}/1 \
-         ! identity name=painter \
-         ! clockoverlay text=\"{text}\" time-format=\"%H:%M:%S\" {} \
-         ! {encode} )",
-        name_line_style(h)
-    )
-}
-
-fn make_factory(config: &FakeCamConfig, cam: &Arc<Camera>, started: Instant) -> RTSPMediaFactory {
-    let factory = RTSPMediaFactory::new();
-    factory.set_launch(&launch_line(config, cam));
-    factory.set_shared(true);
-    factory.set_latency(0);
-    if config.auth.is_some() {
-        factory.add_role_from_structure(
-            &gst::Structure::builder(AUTH_ROLE)
-                .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
-                .field(gst_rtsp_server::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
-                .build(),
-        );
-    }
-    let (cam, stamp) = (cam.clone(), config.stamp);
-    let (width, height) = cam.size(config);
-    let (width, height) = (width as usize, height as usize);
-    factory.connect_media_configure(move |_, media| {
-        let element = media.element();
-        let Some(painter) = element
-            .downcast_ref::<gst::Bin>()
-            .and_then(|b| b.by_name("painter"))
-        else {
-            return;
-        };
-        let Some(pad) = painter.static_pad("src") else {
-            return;
-        };
-        let cam = cam.clone();
-        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            if cam.mode() == CameraMode::Frozen {
-                return gst::PadProbeReturn::Drop;
-            }
-            if let Some(buffer) = info.buffer_mut() {
-                paint_buffer(buffer.make_mut(), width, height, &cam, started, stamp);
-            }
-            gst::PadProbeReturn::Ok
-        });
-    });
-    factory
-}
-
-fn paint_buffer(
-    buffer: &mut gst::BufferRef,
-    width: usize,
-    height: usize,
-    cam: &Camera,
-    started: Instant,
-    stamp: bool,
-) {
-    let Ok(info) =
-        gst_video::VideoInfo::builder(gst_video::VideoFormat::I420, width as u32, height as u32)
-            .build()
-    else {
-        return;
-    };
-    let (offsets, strides) = (info.offset(), info.stride());
-    let Ok(mut map) = buffer.map_writable() else {
-        return;
-    };
-    // The planes are disjoint, consecutive regions of the one mapped buffer.
-    let data = map.as_mut_slice();
-    if data.len() < info.size() {
-        return;
-    }
-    let (y, rest) = data.split_at_mut(offsets[1]);
-    let (u, v) = rest.split_at_mut(offsets[2] - offsets[1]);
-    let t = started.elapsed();
-    let mut planes = paint::I420 {
-        width,
-        height,
-        y,
-        y_stride: strides[0] as usize,
-        u,
-        u_stride: strides[1] as usize,
-        v,
-        v_stride: strides[2] as usize,
-    };
-    if cam.motion_at(t) {
-        paint::paint_object(&mut planes, t);
-    }
-    if stamp {
-        paint::paint_stamp(
-            &mut planes,
-            Stamp {
-                camera: cam.index as u8,
-                unix_ms: gstcamwall::protocol::unix_ms_now(),
-            },
-        );
-    }
-    cam.frames.fetch_add(1, Ordering::Relaxed);
 }
 
 #[cfg(test)]

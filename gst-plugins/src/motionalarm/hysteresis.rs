@@ -13,14 +13,14 @@ pub enum AlarmChange {
 /// Starts an alarm after `min_frames` consecutive motion frames; ends it once no motion frame
 /// was seen for `hold` nanoseconds of running time.
 #[derive(Debug, Default, Clone)]
-pub struct AlarmPolicy {
+pub struct Hysteresis {
     active: bool,
     consecutive: u32,
     last_motion: Option<u64>,
     last_time: Option<u64>,
 }
 
-impl AlarmPolicy {
+impl Hysteresis {
     pub fn is_active(&self) -> bool {
         self.active
     }
@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn starts_on_the_min_frames_th_consecutive_motion_frame() {
-        let mut p = AlarmPolicy::default();
+        let mut p = Hysteresis::default();
         assert_eq!(p.update(true, Some(0), 3, 1000 * MS), None);
         assert_eq!(p.update(true, Some(40 * MS), 3, 1000 * MS), None);
         assert_eq!(
@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn a_quiet_frame_breaks_the_run() {
-        let mut p = AlarmPolicy::default();
+        let mut p = Hysteresis::default();
         p.update(true, Some(0), 3, 0);
         p.update(true, Some(1), 3, 0);
         p.update(false, Some(2), 3, 0);
@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn ends_hold_after_the_last_motion_frame() {
-        let mut p = AlarmPolicy::default();
+        let mut p = Hysteresis::default();
         p.update(true, Some(0), 1, 500 * MS);
         assert!(p.is_active());
         p.update(true, Some(100 * MS), 1, 500 * MS);
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn motion_during_hold_extends_it() {
-        let mut p = AlarmPolicy::default();
+        let mut p = Hysteresis::default();
         p.update(true, Some(0), 1, 100 * MS);
         p.update(false, Some(90 * MS), 1, 100 * MS);
         p.update(true, Some(95 * MS), 1, 100 * MS);
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn time_going_backwards_restarts_the_hold() {
-        let mut p = AlarmPolicy::default();
+        let mut p = Hysteresis::default();
         p.update(true, Some(10_000 * MS), 1, 100 * MS);
         assert_eq!(p.update(false, Some(0), 1, 100 * MS), None);
         assert_eq!(
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn untimed_frames_use_the_last_known_time_and_end_forces() {
-        let mut p = AlarmPolicy::default();
+        let mut p = Hysteresis::default();
         p.update(true, None, 1, 0);
         assert!(p.is_active());
         // No time known at all: the hold cannot be measured yet, the alarm stays.
