@@ -35,12 +35,27 @@ const OUTAGES_S: [u64; 4] = [1, 5, 30, 120];
 /// camera, counted in camwall) are read a few milliseconds apart: frames in flight.
 const IN_FLIGHT: u64 = 6;
 
+/// A free port on 127.0.0.1 below the ephemeral range, so that no socket the system numbers
+/// itself (the servers' and camwall's RTP ports among them) can take it between the pick and
+/// the server's start; each call gives another one.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        20_000 + (std::process::id() % 500) as u16 * 20,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    );
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::AcqRel);
+        assert!(port < 32_000, "no free port below the ephemeral range");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        {
+            return port;
+        }
+    }
 }
 
 fn camwall_bin() -> PathBuf {
@@ -152,12 +167,18 @@ impl Server {
     }
 
     /// Waits until the server accepts connections; returns that moment (unix ms).
-    fn wait_up(&self) -> u64 {
+    fn wait_up(&mut self) -> u64 {
         let addr = format!("127.0.0.1:{}", self.port);
-        wait_for(Duration::from_secs(20), || {
+        let up = wait_for(Duration::from_secs(20), || {
             TcpStream::connect(&addr).ok().map(|_| unix_ms_now())
-        })
-        .unwrap_or_else(|| panic!("the server on {addr} never came up"))
+        });
+        match up {
+            Some(at) => at,
+            None => {
+                let exited = self.child.as_mut().map(|c| c.try_wait());
+                panic!("the server on {addr} never came up (exited: {exited:?})")
+            }
+        }
     }
 
     /// Sends `signal` and reaps the process (SIGKILL after 5 s if it lingers). Returns the
@@ -371,7 +392,7 @@ fn cameras_whose_servers_die_and_return_come_back_live_within_3_s_every_time() {
     }
     cam("gone", &gone.url());
     let n = cases.len() + 3;
-    for (_, server, ..) in cases.iter() {
+    for (_, server, ..) in cases.iter_mut() {
         server.wait_up();
     }
     gone.wait_up();
