@@ -77,6 +77,45 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
+/// The Content-Security-Policy of camwall's pages: their own origin only (scripts as ES
+/// module files, no inline script or style, the WebSocket and the decoder worker from the same
+/// host), `data:` images for the empty favicon, and no framing by other sites.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
+    object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+
+/// A page or one of its files, with its type, never cached stale, under the pages'
+/// Content-Security-Policy.
+pub fn asset_reply(mime: &'static str, body: impl Into<bytes::Bytes>) -> warp::reply::Response {
+    let mut res = warp::reply::Response::new(body.into().into());
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    res
+}
+
+/// `GET` (and `HEAD`) of each of `files` at its path.
+pub fn assets(
+    files: &'static [crate::mjpegwssink::web::Asset],
+) -> impl warp::Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    use warp::Filter;
+    warp::get()
+        .or(warp::head())
+        .unify()
+        .and(warp::path::full())
+        .and_then(move |path: warp::path::FullPath| async move {
+            files
+                .iter()
+                .find(|f| f.path == path.as_str())
+                .map(|f| asset_reply(f.mime, f.body))
+                .ok_or_else(warp::reject::not_found)
+        })
+}
+
 /// A JSON answer with `status`; a 401 also says how to authenticate (`WWW-Authenticate`).
 pub fn json_reply(status: StatusCode, body: &serde_json::Value) -> warp::reply::Response {
     let mut res = warp::reply::with_status(warp::reply::json(body), status).into_response();

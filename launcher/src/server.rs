@@ -26,7 +26,8 @@ use std::sync::Arc;
 
 use bytes::BufMut;
 use futures_util::{stream, TryStreamExt};
-use gstcamwall::http::json_error;
+use gstcamwall::http::{asset_reply, assets, json_error};
+use gstcamwall::mjpegwssink::web::Asset;
 use gstcamwall::mjpegwssink::{self, is_authorized, ClientSet, RouteOptions};
 use serde::Deserialize;
 use warp::http::{header, HeaderValue, StatusCode};
@@ -35,8 +36,45 @@ use warp::{Filter, Rejection, Reply};
 use crate::control::{Control, SelectError};
 use crate::state::AppState;
 
-/// The page, embedded in the binary.
+/// The page, embedded in the binary; its code and style are [`PAGE_FILES`] and the player's
+/// files (`gstcamwall::mjpegwssink::web::PLAYER`), ES modules served as they are.
 pub const PAGE: &str = include_str!("web/index.html");
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// The page's own modules and style (`launcher/src/web/`).
+pub const PAGE_FILES: [Asset; 6] = [
+    Asset {
+        path: "/style.css",
+        mime: "text/css; charset=utf-8",
+        body: include_str!("web/style.css"),
+    },
+    Asset {
+        path: "/app.js",
+        mime: JS,
+        body: include_str!("web/app.js"),
+    },
+    Asset {
+        path: "/api.js",
+        mime: JS,
+        body: include_str!("web/api.js"),
+    },
+    Asset {
+        path: "/model.js",
+        mime: JS,
+        body: include_str!("web/model.js"),
+    },
+    Asset {
+        path: "/views/cameras.js",
+        mime: JS,
+        body: include_str!("web/views/cameras.js"),
+    },
+    Asset {
+        path: "/views/status.js",
+        mime: JS,
+        body: include_str!("web/views/status.js"),
+    },
+];
 /// Largest request body accepted.
 const MAX_BODY: u64 = 4 * 1024;
 /// Time a client has to send a whole request body once its head is in (the head has
@@ -79,7 +117,7 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[Strin
 }
 
 /// Every route the port serves, as `(method, path)` with `{id}` for a camera id: the page,
-/// the API, the viewers' routes and the integrations'. All of them but [`OPEN_PATHS`] sit
+/// the API, the viewers' routes and the integrations'. All of them but the [`is_public`] ones sit
 /// behind the [`guard`]; the security tests walk this list.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
@@ -94,15 +132,31 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/ws"),
     ("GET", "/snapshot.jpg"),
     ("GET", "/mjpeg"),
+    ("GET", "/style.css"),
+    ("GET", "/app.js"),
+    ("GET", "/api.js"),
+    ("GET", "/model.js"),
+    ("GET", "/views/cameras.js"),
+    ("GET", "/views/status.js"),
+    ("GET", "/player.js"),
+    ("GET", "/decoder.worker.js"),
+    ("GET", "/protocol.js"),
 ];
 
-/// Paths that answer without the token and from any origin.
-const OPEN_PATHS: &[&str] = &["/healthz"];
+/// Whether `path` answers without the token and from any origin: `/healthz`, and the page's
+/// code and style, which hold no data (the page's module imports carry no token).
+pub fn is_public(path: &str) -> bool {
+    path == "/healthz"
+        || PAGE_FILES
+            .iter()
+            .chain(&gstcamwall::mjpegwssink::web::PLAYER)
+            .any(|f| f.path == path)
+}
 
 /// The one guard in front of every route of the port, the integrations' and the viewers'
 /// included: a route added later sits behind it too. A request needs the token (when one is
 /// configured; else 401), then an allowed `Origin` (a page elsewhere must not drive the API or
-/// read the cameras through a user's browser; else 403). Only [`OPEN_PATHS`] skip it.
+/// read the cameras through a user's browser; else 403). Only [`is_public`] paths skip it.
 pub fn guard(
     token: Option<Arc<str>>,
     allowed_origins: Arc<[String]>,
@@ -122,7 +176,7 @@ pub fn guard(
                   auth: Option<String>,
                   origin: Option<String>,
                   host: Option<String>| {
-                let verdict = if OPEN_PATHS.contains(&path.as_str()) {
+                let verdict = if is_public(path.as_str()) {
                     Ok(())
                 } else if !is_authorized(token.as_deref(), &query, auth.as_deref()) {
                     Err(warp::reject::custom(Unauthorized))
@@ -252,12 +306,13 @@ pub fn routes(
             }
         });
 
-    let page = warp::path::end().and(warp::get()).map(|| {
-        let mut res = warp::reply::html(PAGE).into_response();
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        res
-    });
+    let page = warp::path::end()
+        .and(warp::get())
+        .map(|| asset_reply("text/html; charset=utf-8", PAGE))
+        .or(assets(&PAGE_FILES))
+        .unify()
+        .or(assets(&gstcamwall::mjpegwssink::web::PLAYER))
+        .unify();
 
     let cameras = warp::path!("api" / "cameras")
         .and(warp::get())

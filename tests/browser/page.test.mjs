@@ -7,10 +7,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import {
-  artifacts, camwallConfig, figure, launchBrowser, percentile, startCamwall, startFakecam, waitUntil,
+  artifacts, camwallConfig, figure, launchBrowser, percentile, freePort, startCamwall, startFakecam, startSinkViewer,
+  waitUntil,
 } from './support.mjs';
 
 const T = 20_000; // how long any one thing may take to happen before a test gives up
@@ -245,12 +245,7 @@ describe('the page in headless Chromium', () => {
   test('a camera that is down says why, in words, on its button and over the picture', async () => {
     // Two more cameras: one on a path the server does not have (404), one on a port where
     // nothing listens.
-    const closed = await new Promise((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port } = srv.address();
-        srv.close(() => resolve(port));
-      });
-    });
+    const closed = await freePort();
     let text = camwallConfig(fakecam);
     text += `\n[[camera]]\nid = "nopath"\nurl = "${fakecam.urls.cam1}-gone"\n`;
     text += `\n[[camera]]\nid = "noport"\nurl = "rtsp://127.0.0.1:${closed}/cam"\n`;
@@ -273,6 +268,49 @@ describe('the page in headless Chromium', () => {
       await page.close();
     } finally {
       await server.stop();
+    }
+  });
+
+  test('the page runs as ES modules under a strict Content-Security-Policy, with no violation', async () => {
+    const page = await browser.newPage();
+    const refused = [];
+    page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text()); });
+    const res = await page.goto(`${camwall.base}/`);
+    const csp = res.headers()['content-security-policy'] || '';
+    assert.match(csp, /default-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    await waitUntil('a stamped frame drawn', T, () => page.evaluate(
+      () => window.__draws.some((d) => d.camera !== null)));
+    const scripts = await page.evaluate(() => [...document.scripts].map((s) => ({ type: s.type, src: s.src, inline: !s.src })));
+    assert.ok(scripts.length >= 1 && scripts.every((s) => s.type === 'module' && !s.inline), JSON.stringify(scripts));
+    // The decoder runs in its worker (a file of the same origin, not a blob).
+    assert.equal(await page.evaluate(() => window.camwall.decoder), 'worker');
+    for (const file of ['/app.js', '/player.js', '/decoder.worker.js', '/style.css']) {
+      const r = await fetch(`${camwall.base}${file}`);
+      assert.equal(r.status, 200, file);
+      assert.match(r.headers.get('content-type'), file.endsWith('.css') ? /text\/css/ : /javascript/, file);
+    }
+    assert.deepEqual(refused, []);
+    await page.close();
+  });
+
+  test("mjpegwssink's own viewer page draws the stream with the same player", async () => {
+    const sink = await startSinkViewer();
+    try {
+      const page = await browser.newPage();
+      const refused = [];
+      page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text()); });
+      const errors = [];
+      page.on('pageerror', (err) => errors.push(err.message));
+      const res = await page.goto(`${sink.base}/`);
+      assert.match(res.headers()['content-security-policy'] || '', /default-src 'self'/);
+      await waitUntil('ten pictures drawn', T, () => page.evaluate(() => window.__draws.length >= 10));
+      await page.waitForFunction(() => document.querySelector('#status').textContent === 'live', null, { timeout: T });
+      await screenshot(page, 'sink-viewer');
+      assert.deepEqual([errors, refused], [[], []]);
+      await page.close();
+    } finally {
+      await sink.stop();
     }
   });
 

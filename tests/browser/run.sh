@@ -2,7 +2,8 @@
 # camwall's page in real headless Chromium (Debian's chromium package, driven by playwright-core):
 # installs what is missing (chromium; node and npm from apt only when there is no node at all),
 # installs the npm packages from package-lock.json when they are absent or stale, builds the
-# camwall binary when it is missing or older than the launcher's sources, and runs the tests.
+# camwall binary when it is missing or older than the launcher's sources, type-checks the page's
+# modules with tsc, and runs the tests.
 # Non-interactive (CI=true, no stdin). Screenshots and figures land in tests/artifacts/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -39,6 +40,10 @@ if ! cmp -s package-lock.json node_modules/.camwall-package-lock.json 2>/dev/nul
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.camwall-package-lock.json
 fi
+
+# The page's ES modules and the player they share with mjpegwssink, type-checked from their
+# JSDoc types (which mirror gst-plugins/src/protocol.rs): nothing is built or bundled.
+node_modules/.bin/tsc --noEmit -p tsconfig.json
 
 mkdir -p "$root/tests/artifacts"
 # Bounded: every wait in the tests has its own deadline; this is the backstop.

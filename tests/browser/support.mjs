@@ -5,6 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,10 +50,10 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 
 // A child process whose output is kept (for error messages) and scanned line by line.
 class Child {
-  constructor(name, args) {
+  constructor(name, args, { command = camwallBin(), env = process.env } = {}) {
     this.name = name;
     this.output = '';
-    this.proc = spawn(camwallBin(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     children.add(this.proc);
     this.exited = new Promise((resolve) => {
       this.proc.on('exit', (code, signal) => {
@@ -159,6 +160,36 @@ export async function startCamwall(configText) {
   } catch (err) {
     await child.stop();
     throw err;
+  }
+}
+
+// A free port on 127.0.0.1 (bound and let go).
+export function freePort() {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// mjpegwssink on its own in a gst-launch-1.0 pipeline (the plugin from the camwall binary's
+// directory), serving its viewer page; resolves once the page answers, with its address.
+export async function startSinkViewer() {
+  const port = await freePort();
+  const pluginDir = path.dirname(camwallBin());
+  const child = new Child('gst-launch', [
+    '-q', 'videotestsrc', 'is-live=true', 'pattern=ball', '!',
+    'video/x-raw,width=320,height=240,framerate=15/1', '!', 'jpegenc', '!',
+    'mjpegwssink', 'address=127.0.0.1', `port=${port}`,
+  ], { command: 'gst-launch-1.0', env: { ...process.env, GST_PLUGIN_PATH: pluginDir } });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntil('the sink to serve its viewer', 30_000, async () => (await fetch(`${base}/`)).ok);
+    return { child, base, stop: () => child.stop() };
+  } catch (err) {
+    await child.stop();
+    throw new Error(`${err.message}\n${child.output}`);
   }
 }
 

@@ -196,7 +196,7 @@ impl ObjectImpl for MjpegWsSink {
                     .build(),
                 glib::ParamSpecBoolean::builder("serve-viewer")
                     .nick("Serve viewer")
-                    .blurb("Serve a minimal page showing the stream at /")
+                    .blurb("Serve a minimal page showing the stream at / (and its scripts: /viewer.js, /player.js, /decoder.worker.js, /protocol.js, /viewer.css)")
                     .default_value(DEFAULT_SERVE_VIEWER)
                     .mutable_ready()
                     .build(),

@@ -17,7 +17,9 @@
 //!
 //! The same server also serves `GET /snapshot.jpg` (the newest frame), `GET /mjpeg`
 //! (`multipart/x-mixed-replace`, for `<img>` tags, VLC and ffmpeg) and, with `serve-viewer`, a
-//! minimal page at `/` that shows the stream.
+//! minimal page at `/` that shows the stream with the player camwall's own page uses (its ES
+//! modules at `/viewer.js`, `/player.js`, `/decoder.worker.js`, `/protocol.js`, `/viewer.css`,
+//! under a Content-Security-Policy of `default-src 'self'`; see [`web`]).
 //!
 //! The sink does not synchronise on the clock by default (`sync=false`): it is meant for live
 //! viewing, where a frame is best shown as soon as it exists.
@@ -73,6 +75,7 @@ mod imp;
 pub mod jpeg;
 mod routes;
 mod server;
+pub mod web;
 
 /// A single-threaded runtime for the unit tests of the feed and the routes.
 #[cfg(test)]
@@ -88,9 +91,10 @@ pub use feed::{
     FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS,
 };
 pub use routes::{
-    constant_time_eq, is_authorized, mjpeg_part_header, routes, viewer_page, ClientSet, CloseFrame,
-    RouteOptions, MJPEG_BOUNDARY,
+    constant_time_eq, is_authorized, mjpeg_part_header, routes, ClientSet, CloseFrame, RouteOptions,
+    MJPEG_BOUNDARY,
 };
+pub use web::viewer_page;
 
 /// What a WebSocket frame message looks like (`envelope` property).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, glib::Enum)]

@@ -24,6 +24,8 @@ use warp::{Filter, Reply};
 
 use super::feed::{DirectViewer, EncodedFrame, FrameFeed, Subscription};
 use super::Envelope;
+use super::web;
+use super::web::viewer_page;
 use crate::lock;
 
 /// Boundary between the parts of the `/mjpeg` stream.
@@ -342,16 +344,34 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
                     if !authorized {
                         return Ok(unauthorized());
                     }
-                    Ok(warp::reply::html(page.to_string()).into_response())
+                    Ok(crate::http::asset_reply(
+                        "text/html; charset=utf-8",
+                        page.to_string(),
+                    ))
                 }
             })
     };
+    // The viewer's code is public (it holds no data), so the page's module imports, which
+    // carry no token, load; with serve-viewer off they are not served.
+    let serve_files = opts.serve_viewer;
+    let viewer_files = crate::http::assets(&web::PLAYER)
+        .or(crate::http::assets(&web::VIEWER))
+        .unify()
+        .and_then(move |res| async move {
+            if serve_files {
+                Ok(res)
+            } else {
+                Err(warp::reject::not_found())
+            }
+        });
 
     ws.or(snapshot)
         .unify()
         .or(mjpeg)
         .unify()
         .or(viewer)
+        .unify()
+        .or(viewer_files)
         .unify()
         .boxed()
 }
@@ -598,13 +618,6 @@ async fn serve_websocket(
     }
 }
 
-/// The self-contained viewer page: draws the newest frame on a canvas, decoding one frame at a
-/// time and dropping those that arrive meanwhile, and reconnects when the socket closes.
-pub fn viewer_page(ws_path: &str) -> String {
-    const PAGE: &str = include_str!("viewer.html");
-    let path = serde_json::to_string(ws_path).unwrap_or_else(|_| "\"/ws\"".into());
-    PAGE.replace("\"__WS_PATH__\"", &path)
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
+//
+// The messages of camwall's WebSocket, as JSDoc types: they mirror `gstcamwall::protocol`
+// (gst-plugins/src/protocol.rs), the one module that defines them. Only types live here.
+
+/**
+ * One JPEG frame; `jpeg` is the base64 of the JPEG bytes.
+ * @typedef {object} FrameMessage
+ * @property {'frame'} type
+ * @property {string | null} camera  the camera id from the stream's `title` tag, or null
+ * @property {number} seq            sequence number in the sink, from 1 (a gap: frames skipped)
+ * @property {number} ts             unix ms when the sink received the frame
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {string} jpeg
+ */
+
+/**
+ * An alarm started or ended on a camera.
+ * @typedef {object} AlarmMessage
+ * @property {'alarm'} type
+ * @property {string} camera
+ * @property {string} kind
+ * @property {boolean} active
+ * @property {number} level
+ * @property {number} ts
+ */
+
+/**
+ * The camera on screen changed.
+ * @typedef {object} SwitchMessage
+ * @property {'switch'} type
+ * @property {string} camera    empty when nothing is shown
+ * @property {string} previous
+ * @property {'user' | 'alarm' | 'alarm-ended' | 'stalled' | 'pad-removed'} reason
+ * @property {number} ts
+ */
+
+/**
+ * Why a camera is down.
+ * @typedef {object} CameraError
+ * @property {'auth' | 'not_found' | 'refused' | 'unreachable' | 'timeout' | 'unsupported' | 'stalled' | 'protocol'} kind
+ * @property {string} message
+ * @property {number} since     unix ms when this failure was first seen in the outage
+ */
+
+/**
+ * A camera's connection state changed, or why it is down.
+ * @typedef {object} CameraMessage
+ * @property {'camera'} type
+ * @property {string} camera
+ * @property {'connecting' | 'live' | 'offline'} state
+ * @property {number} ts
+ * @property {number | null} [offline_since]
+ * @property {CameraError | null} [error]
+ */
+
+/** @typedef {FrameMessage | AlarmMessage | SwitchMessage | CameraMessage} Message */
+
+export {};

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+// @ts-check
+//
+// The page's client of the launcher's JSON API: the token (from `?token=`) on every request, a
+// timeout, and one answer shape whatever happens, so no caller has to catch.
+
+import { errText } from './model.js';
+
+const API_TIMEOUT_MS = 5000;
+
+/**
+ * @typedef {object} ApiAnswer
+ * @property {boolean} ok
+ * @property {number} status       0 when no answer came
+ * @property {any} data            the JSON body, or null
+ * @property {string | null} error the server's `error`, `HTTP <status>`, or why nothing came
+ */
+
+/**
+ * @param {string | null} token
+ * @param {(unauthorised: boolean) => void} onAuth  told after each answer whether it was a 401
+ * @returns {(method: string, path: string, body?: unknown) => Promise<ApiAnswer>}
+ */
+export function createApi(token, onAuth) {
+  return async function api(method, path, body) {
+    /** @type {Record<string, string>} */
+    const headers = { Accept: 'application/json' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    /** @type {RequestInit} */
+    const init = { method, headers, cache: 'no-store', credentials: 'same-origin' };
+    if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+    const ac = new AbortController();
+    init.signal = ac.signal;
+    const timer = setTimeout(() => ac.abort(), API_TIMEOUT_MS);
+    try {
+      const res = await fetch(path, init);
+      const text = await res.text();
+      let data = null;
+      try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+      if (res.status === 401) onAuth(true);
+      else if (res.ok) onAuth(false);
+      let error = null;
+      if (!res.ok) error = (data && typeof data.error === 'string') ? data.error : ('HTTP ' + res.status);
+      return { ok: res.ok, status: res.status, data, error };
+    } catch (e) {
+      const name = e && /** @type {Error} */ (e).name;
+      return { ok: false, status: 0, data: null, error: name === 'AbortError' ? 'timeout' : errText(e) };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
