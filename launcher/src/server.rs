@@ -30,7 +30,7 @@ use gstcamwall::http::{asset_reply, assets, json_error};
 use gstcamwall::mjpegwssink::web::Asset;
 use gstcamwall::mjpegwssink::{self, is_authorized, ClientSet, RouteOptions};
 use serde::Deserialize;
-use warp::http::{header, HeaderValue, StatusCode};
+use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use crate::control::{Control, SelectError};

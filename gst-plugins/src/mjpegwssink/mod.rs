@@ -91,8 +91,8 @@ pub use feed::{
     FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS,
 };
 pub use routes::{
-    constant_time_eq, is_authorized, mjpeg_part_header, routes, ClientSet, CloseFrame, RouteOptions,
-    MJPEG_BOUNDARY,
+    constant_time_eq, is_authorized, mjpeg_part_header, routes, ClientSet, CloseFrame,
+    RouteOptions, MJPEG_BOUNDARY,
 };
 pub use web::viewer_page;
 

@@ -23,9 +23,9 @@ use warp::ws::{Message, WebSocket, Ws};
 use warp::{Filter, Reply};
 
 use super::feed::{DirectViewer, EncodedFrame, FrameFeed, Subscription};
-use super::Envelope;
 use super::web;
 use super::web::viewer_page;
+use super::Envelope;
 use crate::lock;
 
 /// Boundary between the parts of the `/mjpeg` stream.
@@ -617,7 +617,6 @@ async fn serve_websocket(
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
