@@ -255,7 +255,7 @@ describe('the page in headless Chromium', () => {
       const said = (id) => page.locator(`.cam[data-camera-id=${id}] .st`).textContent();
       await waitUntil('the 404 camera says so', T, async () => /no such stream path/.test(await said('nopath')));
       await waitUntil('the refused camera says so', T, async () => /camera not answering/.test(await said('noport')));
-      assert.match(await said('cam1'), /^live$/);
+      await waitUntil('a working camera beside them is live', T, async () => /^live$/.test(await said('cam1')));
       const tip = await page.getAttribute('.cam[data-camera-id=nopath]', 'title');
       assert.match(tip, /no such stream path: /, 'the tooltip carries the camera\'s own message');
       // Chosen while down: another camera stands in, and the page says why the choice has
