@@ -69,6 +69,10 @@ pub struct Switch<'a> {
     #[serde(borrow)]
     pub reason: Cow<'a, str>,
     pub ts: u64,
+    /// The user's choice, which comes back when alarms end, when the sender knows it (camwall's
+    /// launcher does; a sink on its own does not, and leaves it out).
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub user_choice: Option<Cow<'a, str>>,
 }
 
 /// A camera's connection state changed (`connecting`, `live`, `offline`), or why it is down.
@@ -143,6 +147,7 @@ impl<'a> Message<'a> {
                 previous: owned(s.previous),
                 reason: owned(s.reason),
                 ts: s.ts,
+                user_choice: s.user_choice.map(owned),
             }),
             Message::Camera(c) => Message::Camera(CameraState {
                 camera: owned(c.camera),
@@ -199,6 +204,7 @@ impl<'a> From<&'a crate::messages::SelectorSwitched> for Switch<'a> {
             previous: Cow::Borrowed(&s.previous),
             reason: Cow::Borrowed(s.reason.as_str()),
             ts: unix_ms_now(),
+            user_choice: None,
         }
     }
 }
@@ -256,6 +262,14 @@ mod tests {
                 previous: "a".into(),
                 reason: "user".into(),
                 ts: 4,
+                user_choice: None,
+            }),
+            Message::Switch(Switch {
+                camera: "c".into(),
+                previous: "b".into(),
+                reason: "alarm".into(),
+                ts: 5,
+                user_choice: Some("b".into()),
             }),
             Message::Camera(CameraState {
                 camera: "c".into(),

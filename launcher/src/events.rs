@@ -105,6 +105,7 @@ mod tests {
             previous: "cam1".into(),
             reason: "user".into(),
             ts: 7,
+            user_choice: Some("cam2".into()),
         }))));
         drop(camera);
         let got = rx.recv().await.unwrap();

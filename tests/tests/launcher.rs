@@ -158,6 +158,8 @@ async fn a_motion_burst_takes_the_screen_over_and_gives_it_back() {
         .await
         .unwrap();
     assert_eq!(switch["reason"], "alarm");
+    // Viewers are told whose choice waits behind the alarm, not left to guess it.
+    assert_eq!(switch["user_choice"], "cam1");
     viewer.frame_of("cam2", 1, T).await.unwrap();
     let sel = http("GET", &addr, "/api/selection", None)
         .unwrap()
@@ -184,6 +186,7 @@ async fn a_motion_burst_takes_the_screen_over_and_gives_it_back() {
         .await
         .unwrap();
     assert_eq!(back["reason"], "alarm-ended");
+    assert_eq!(back["user_choice"], "cam1");
     viewer.frame_of("cam1", 0, T).await.unwrap();
     let sel = http("GET", &addr, "/api/selection", None)
         .unwrap()

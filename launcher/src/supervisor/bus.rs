@@ -119,7 +119,7 @@ fn on_alarm(state: &Arc<AppState>, alarm: &Alarm) {
 fn on_switch(state: &Arc<AppState>, sw: &SelectorSwitched) {
     let camera = (!sw.camera_id.is_empty()).then(|| sw.camera_id.clone());
     info!(camera = %sw.camera_id, previous = %sw.previous, reason = %sw.reason, "switched");
-    state.update_selection(|s| {
+    let selection = state.update_selection(|s| {
         s.camera = camera;
         s.reason = if sw.reason == SwitchReason::Alarm {
             SelectionReason::Alarm
@@ -133,6 +133,9 @@ fn on_switch(state: &Arc<AppState>, sw: &SelectorSwitched) {
         previous: Cow::Borrowed(&sw.previous),
         reason: Cow::Borrowed(sw.reason.as_str()),
         ts: unix_ms_now(),
+        // The selection has one owner, here: viewers are told the user's choice, not left
+        // to guess it.
+        user_choice: selection.user_choice.as_deref().map(Cow::Borrowed),
     }));
 }
 

@@ -214,15 +214,20 @@ fn select(
     let index = state
         .camera_index(camera)
         .ok_or_else(|| SelectError::UnknownCamera(camera.to_string()))?;
-    state.update_selection(|s| s.user_choice = Some(camera.to_string()));
-    let running = running.ok_or(SelectError::NotRunning)?;
+    let Some(running) = running else {
+        // Remembered: the next pipeline starts with it.
+        state.update_selection(|s| s.user_choice = Some(camera.to_string()));
+        return Err(SelectError::NotRunning);
+    };
     running
         .selector
         .set_property("selected-pad", &running.cameras[index].pad);
     // The switch (if any) has happened by now; its bus message comes later, the answer now.
     let active = running.selector.property::<Option<gst::Pad>>("active-pad");
     let active_index = active.and_then(|a| running.cameras.iter().position(|c| c.pad == a));
+    // One write of the selection per click.
     Ok(state.update_selection(|s| {
+        s.user_choice = Some(camera.to_string());
         if let Some(i) = active_index {
             let id = state.cameras[i].id.clone();
             if i == index {

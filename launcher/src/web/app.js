@@ -337,7 +337,9 @@ function handleMessage(msg) {
       setSelection({
         camera: cam,
         reason: why === 'alarm' ? 'alarm' : 'user',
-        user_choice: why === 'user' ? cam : (prev ? prev.user_choice : null),
+        // camwall says whose choice waits; a sender that does not is read as before
+        user_choice: typeof msg.user_choice === 'string' ? idOf(msg.user_choice)
+          : (why === 'user' ? cam : (prev ? prev.user_choice : null)),
         switch_reason: why,
         previous: idOf(msg.previous),
         ts: num(msg.ts),

@@ -35,6 +35,7 @@
  * @property {string} previous
  * @property {'user' | 'alarm' | 'alarm-ended' | 'stalled' | 'pad-removed'} reason
  * @property {number} ts
+ * @property {string} [user_choice]  the user's choice, when the sender knows it (camwall does)
  */
 
 /**
