@@ -40,41 +40,16 @@ use crate::state::AppState;
 /// files (`gstcamwall::mjpegwssink::web::PLAYER`), ES modules served as they are.
 pub const PAGE: &str = include_str!("web/index.html");
 
-const JS: &str = "text/javascript; charset=utf-8";
-
 /// The page's own modules and style (`launcher/src/web/`).
 pub const PAGE_FILES: [Asset; 6] = [
-    Asset {
-        path: "/style.css",
-        mime: "text/css; charset=utf-8",
-        body: include_str!("web/style.css"),
-    },
-    Asset {
-        path: "/app.js",
-        mime: JS,
-        body: include_str!("web/app.js"),
-    },
-    Asset {
-        path: "/api.js",
-        mime: JS,
-        body: include_str!("web/api.js"),
-    },
-    Asset {
-        path: "/model.js",
-        mime: JS,
-        body: include_str!("web/model.js"),
-    },
-    Asset {
-        path: "/views/cameras.js",
-        mime: JS,
-        body: include_str!("web/views/cameras.js"),
-    },
-    Asset {
-        path: "/views/status.js",
-        mime: JS,
-        body: include_str!("web/views/status.js"),
-    },
+    Asset::css("/style.css", include_str!("web/style.css")),
+    Asset::js("/app.js", include_str!("web/app.js")),
+    Asset::js("/api.js", include_str!("web/api.js")),
+    Asset::js("/model.js", include_str!("web/model.js")),
+    Asset::js("/views/cameras.js", include_str!("web/views/cameras.js")),
+    Asset::js("/views/status.js", include_str!("web/views/status.js")),
 ];
+
 /// Largest request body accepted.
 const MAX_BODY: u64 = 4 * 1024;
 /// Time a client has to send a whole request body once its head is in (the head has

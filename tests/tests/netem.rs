@@ -195,6 +195,13 @@ fn set_up(tag: u32) -> Result<(Shaped, Backend, String), String> {
     Ok((shaped, backend, format!("rtsp://{cam_ip}:8554/cam1")))
 }
 
+/// [`set_up`], or `None` after saying why the sandbox does not allow it (the test skips).
+fn set_up_or_skip(tag: u32, what: &str) -> Option<(Shaped, Backend, String)> {
+    set_up(tag)
+        .map_err(|why| println!("SKIP {what}: the sandbox does not allow it: {why}"))
+        .ok()
+}
+
 /// camwall with one camera, `far`, at `url`: `sections` are TOML sections added after
 /// `[server]`, `keys` more keys of the camera. Returns once the camera is live.
 fn live_on(url: &str, sections: &str, keys: &str) -> App {
@@ -209,12 +216,8 @@ fn live_on(url: &str, sections: &str, keys: &str) -> App {
 
 #[test]
 fn jitter_loss_and_a_short_cut_between_camera_and_camwall() {
-    let (shaped, backend, url) = match set_up(0) {
-        Ok(s) => s,
-        Err(why) => {
-            println!("SKIP netem: the sandbox does not allow it: {why}");
-            return;
-        }
+    let Some((shaped, backend, url)) = set_up_or_skip(0, "netem") else {
+        return;
     };
     let app = live_on(
         &url,
@@ -282,12 +285,8 @@ fn jitter_loss_and_a_short_cut_between_camera_and_camwall() {
 /// retrying, and have it live again within 3 s of the link's return, with no restart.
 #[test]
 fn a_60_s_cut_is_reported_and_the_camera_is_back_within_3_s() {
-    let (shaped, backend, url) = match set_up(1) {
-        Ok(s) => s,
-        Err(why) => {
-            println!("SKIP netem 60 s cut: the sandbox does not allow it: {why}");
-            return;
-        }
+    let Some((shaped, backend, url)) = set_up_or_skip(1, "netem 60 s cut") else {
+        return;
     };
     // As a user runs it: default codec, transport, timeouts and backoff.
     let app = live_on(&url, "", "");

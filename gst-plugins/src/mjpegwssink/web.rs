@@ -15,40 +15,37 @@ pub struct Asset {
     pub body: &'static str,
 }
 
-const JS: &str = "text/javascript; charset=utf-8";
-const CSS: &str = "text/css; charset=utf-8";
+impl Asset {
+    /// An ES module (or worker script).
+    pub const fn js(path: &'static str, body: &'static str) -> Asset {
+        Asset {
+            path,
+            mime: "text/javascript; charset=utf-8",
+            body,
+        }
+    }
+
+    /// A style sheet.
+    pub const fn css(path: &'static str, body: &'static str) -> Asset {
+        Asset {
+            path,
+            mime: "text/css; charset=utf-8",
+            body,
+        }
+    }
+}
 
 /// The player, its worker and the message types: served wherever a page shows the stream.
 pub const PLAYER: [Asset; 3] = [
-    Asset {
-        path: "/player.js",
-        mime: JS,
-        body: include_str!("web/player.js"),
-    },
-    Asset {
-        path: "/decoder.worker.js",
-        mime: JS,
-        body: include_str!("web/decoder.worker.js"),
-    },
-    Asset {
-        path: "/protocol.js",
-        mime: JS,
-        body: include_str!("web/protocol.js"),
-    },
+    Asset::js("/player.js", include_str!("web/player.js")),
+    Asset::js("/decoder.worker.js", include_str!("web/decoder.worker.js")),
+    Asset::js("/protocol.js", include_str!("web/protocol.js")),
 ];
 
 /// The sink's own viewer page's script and style (the page itself is [`viewer_page`]).
 pub const VIEWER: [Asset; 2] = [
-    Asset {
-        path: "/viewer.js",
-        mime: JS,
-        body: include_str!("web/viewer.js"),
-    },
-    Asset {
-        path: "/viewer.css",
-        mime: CSS,
-        body: include_str!("web/viewer.css"),
-    },
+    Asset::js("/viewer.js", include_str!("web/viewer.js")),
+    Asset::css("/viewer.css", include_str!("web/viewer.css")),
 ];
 
 /// The sink's own viewer page: the shared player on the whole window, reconnecting, its
