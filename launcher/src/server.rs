@@ -116,6 +116,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/player.js"),
     ("GET", "/decoder.worker.js"),
     ("GET", "/protocol.js"),
+    ("GET", "/base64.js"),
 ];
 
 /// Whether `path` answers without the token and from any origin: `/healthz`, and the page's

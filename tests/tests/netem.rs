@@ -195,6 +195,16 @@ fn set_up(tag: u32) -> Result<(Shaped, Backend, String), String> {
     Ok((shaped, backend, format!("rtsp://{cam_ip}:8554/cam1")))
 }
 
+/// How long after now the camera (`cam` reads it) is live with fresh frames again, if it is
+/// within [`T`].
+fn back_live(cam: &impl Fn() -> serde_json::Value) -> Option<Duration> {
+    let t = Instant::now();
+    wait_for(T, || {
+        let c = cam();
+        (c["state"] == "live" && c["last_frame_age_ms"].as_u64()? < 500).then(|| t.elapsed())
+    })
+}
+
 /// [`set_up`], or `None` after saying why the sandbox does not allow it (the test skips).
 fn set_up_or_skip(tag: u32, what: &str) -> Option<(Shaped, Backend, String)> {
     set_up(tag)
@@ -241,11 +251,7 @@ fn jitter_loss_and_a_short_cut_between_camera_and_camwall() {
     std::thread::sleep(Duration::from_secs(2));
     let during = cam();
     shaped.cut(backend, false).unwrap();
-    let t = Instant::now();
-    let back = wait_for(T, || {
-        let c = cam();
-        (c["state"] == "live" && c["last_frame_age_ms"].as_u64()? < 500).then(|| t.elapsed())
-    });
+    let back = back_live(&cam);
     assert!(back.is_some(), "back after the cut: {}", cam());
     // A 5 s cut: longer than the stall watchdog, so the camera must be reported not live (the
     // viewer sees it), then come back by itself.
@@ -257,11 +263,7 @@ fn jitter_loss_and_a_short_cut_between_camera_and_camwall() {
     std::thread::sleep(Duration::from_secs(5).saturating_sub(cut_at.elapsed()));
     shaped.cut(backend, false).unwrap();
     let reported = reported.expect("a 5 s cut was never reported");
-    let t = Instant::now();
-    let back_long = wait_for(T, || {
-        let c = cam();
-        (c["state"] == "live" && c["last_frame_age_ms"].as_u64()? < 500).then(|| t.elapsed())
-    });
+    let back_long = back_live(&cam);
     assert!(back_long.is_some(), "back after the 5 s cut: {}", cam());
 
     let faults = match backend {
@@ -302,11 +304,7 @@ fn a_60_s_cut_is_reported_and_the_camera_is_back_within_3_s() {
     std::thread::sleep(Duration::from_secs(60).saturating_sub(cut_at.elapsed()));
     let during = cam();
     shaped.cut(backend, false).unwrap();
-    let t = Instant::now();
-    let back = wait_for(T, || {
-        let c = cam();
-        (c["state"] == "live" && c["last_frame_age_ms"].as_u64()? < 500).then(|| t.elapsed())
-    });
+    let back = back_live(&cam);
     println!(
         "RELIABILITY fault=network cut 60 s: reported {} after {} ms (error {}), \
          still {} at the end of the cut (error {}), back live {} ms after the link returned",

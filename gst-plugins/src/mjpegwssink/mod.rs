@@ -18,7 +18,7 @@
 //! The same server also serves `GET /snapshot.jpg` (the newest frame), `GET /mjpeg`
 //! (`multipart/x-mixed-replace`, for `<img>` tags, VLC and ffmpeg) and, with `serve-viewer`, a
 //! minimal page at `/` that shows the stream with the player camwall's own page uses (its ES
-//! modules at `/viewer.js`, `/player.js`, `/decoder.worker.js`, `/protocol.js`, `/viewer.css`,
+//! modules at `/viewer.js`, `/player.js`, `/base64.js`, `/decoder.worker.js`, `/protocol.js`, `/viewer.css`,
 //! under a Content-Security-Policy of `default-src 'self'`; see [`web`]).
 //!
 //! The sink does not synchronise on the clock by default (`sync=false`): it is meant for live

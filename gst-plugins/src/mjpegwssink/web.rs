@@ -36,8 +36,9 @@ impl Asset {
 }
 
 /// The player, its worker and the message types: served wherever a page shows the stream.
-pub const PLAYER: [Asset; 3] = [
+pub const PLAYER: [Asset; 4] = [
     Asset::js("/player.js", include_str!("web/player.js")),
+    Asset::js("/base64.js", include_str!("web/base64.js")),
     Asset::js("/decoder.worker.js", include_str!("web/decoder.worker.js")),
     Asset::js("/protocol.js", include_str!("web/protocol.js")),
 ];

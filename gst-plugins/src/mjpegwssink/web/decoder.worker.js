@@ -4,6 +4,9 @@
 // Decodes JPEG frames off the main thread: `{id, b64, meta}` in, `{type: 'frame', id, meta,
 // bitmap}` (the ImageBitmap transferred) or `{type: 'error', id, meta, fatal, error}` out. It
 // says `{type: 'hello', createImageBitmap}` first, so the page knows whether it can decode at all.
+// A module worker: it shares the base64 decoder with the player.
+
+import { base64ToBytes } from './base64.js';
 
 /**
  * The parts of the worker's global scope used here (the DOM library types `self` as a window).
@@ -11,24 +14,10 @@
  *   postMessage: (message: unknown, transfer?: Transferable[]) => void,
  *   onmessage: ((e: MessageEvent) => void) | null,
  *   createImageBitmap?: (blob: Blob) => Promise<ImageBitmap>,
- *   atob: (data: string) => string,
  * }}
  */
 const scope = /** @type {any} */ (self);
 const hasCIB = typeof scope.createImageBitmap === 'function';
-
-/** @param {string} b64 */
-function toBytes(b64) {
-  // @ts-ignore: Uint8Array.fromBase64 is newer than the TypeScript library
-  if (typeof Uint8Array.fromBase64 === 'function') {
-    // @ts-ignore
-    try { return Uint8Array.fromBase64(b64); } catch (e) { /* fall through */ }
-  }
-  const bin = scope.atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
 
 /**
  * @param {unknown} id
@@ -48,7 +37,7 @@ scope.onmessage = (e) => {
   const { id, meta } = d;
   if (!hasCIB) { fail(id, meta, 'createImageBitmap unavailable in worker', true); return; }
   let blob;
-  try { blob = new Blob([toBytes(String(d.b64 || ''))], { type: 'image/jpeg' }); } catch (err) { fail(id, meta, err, false); return; }
+  try { blob = new Blob([base64ToBytes(String(d.b64 || ''))], { type: 'image/jpeg' }); } catch (err) { fail(id, meta, err, false); return; }
   /** @type {NonNullable<typeof scope.createImageBitmap>} */ (scope.createImageBitmap)(blob).then((bitmap) => {
     try { scope.postMessage({ type: 'frame', id, meta, bitmap }, [bitmap]); } catch (err) {
       try { bitmap.close(); } catch (e2) { /* ignore */ }

@@ -7,6 +7,8 @@
 // picture at once, letterboxed on its canvas. The last picture is kept (one, closed when the
 // next is drawn) so a resize can repaint it.
 
+import { base64ToBytes } from './base64.js';
+
 /** Time a decode may take before it is abandoned (and the worker distrusted). */
 const DECODE_TIMEOUT_MS = 3000;
 
@@ -41,19 +43,6 @@ const DECODE_TIMEOUT_MS = 3000;
 
 const now = () => performance.now();
 
-/** @param {string} b64 */
-function b64ToBytes(b64) {
-  // @ts-ignore: Uint8Array.fromBase64 is newer than the TypeScript library
-  if (typeof Uint8Array.fromBase64 === 'function') {
-    // @ts-ignore
-    try { return Uint8Array.fromBase64(b64); } catch (e) { /* fall through */ }
-  }
-  const bin = window.atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /** @param {ImageBitmap} bmp @returns {Picture} */
 function wrapBitmap(bmp) {
   return { src: bmp, width: bmp.width, height: bmp.height,
@@ -62,7 +51,7 @@ function wrapBitmap(bmp) {
 
 /** @param {string} b64 @returns {Promise<Picture>} */
 function decodeMain(b64) {
-  return createImageBitmap(new Blob([b64ToBytes(b64)], { type: 'image/jpeg' })).then(wrapBitmap);
+  return createImageBitmap(new Blob([base64ToBytes(b64)], { type: 'image/jpeg' })).then(wrapBitmap);
 }
 
 export class Player {
@@ -158,7 +147,7 @@ export class Player {
 
   startWorker() {
     try {
-      const worker = new Worker(new URL('./decoder.worker.js', import.meta.url));
+      const worker = new Worker(new URL('./decoder.worker.js', import.meta.url), { type: 'module' });
       worker.onmessage = (e) => this.onWorkerMessage(e);
       worker.onerror = (e) => { try { e.preventDefault(); } catch (x) { /* ignore */ } this.disableWorker(); };
       worker.onmessageerror = () => this.disableWorker();
