@@ -8,19 +8,16 @@ pub mod viewer;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use gst::prelude::*;
 
-/// Initialises GStreamer and registers camwall's elements statically.
+/// Initialises GStreamer and registers camwall's elements statically, once per process: the
+/// launcher's own initialisation, so that a test that also starts a launcher never registers
+/// the elements twice (their factories would be replaced under the elements made before).
 pub fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gst::init().expect("GStreamer initialises");
-        gstcamwall::plugin_register_static().expect("camwall plugin registers");
-    });
+    camwall::init_gst();
 }
 
 /// The cargo target directory of the running test binary (`target/<profile>`).
