@@ -264,9 +264,9 @@ impl AppState {
 
     /// Sets a camera's status; publishes a `camera` event when its state or the kind of its
     /// error changed (a camera retried for the same reason publishes nothing new).
-    pub(crate) fn set_camera_status(&self, index: usize, status: CameraStatus) -> bool {
+    pub(crate) fn set_camera_status(&self, index: usize, status: CameraStatus) {
         let Some(cam) = self.cameras.get(index) else {
-            return false;
+            return;
         };
         let changed = {
             let mut s = lock(&cam.status);
@@ -300,7 +300,6 @@ impl AppState {
                 }),
             }));
         }
-        changed
     }
 
     pub(crate) fn set_alarm(&self, index: usize, active: bool) {

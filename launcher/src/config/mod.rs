@@ -336,10 +336,20 @@ impl Config {
             let message = e.message().trim().replace('`', "'");
             checker.report(&(at..at + 1), key, message);
             match skip {
-                Some(range) => text.replace_range(
-                    range.clone(),
-                    &text[range].replace(|c: char| c != '\n', " "),
-                ),
+                // Byte for byte, so that the offsets of later errors still point into `src`.
+                Some(range) => {
+                    let blank: String = text[range.clone()]
+                        .chars()
+                        .map(|c| {
+                            if c == '\n' {
+                                "\n".into()
+                            } else {
+                                " ".repeat(c.len_utf8())
+                            }
+                        })
+                        .collect();
+                    text.replace_range(range, &blank);
+                }
                 None => break None,
             }
         };
@@ -475,7 +485,8 @@ impl Config {
                 }
             }
         }
-        if !self.cameras.iter().any(|c| c.enabled) {
+        // Said once: a file with no camera has none enabled either.
+        if !self.cameras.is_empty() && !self.cameras.iter().any(|c| c.enabled) {
             c.report(
                 &(0..0),
                 "camera",
@@ -604,6 +615,7 @@ codec = "h264"
         let e = parse_err("[server]\n");
         assert_eq!(e.key, "camera");
         assert!(e.message.contains("no [[camera]]"));
+        assert!(e.also.is_empty(), "said once: {e}");
     }
 
     #[test]
@@ -627,6 +639,20 @@ codec = "h264"
         }
         // Shown as one line each, no other noise.
         assert_eq!(e.to_string().lines().count(), 5);
+        // A blanked value with characters of several bytes keeps the later errors' lines.
+        let e = parse_err(
+            "[stream]\njpeg_quality = \"h\u{e9}\u{e9}\u{e9}\"\nmax_fps = \"x\"\n\
+             [[camera]]\nid = \"a\"\nurl = \"rtsp://h/a\"\n",
+        );
+        let lines: Vec<_> = e.all().map(|e| (e.line, e.key.as_str())).collect();
+        assert_eq!(
+            lines,
+            [
+                (Some(2), "stream.jpeg_quality"),
+                (Some(3), "stream.max_fps")
+            ],
+            "{e}"
+        );
         // A syntax error names the section it is in.
         let e = parse_err("[stream]\njpeg_quality = = 3\n");
         assert_eq!((e.line, e.key.as_str()), (Some(2), "stream"), "{e}");

@@ -100,20 +100,17 @@ fn apply(state: &AppState, slot: &mut CameraSlot, index: usize, step: Step) {
         Step::Stay => return,
         Step::Live => info!(camera = %cam.id, "camera live"),
         Step::Offline { retry_in } => {
-            let (kind, why) = slot
-                .health
-                .error()
-                .map(|e| (e.kind.as_str(), e.message.as_str()))
-                .unwrap_or_default();
+            // A failure always leaves its error behind.
             if let Some(e) = slot.health.error() {
                 cam.count_failure(e.kind);
+                warn!(
+                    camera = %cam.id,
+                    kind = e.kind.as_str(),
+                    retry_in_ms = retry_in.as_millis() as u64,
+                    "camera failed: {}",
+                    e.message
+                );
             }
-            warn!(
-                camera = %cam.id,
-                kind,
-                retry_in_ms = retry_in.as_millis() as u64,
-                "camera failed: {why}"
-            );
         }
         Step::Restart => {
             slot.answered.store(false, Ordering::Release);
@@ -165,13 +162,18 @@ pub(super) fn restart_bin(slot: &CameraSlot) {
                     && matches!(pending, gst::State::VoidPending | gst::State::Playing)
             });
             // Same clock and base time as the pipeline, so its running times match the others'.
-            if let Some(parent) = parent {
-                bin.set_clock(parent.clock().as_ref()).ok();
-                bin.set_base_time(parent.base_time().unwrap_or(gst::ClockTime::ZERO));
-                bin.set_start_time(gst::ClockTime::NONE);
-                if let Err(e) = bin.set_state(gst::State::Playing) {
-                    warn!("cannot start {}: {e}", bin.name());
+            match parent {
+                Some(parent) => {
+                    bin.set_clock(parent.clock().as_ref()).ok();
+                    bin.set_base_time(parent.base_time().unwrap_or(gst::ClockTime::ZERO));
+                    bin.set_start_time(gst::ClockTime::NONE);
+                    if let Err(e) = bin.set_state(gst::State::Playing) {
+                        warn!("cannot start {}: {e}", bin.name());
+                    }
                 }
+                // Not a shutdown or a rebuild (those set `stopping` first): say so, rather
+                // than leave the camera to time out with no word of why.
+                None => warn!("not starting {}: the pipeline is not playing", bin.name()),
             }
             busy.store(false, Ordering::Release);
         });
