@@ -18,17 +18,17 @@
 //! camwall's own host or listed in `server.allowed_origins`.
 //!
 //! With a token configured, everything but `/healthz` needs `Authorization: Bearer <token>` or
-//! `?token=<token>`; otherwise 401. Errors are `{"error": "..."}`.
+//! `?token=<token>`; otherwise 401. Errors are `{"error": code, "reason": sentence}`
+//! ([`gstcamwall::http::ApiError`]), the same shape as the sink's own server.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::BufMut;
 use futures_util::{stream, TryStreamExt};
-use gstcamwall::http::{asset_reply, assets, json_error};
+use gstcamwall::http::{asset_reply, assets, json_error, recover, ApiError, Guard, Origins};
 use gstcamwall::mjpegwssink::web::Asset;
-use gstcamwall::mjpegwssink::{self, is_authorized, ClientSet, RouteOptions};
+use gstcamwall::mjpegwssink::{self, ClientSet, RouteOptions};
 use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
@@ -56,40 +56,6 @@ const MAX_BODY: u64 = 4 * 1024;
 /// [`gstcamwall::http::HEADER_READ_TIMEOUT`]); a client that trickles a body holds a task
 /// and a socket no longer than this.
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-#[derive(Debug)]
-struct Unauthorized;
-impl warp::reject::Reject for Unauthorized {}
-
-#[derive(Debug)]
-struct ForbiddenOrigin;
-impl warp::reject::Reject for ForbiddenOrigin {}
-
-/// `host[:port]` without a default port, lower case.
-fn authority_key(scheme: &str, authority: &str) -> String {
-    let a = authority.to_ascii_lowercase();
-    let default = match scheme {
-        "https" | "wss" => ":443",
-        _ => ":80",
-    };
-    a.strip_suffix(default).map(str::to_string).unwrap_or(a)
-}
-
-/// Whether a request with `origin` (if any) and `host` may go on: no `Origin` (not a
-/// browser's cross-site request), the same host as the request's, or an allowed origin.
-pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
-    let Some(origin) = origin else {
-        return true;
-    };
-    let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-    if allowed.contains(&origin) {
-        return true;
-    }
-    let (Some((scheme, authority)), Some(host)) = (origin.split_once("://"), host) else {
-        return false;
-    };
-    authority_key(scheme, authority) == authority_key(scheme, host.trim())
-}
 
 /// Every route the port serves, as `(method, path)` with `{id}` for a camera id: the page,
 /// the API, the viewers' routes and the integrations'. All of them but the [`is_public`] ones sit
@@ -133,41 +99,11 @@ pub fn is_public(path: &str) -> bool {
 /// included: a route added later sits behind it too. A request needs the token (when one is
 /// configured; else 401), then an allowed `Origin` (a page elsewhere must not drive the API or
 /// read the cameras through a user's browser; else 403). Only [`is_public`] paths skip it.
-pub fn guard(
-    token: Option<Arc<str>>,
-    allowed_origins: Arc<[String]>,
-) -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::path::full()
-        .and(
-            warp::query::<HashMap<String, String>>()
-                .or(warp::any().map(HashMap::new))
-                .unify(),
-        )
-        .and(warp::header::optional::<String>("authorization"))
-        .and(warp::header::optional::<String>("origin"))
-        .and(warp::header::optional::<String>("host"))
-        .and_then(
-            move |path: warp::path::FullPath,
-                  query: HashMap<String, String>,
-                  auth: Option<String>,
-                  origin: Option<String>,
-                  host: Option<String>| {
-                let verdict = if is_public(path.as_str()) {
-                    Ok(())
-                } else if !is_authorized(token.as_deref(), &query, auth.as_deref()) {
-                    Err(warp::reject::custom(Unauthorized))
-                } else if !origin_allowed(origin.as_deref(), host.as_deref(), &allowed_origins) {
-                    Err(warp::reject::custom(ForbiddenOrigin))
-                } else {
-                    Ok(())
-                };
-                async move { verdict }
-            },
-        )
-        .untuple_one()
+pub fn guard(token: Option<&str>, allowed_origins: Arc<[String]>) -> Guard {
+    Guard::new(token, Origins::SameHostOr(allowed_origins)).covering(|path| !is_public(path))
 }
 
-/// `routes` behind the [`guard`], with every rejection turned into a JSON error.
+/// `routes` behind the [`guard`], with every rejection answered in the one error shape.
 pub fn guarded(
     config: &crate::config::Config,
     routes: impl Filter<Extract = (warp::reply::Response,), Error = Rejection>
@@ -176,8 +112,8 @@ pub fn guarded(
         + Sync
         + 'static,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
-    let token: Option<Arc<str>> = config.token().map(Into::into);
-    guard(token, config.allowed_origins().into())
+    guard(config.token(), config.allowed_origins().into())
+        .filter()
         .and(routes)
         .recover(recover)
         .unify()
@@ -195,25 +131,26 @@ enum RequestBody {
 }
 
 impl RequestBody {
-    /// The body, or the status and message that say why there is none.
-    fn complete(self) -> Result<bytes::Bytes, (StatusCode, String)> {
+    /// The body, or the answer that says why there is none.
+    fn complete(self) -> Result<bytes::Bytes, ApiError> {
         match self {
             RequestBody::Complete(body) => Ok(body),
-            RequestBody::TooLarge => Err((
+            RequestBody::TooLarge => Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
                 format!("request body over {MAX_BODY} bytes"),
             )),
-            RequestBody::TooSlow => Err((
+            RequestBody::TooSlow => Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
+                "timeout",
                 format!(
                     "request body not sent within {} s",
                     BODY_READ_TIMEOUT.as_secs()
                 ),
             )),
-            RequestBody::Broken(err) => Err((
-                StatusCode::BAD_REQUEST,
-                format!("request body could not be read: {err}"),
-            )),
+            RequestBody::Broken(err) => Err(ApiError::bad_request(format!(
+                "request body could not be read: {err}"
+            ))),
         }
     }
 }
@@ -275,10 +212,8 @@ pub fn routes(
             if state.streaming() {
                 warp::reply::json(&serde_json::json!({ "status": "streaming" })).into_response()
             } else {
-                json_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no frames are reaching the viewers",
-                )
+                ApiError::unavailable("not-streaming", "no frames are reaching the viewers")
+                    .response()
             }
         });
 
@@ -309,23 +244,21 @@ pub fn routes(
         .then(|body: RequestBody, control: Control| async move {
             let body = match body.complete() {
                 Ok(body) => body,
-                Err((status, message)) => return json_error(status, &message),
+                Err(e) => return e.response(),
             };
             let req: SelectBody = match serde_json::from_slice(&body) {
                 Ok(r) => r,
                 Err(e) => {
-                    return json_error(
-                        StatusCode::BAD_REQUEST,
-                        &format!("expected {{\"camera\": \"<id>\"}}: {e}"),
-                    )
+                    return ApiError::bad_request(format!("expected {{\"camera\": \"<id>\"}}: {e}"))
+                        .response()
                 }
             };
             match control.select(req.camera).await {
                 Ok(sel) => warp::reply::json(&sel).into_response(),
                 Err(e @ SelectError::UnknownCamera(_)) => {
-                    json_error(StatusCode::NOT_FOUND, &e.to_string())
+                    json_error(StatusCode::NOT_FOUND, "unknown-camera", e.to_string())
                 }
-                Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+                Err(e) => ApiError::unavailable("not-applied", e.to_string()).response(),
             }
         });
 
@@ -376,32 +309,4 @@ pub fn routes(
         .unify()
         .or(viewer)
         .unify()
-}
-
-async fn recover(err: Rejection) -> Result<warp::reply::Response, Infallible> {
-    let res = if err.find::<ForbiddenOrigin>().is_some() {
-        json_error(
-            StatusCode::FORBIDDEN,
-            "forbidden: this page's origin is not in server.allowed_origins",
-        )
-    } else if err.find::<Unauthorized>().is_some() {
-        json_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized: give the token as Authorization: Bearer <token> or ?token=<token>",
-        )
-    } else if err.is_not_found() {
-        json_error(StatusCode::NOT_FOUND, "no such path")
-    } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
-        json_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
-    } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {
-        json_error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
-    } else if err.find::<warp::reject::LengthRequired>().is_some() {
-        json_error(
-            StatusCode::LENGTH_REQUIRED,
-            "request body needs a Content-Length",
-        )
-    } else {
-        json_error(StatusCode::BAD_REQUEST, "bad request")
-    };
-    Ok(res)
 }

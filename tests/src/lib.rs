@@ -5,8 +5,7 @@
 
 pub mod viewer;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -152,7 +151,7 @@ impl HttpResponse {
     }
 }
 
-/// One HTTP/1.1 request to a loopback server (`Connection: close`).
+/// One HTTP request to a loopback server.
 pub fn http(
     method: &str,
     addr: &str,
@@ -162,7 +161,9 @@ pub fn http(
     http_with_headers(method, addr, path, &[], body)
 }
 
-/// Like [`http`], with extra request headers.
+/// Like [`http`], with extra request headers. Made with `reqwest`'s blocking client; called
+/// from inside a tokio runtime (an async test), the request runs on a thread of its own, as
+/// the blocking client requires.
 pub fn http_with_headers(
     method: &str,
     addr: &str,
@@ -170,60 +171,46 @@ pub fn http_with_headers(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> anyhow::Result<HttpResponse> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let body = body.unwrap_or("");
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if !body.is_empty() {
-        req.push_str("Content-Type: application/json\r\n");
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return std::thread::scope(|s| {
+            s.spawn(|| send(method, addr, path, headers, body))
+                .join()
+                .map_err(|_| anyhow::anyhow!("the HTTP request's thread panicked"))?
+        });
     }
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    stream.write_all(req.as_bytes())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no end of headers")?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .context("no status")?
-        .parse()?;
-    let mut body = raw[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body)?;
-    }
-    Ok(HttpResponse { status, body })
+    send(method, addr, path, headers, body)
 }
 
-fn dechunk(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .context("chunk size line")?;
-        let size_str = std::str::from_utf8(&data[..line_end])?;
-        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16)?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(data.get(..size).context("short chunk")?);
-        data = data.get(size + 2..).context("chunk end")?;
+fn send(
+    method: &str,
+    addr: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> anyhow::Result<HttpResponse> {
+    static CLIENT: std::sync::LazyLock<reqwest::blocking::Client> =
+        std::sync::LazyLock::new(|| {
+            reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .build()
+                .expect("the tests' HTTP client")
+        });
+    let method = reqwest::Method::from_bytes(method.as_bytes())?;
+    let mut req = CLIENT.request(method, format!("http://{addr}{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
     }
+    if let Some(body) = body {
+        req = req
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+    }
+    let res = req.send()?;
+    let status = res.status().as_u16();
+    let body = res.bytes()?.to_vec();
+    Ok(HttpResponse { status, body })
 }
 
 /// Polls `f` every 50 ms until it returns `Some`, up to `timeout`.

@@ -152,7 +152,10 @@ fn origins_other_than_our_own_host_are_refused() {
             assert_eq!(res.status, status, "{origin:?} {path}");
         }
         if res.status == 403 {
-            assert!(res.json().unwrap()["error"].is_string());
+            // The one error shape, the same as the sink's own server's.
+            let body = res.json().unwrap();
+            assert_eq!(body["error"], "forbidden-origin", "{body}");
+            assert!(body["reason"].is_string(), "{body}");
         }
     }
     let put = http_with_headers(

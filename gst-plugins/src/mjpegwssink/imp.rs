@@ -15,7 +15,9 @@ use gst_base::subclass::prelude::*;
 
 use super::feed::FrameFeed;
 use super::jpeg;
-use super::routes::{routes, ClientSet, RouteOptions};
+use super::clients::ClientSet;
+use super::routes::{routes, RouteOptions};
+use warp::Filter;
 use super::server::ServerHandle;
 use super::Envelope;
 use crate::lock;
@@ -375,8 +377,12 @@ impl BaseSinkImpl for MjpegWsSink {
             clients: clients.clone(),
         };
         let addr = SocketAddr::new(settings.address, settings.port);
-        let server =
-            ServerHandle::start(addr, routes(feed, opts), clients.clone()).map_err(|e| {
+        // Whatever the routes do not answer is answered in the one error shape.
+        let filter = routes(feed, opts)
+            .recover(crate::http::recover)
+            .unify()
+            .boxed();
+        let server = ServerHandle::start(addr, filter, clients.clone()).map_err(|e| {
                 gst::error_msg!(
                     gst::ResourceError::OpenReadWrite,
                     ["Could not listen on {addr}: {e}"]

@@ -70,16 +70,19 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
+mod clients;
 mod feed;
 mod imp;
 pub mod jpeg;
+mod mjpeg;
 mod routes;
 mod server;
 pub mod web;
+mod ws;
 
 /// A single-threaded runtime for the unit tests of the feed and the routes.
 #[cfg(test)]
-fn test_runtime() -> tokio::runtime::Runtime {
+pub(crate) fn test_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -90,10 +93,10 @@ pub use feed::{
     ClientGuard, DirectAttachment, DirectViewer, EncodedFrame, EncodedMessage, FrameFeed,
     FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS,
 };
-pub use routes::{
-    constant_time_eq, is_authorized, mjpeg_part_header, routes, ClientSet, CloseFrame,
-    RouteOptions, MJPEG_BOUNDARY,
-};
+pub use crate::http::{constant_time_eq, is_authorized};
+pub use clients::{ClientSet, CloseFrame};
+pub use mjpeg::{mjpeg_part_header, MJPEG_BOUNDARY};
+pub use routes::{routes, RouteOptions};
 pub use web::viewer_page;
 
 /// What a WebSocket frame message looks like (`envelope` property).

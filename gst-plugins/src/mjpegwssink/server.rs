@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warp::filters::BoxedFilter;
 
-use super::routes::ClientSet;
+use super::clients::ClientSet;
 
 /// One runtime for every server of the plugin: a few workers serve hundreds of viewers.
 pub static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {

@@ -9,24 +9,23 @@
 //! | `POST /cameras/{id}/offline`, `/online`, `/freeze` | cut the camera off, bring it back, or hang it |
 //! | `POST /cameras/{id}/resolution/{W}x{H}` | restart the camera with another picture size |
 //!
-//! Answers are JSON; errors are `{"error": "..."}` with 404 (unknown camera or path) or 400.
+//! Answers are JSON; errors are camwall's `{"error": code, "reason": sentence}` with 404
+//! (unknown camera or path) or 400.
 
 use std::convert::Infallible;
 
-use serde::Serialize;
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
 
 use super::{CameraMode, FakeCam, FakeCamError};
 
-#[derive(Serialize)]
-struct ErrorBody {
-    error: String,
-}
-
 fn error(status: StatusCode, msg: impl Into<String>) -> warp::reply::Response {
-    warp::reply::with_status(warp::reply::json(&ErrorBody { error: msg.into() }), status)
-        .into_response()
+    let code = match status {
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::BAD_REQUEST => "bad-request",
+        _ => "not-applied",
+    };
+    gstcamwall::http::json_error(status, code, msg)
 }
 
 fn apply(cams: &FakeCam, id: &str, action: &str) -> warp::reply::Response {
@@ -100,7 +99,7 @@ pub fn routes(
         .unify()
         .or(action)
         .unify()
-        .recover(|_| async { Ok::<_, Infallible>(error(StatusCode::NOT_FOUND, "no such path")) })
+        .recover(gstcamwall::http::recover)
         .unify()
 }
 

@@ -48,14 +48,14 @@ pub fn routes(
                     res
                 }
                 Err(e @ SnapshotError::UnknownCamera(_)) => {
-                    json_error(StatusCode::NOT_FOUND, &e.to_string())
+                    json_error(StatusCode::NOT_FOUND, "unknown-camera", e.to_string())
                 }
                 Err(e @ SnapshotError::NoFrame(_)) => {
-                    json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())
+                    json_error(StatusCode::SERVICE_UNAVAILABLE, "no-frame", e.to_string())
                 }
                 Err(e @ SnapshotError::Encode(_)) => {
                     tracing::warn!(camera = %id, "snapshot: {e}");
-                    json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+                    json_error(StatusCode::INTERNAL_SERVER_ERROR, "encode-failed", e.to_string())
                 }
             }
         });
@@ -73,7 +73,8 @@ pub fn routes(
                     Some(_) => {
                         return json_error(
                             StatusCode::BAD_REQUEST,
-                            &format!("limit must be a number from 1 to {max}"),
+                            "bad-request",
+                            format!("limit must be a number from 1 to {max}"),
                         )
                     }
                 };
@@ -122,6 +123,7 @@ pub fn routes(
                 }
                 Err(_) => json_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
+                    "encode-failed",
                     "encoding the metrics failed",
                 ),
             },

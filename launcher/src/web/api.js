@@ -13,7 +13,7 @@ const API_TIMEOUT_MS = 5000;
  * @property {boolean} ok
  * @property {number} status       0 when no answer came
  * @property {any} data            the JSON body, or null
- * @property {string | null} error the server's `error`, `HTTP <status>`, or why nothing came
+ * @property {string | null} error the server's `reason` (or `error` code), `HTTP <status>`, or why nothing came
  */
 
 /**
@@ -40,7 +40,7 @@ export function createApi(token, onAuth) {
       if (res.status === 401) onAuth(true);
       else if (res.ok) onAuth(false);
       let error = null;
-      if (!res.ok) error = (data && typeof data.error === 'string') ? data.error : ('HTTP ' + res.status);
+      if (!res.ok) error = errorText(data, res.status);
       return { ok: res.ok, status: res.status, data, error };
     } catch (e) {
       const name = e && /** @type {Error} */ (e).name;
@@ -49,4 +49,18 @@ export function createApi(token, onAuth) {
       clearTimeout(timer);
     }
   };
+}
+
+/**
+ * The sentence of an error answer (`{"error": code, "reason": sentence}`, see
+ * `gstcamwall::http::ApiError`), else its code, else the status.
+ * @param {unknown} data
+ * @param {number} status
+ * @returns {string}
+ */
+export function errorText(data, status) {
+  const d = /** @type {{error?: unknown, reason?: unknown} | null} */ (data);
+  if (d && typeof d.reason === 'string' && d.reason) return d.reason;
+  if (d && typeof d.error === 'string' && d.error) return d.error;
+  return 'HTTP ' + status;
 }

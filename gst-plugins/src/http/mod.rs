@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 
-//! Serving a warp filter, with limits on what one connection may hold.
+//! camwall's HTTP: serving a warp filter with limits on what one connection may hold, the one
+//! guard in front of every route ([`Guard`]: token, then origin), and the one answer shape
+//! ([`ApiError`], `{"error": code, "reason": sentence}`) of the sink's own server and the
+//! launcher's alike.
 //!
+//! ## Serving
 //! warp's own server reads a request head for as long as the client cares to send it, so a
 //! client that opens a connection and sends half a request holds a socket and a task forever.
 //! This server is warp's, with a deadline on each request head: a client that has not sent a
@@ -18,8 +22,14 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use warp::filters::BoxedFilter;
-use warp::http::{header, HeaderValue, StatusCode};
-use warp::Reply;
+
+mod guard;
+mod reply;
+
+pub use guard::{constant_time_eq, is_authorized, origin_allowed, Guard, Origins};
+pub use reply::{
+    asset_reply, assets, json_error, json_reply, recover, ApiError, CONTENT_SECURITY_POLICY,
+};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -75,65 +85,6 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
-}
-
-/// The Content-Security-Policy of camwall's pages: their own origin only (scripts as ES
-/// module files, no inline script or style, the WebSocket and the decoder worker from the same
-/// host), `data:` images for the empty favicon, and no framing by other sites.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
-    object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
-
-/// A page or one of its files, with its type, never cached stale, under the pages'
-/// Content-Security-Policy.
-pub fn asset_reply(mime: &'static str, body: impl Into<bytes::Bytes>) -> warp::reply::Response {
-    let mut res = warp::reply::Response::new(body.into().into());
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    res
-}
-
-/// `GET` (and `HEAD`) of each of `files` at its path.
-pub fn assets(
-    files: &'static [crate::mjpegwssink::web::Asset],
-) -> impl warp::Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
-    use warp::Filter;
-    warp::get()
-        .or(warp::head())
-        .unify()
-        .and(warp::path::full())
-        .and_then(move |path: warp::path::FullPath| async move {
-            files
-                .iter()
-                .find(|f| f.path == path.as_str())
-                .map(|f| asset_reply(f.mime, f.body))
-                .ok_or_else(warp::reject::not_found)
-        })
-}
-
-/// A JSON answer with `status`; a 401 also says how to authenticate (`WWW-Authenticate`).
-pub fn json_reply(status: StatusCode, body: &serde_json::Value) -> warp::reply::Response {
-    let mut res = warp::reply::with_status(warp::reply::json(body), status).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"camwall\""),
-        );
-    }
-    res
-}
-
-/// The launcher's error answer: `{"error": message}` with `status`.
-pub fn json_error(status: StatusCode, message: &str) -> warp::reply::Response {
-    json_reply(status, &serde_json::json!({ "error": message }))
 }
 
 #[cfg(test)]
