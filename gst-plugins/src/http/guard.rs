@@ -227,8 +227,8 @@ mod tests {
     #[test]
     fn token_first_then_origin_on_covered_paths_only() {
         let allowed: Arc<[String]> = vec!["https://wall.example".to_string()].into();
-        let guard = Guard::new(Some("t"), Origins::SameHostOr(allowed))
-            .covering(|p| p != "/public.js");
+        let guard =
+            Guard::new(Some("t"), Origins::SameHostOr(allowed)).covering(|p| p != "/public.js");
         let none = HashMap::new();
         let mut with_token = HashMap::new();
         with_token.insert("token".to_string(), "t".to_string());
@@ -236,14 +236,32 @@ mod tests {
         let evil = Some("http://evil.example");
         let status = |r: Result<(), ApiError>| r.err().map(|e| e.status.as_u16());
 
-        assert_eq!(status(guard.check("/api", &none, None, evil, host)), Some(401));
-        assert_eq!(status(guard.check("/api", &with_token, None, evil, host)), Some(403));
-        assert_eq!(status(guard.check("/api", &with_token, None, None, host)), None);
+        assert_eq!(
+            status(guard.check("/api", &none, None, evil, host)),
+            Some(401)
+        );
+        assert_eq!(
+            status(guard.check("/api", &with_token, None, evil, host)),
+            Some(403)
+        );
+        assert_eq!(
+            status(guard.check("/api", &with_token, None, None, host)),
+            None
+        );
         let same = Some("http://cam:8080");
-        assert_eq!(status(guard.check("/api", &with_token, None, same, host)), None);
+        assert_eq!(
+            status(guard.check("/api", &with_token, None, same, host)),
+            None
+        );
         let listed = Some("https://wall.example/");
-        assert_eq!(status(guard.check("/api", &with_token, None, listed, host)), None);
-        assert_eq!(status(guard.check("/public.js", &none, None, evil, host)), None);
+        assert_eq!(
+            status(guard.check("/api", &with_token, None, listed, host)),
+            None
+        );
+        assert_eq!(
+            status(guard.check("/public.js", &none, None, evil, host)),
+            None
+        );
 
         let any = Guard::new(Some(""), Origins::Any);
         assert_eq!(status(any.check("/ws", &none, None, evil, host)), None);

@@ -128,7 +128,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.status.as_u16(), self.code, self.reason)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status.as_u16(),
+            self.code,
+            self.reason
+        )
     }
 }
 
@@ -202,8 +208,9 @@ mod tests {
         let routes = warp::path!("here")
             .and(warp::get())
             .map(|| warp::reply().into_response())
-            .or(warp::path!("denied")
-                .and_then(|| async { Err::<warp::reply::Response, _>(warp::reject::custom(ApiError::forbidden_origin())) }))
+            .or(warp::path!("denied").and_then(|| async {
+                Err::<warp::reply::Response, _>(warp::reject::custom(ApiError::forbidden_origin()))
+            }))
             .unify()
             .recover(recover)
             .unify();
@@ -221,7 +228,10 @@ mod tests {
                 assert_eq!(res.status().as_u16(), status, "{method} {path}");
                 let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
                 assert_eq!(body["error"], code, "{body}");
-                assert!(body["reason"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
+                assert!(
+                    body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+                    "{body}"
+                );
             }
         });
     }

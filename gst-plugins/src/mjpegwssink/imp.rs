@@ -13,16 +13,16 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use super::clients::ClientSet;
 use super::feed::FrameFeed;
 use super::jpeg;
-use super::clients::ClientSet;
 use super::routes::{routes, RouteOptions};
-use warp::Filter;
 use super::server::ServerHandle;
 use super::Envelope;
 use crate::lock;
 use crate::messages::Alarm;
 use crate::protocol;
+use warp::Filter;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -383,11 +383,11 @@ impl BaseSinkImpl for MjpegWsSink {
             .unify()
             .boxed();
         let server = ServerHandle::start(addr, filter, clients.clone()).map_err(|e| {
-                gst::error_msg!(
-                    gst::ResourceError::OpenReadWrite,
-                    ["Could not listen on {addr}: {e}"]
-                )
-            })?;
+            gst::error_msg!(
+                gst::ResourceError::OpenReadWrite,
+                ["Could not listen on {addr}: {e}"]
+            )
+        })?;
         let bound = server.addr;
         {
             let mut state = lock(&self.state);

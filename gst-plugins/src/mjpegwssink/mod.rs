@@ -89,12 +89,12 @@ pub(crate) fn test_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+pub use crate::http::{constant_time_eq, is_authorized};
+pub use clients::{ClientSet, CloseFrame};
 pub use feed::{
     ClientGuard, DirectAttachment, DirectViewer, EncodedFrame, EncodedMessage, FrameFeed,
     FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS,
 };
-pub use crate::http::{constant_time_eq, is_authorized};
-pub use clients::{ClientSet, CloseFrame};
 pub use mjpeg::{mjpeg_part_header, MJPEG_BOUNDARY};
 pub use routes::{routes, RouteOptions};
 pub use web::viewer_page;

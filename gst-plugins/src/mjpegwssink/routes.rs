@@ -6,7 +6,6 @@
 //! The sink's own server serves exactly these routes; an application that runs its own warp server
 //! mounts them with [`routes`] on a [`FrameFeed`] it owns.
 
-
 use std::sync::Arc;
 
 use warp::filters::path::FullPath;
@@ -123,8 +122,9 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
             .and(warp::get().or(warp::head()).unify())
             .map(move || match feed.latest() {
                 Some(f) => jpeg_response(&f),
-                None => ApiError::unavailable("no-frame", "no frame has been received yet")
-                    .response(),
+                None => {
+                    ApiError::unavailable("no-frame", "no frame has been received yet").response()
+                }
             })
     };
 
@@ -132,33 +132,29 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
         let feed = feed.clone();
         let clients = opts.clients.clone();
         let max = opts.max_clients;
-        warp::path!("mjpeg")
-            .and(warp::get())
-            .map(move || {
-                let Some(slot) = clients.try_join(max) else {
-                    return too_many_clients(max);
-                };
-                mjpeg_response(feed.subscribe(), slot)
-            })
+        warp::path!("mjpeg").and(warp::get()).map(move || {
+            let Some(slot) = clients.try_join(max) else {
+                return too_many_clients(max);
+            };
+            mjpeg_response(feed.subscribe(), slot)
+        })
     };
 
     let viewer = {
         let page: Arc<str> = viewer_page(&path).into();
         let enabled = opts.serve_viewer;
-        warp::path::end()
-            .and(warp::get())
-            .and_then(move || {
-                let page = page.clone();
-                async move {
-                    if !enabled {
-                        return Err(warp::reject::not_found());
-                    }
-                    Ok(crate::http::asset_reply(
-                        "text/html; charset=utf-8",
-                        page.to_string(),
-                    ))
+        warp::path::end().and(warp::get()).and_then(move || {
+            let page = page.clone();
+            async move {
+                if !enabled {
+                    return Err(warp::reject::not_found());
                 }
-            })
+                Ok(crate::http::asset_reply(
+                    "text/html; charset=utf-8",
+                    page.to_string(),
+                ))
+            }
+        })
     };
     // The viewer's code is public (it holds no data), so the page's module imports, which
     // carry no token, load; with serve-viewer off they are not served.
@@ -181,13 +177,7 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
     let guard = Guard::new(opts.token.as_deref(), Origins::Any).covering(move |p| {
         p == &*guarded_path || p == "/snapshot.jpg" || p == "/mjpeg" || (serve_viewer && p == "/")
     });
-    let data = ws
-        .or(snapshot)
-        .unify()
-        .or(mjpeg)
-        .unify()
-        .or(viewer)
-        .unify();
+    let data = ws.or(snapshot).unify().or(mjpeg).unify().or(viewer).unify();
     guard.wrap(data).or(viewer_files).unify().boxed()
 }
 
@@ -212,7 +202,12 @@ mod tests {
                 .await;
             assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
 
-            feed.publish_frame(bytes::Bytes::from_static(b"\xFF\xD8x\xFF\xD9"), None, None, 1);
+            feed.publish_frame(
+                bytes::Bytes::from_static(b"\xFF\xD8x\xFF\xD9"),
+                None,
+                None,
+                1,
+            );
             let res = warp::test::request()
                 .path("/snapshot.jpg")
                 .header("authorization", "Bearer t")

@@ -23,6 +23,8 @@ use super::ALARM_KIND;
 use crate::lock;
 use crate::messages::Alarm;
 
+mod properties;
+
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
         "motionalarm",
@@ -207,209 +209,15 @@ impl ObjectImpl for MotionAlarm {
     }
 
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("camera-id")
-                    .nick("Camera ID")
-                    .blurb(
-                        "Camera this element watches, copied into every camwall-alarm \
-                         (empty: the element's name)",
-                    )
-                    .default_value(Some(DEFAULT_CAMERA_ID))
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("threshold")
-                    .nick("Threshold")
-                    .blurb(
-                        "Luma change (0-255) a downscaled pixel must show, beyond the frame's \
-                         global brightness change and 2.5 times the pixel's own noise, to \
-                         count as changed",
-                    )
-                    .minimum(1)
-                    .maximum(255)
-                    .default_value(DEFAULT_THRESHOLD)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecDouble::builder("min-area")
-                    .nick("Minimum area")
-                    .blurb(
-                        "Fraction of the watched area that must change (isolated changed \
-                         pixels do not count) for a frame to count as motion",
-                    )
-                    .minimum(0.0)
-                    .maximum(1.0)
-                    .default_value(DEFAULT_MIN_AREA)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("min-frames")
-                    .nick("Minimum frames")
-                    .blurb("Consecutive motion frames before an alarm starts")
-                    .minimum(1)
-                    .maximum(1000)
-                    .default_value(DEFAULT_MIN_FRAMES)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("hold-ms")
-                    .nick("Hold time")
-                    .blurb(
-                        "Running time in milliseconds without motion after which an alarm \
-                         ends",
-                    )
-                    .minimum(0)
-                    .maximum(3_600_000)
-                    .default_value(DEFAULT_HOLD_MS)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("analysis-width")
-                    .nick("Analysis width")
-                    .blurb(
-                        "Width in pixels of the downscaled picture actually analysed (height \
-                         follows the aspect ratio; never more than the frame's width). Larger \
-                         sees smaller objects and costs more: about 0.08 ms per 1080p frame at \
-                         160, 0.35 ms at 320",
-                    )
-                    .minimum(16)
-                    .maximum(3840)
-                    .default_value(DEFAULT_ANALYSIS_WIDTH)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("zones")
-                    .nick("Zones")
-                    .blurb(
-                        "Areas to watch or ignore, ';'-separated, coordinates as fractions \
-                         (0-1) of width and height: 'watch:x0,y0,x1,y1' or \
-                         'ignore:poly(x y,x y,x y,...)'. With any watch zone only those are \
-                         watched; ignore wins where zones overlap. Empty: the whole frame. \
-                         Example: 'watch:0.1,0.1,0.9,0.9;ignore:0,0,1,0.1'. An invalid string \
-                         is refused with a warning and the old zones kept",
-                    )
-                    .default_value(Some(""))
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("enabled")
-                    .nick("Enabled")
-                    .blurb("Analyse frames; when turned off, an ongoing alarm ends")
-                    .default_value(DEFAULT_ENABLED)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("alarm")
-                    .nick("Alarm")
-                    .blurb("Whether an alarm is ongoing (notified on every change)")
-                    .default_value(false)
-                    .read_only()
-                    .build(),
-                glib::ParamSpecDouble::builder("level")
-                    .nick("Level")
-                    .blurb(
-                        "Changed fraction of the watched area in the latest analysed frame \
-                         (not notified; poll it)",
-                    )
-                    .minimum(0.0)
-                    .maximum(1.0)
-                    .default_value(0.0)
-                    .read_only()
-                    .build(),
-            ]
-        });
-        PROPERTIES.as_ref()
+        Self::specs()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut settings = self.settings();
-        match pspec.name() {
-            "camera-id" => {
-                settings.camera_id = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-                gst::info!(CAT, imp = self, "camera-id: '{}'", settings.camera_id);
-            }
-            "threshold" => {
-                settings.threshold = value.get().unwrap_or(settings.threshold);
-                gst::info!(CAT, imp = self, "threshold: {}", settings.threshold);
-            }
-            "min-area" => {
-                let v: f64 = value.get().unwrap_or(settings.min_area);
-                if v.is_finite() {
-                    settings.min_area = v;
-                    gst::info!(CAT, imp = self, "min-area: {v}");
-                } else {
-                    gst::warning!(CAT, imp = self, "refusing min-area {v}");
-                    glib::g_warning!(
-                        "motionalarm",
-                        "refusing min-area {v}, keeping {}",
-                        settings.min_area
-                    );
-                }
-            }
-            "min-frames" => {
-                settings.min_frames = value.get().unwrap_or(settings.min_frames);
-                gst::info!(CAT, imp = self, "min-frames: {}", settings.min_frames);
-            }
-            "hold-ms" => {
-                settings.hold_ms = value.get().unwrap_or(settings.hold_ms);
-                gst::info!(CAT, imp = self, "hold-ms: {}", settings.hold_ms);
-            }
-            "analysis-width" => {
-                settings.analysis_width = value.get().unwrap_or(settings.analysis_width);
-                gst::info!(
-                    CAT,
-                    imp = self,
-                    "analysis-width: {}",
-                    settings.analysis_width
-                );
-            }
-            "zones" => {
-                let text = value
-                    .get::<Option<String>>()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-                match text.parse::<Zones>() {
-                    Ok(zones) => {
-                        gst::info!(CAT, imp = self, "zones: '{zones}'");
-                        settings.zones = Arc::new(zones);
-                        settings.zones_text = text;
-                    }
-                    Err(err) => {
-                        gst::warning!(CAT, imp = self, "refusing zones '{text}': {err}");
-                        glib::g_warning!(
-                            "motionalarm",
-                            "refusing zones '{text}': {err}; keeping '{}'",
-                            settings.zones_text
-                        );
-                    }
-                }
-            }
-            "enabled" => {
-                settings.enabled = value.get().unwrap_or(settings.enabled);
-                gst::info!(CAT, imp = self, "enabled: {}", settings.enabled);
-            }
-            other => gst::warning!(CAT, imp = self, "unknown property '{other}'"),
-        }
+        self.set(value, pspec)
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        match pspec.name() {
-            "camera-id" => self.settings().camera_id.to_value(),
-            "threshold" => self.settings().threshold.to_value(),
-            "min-area" => self.settings().min_area.to_value(),
-            "min-frames" => self.settings().min_frames.to_value(),
-            "hold-ms" => self.settings().hold_ms.to_value(),
-            "analysis-width" => self.settings().analysis_width.to_value(),
-            "zones" => self.settings().zones_text.to_value(),
-            "enabled" => self.settings().enabled.to_value(),
-            "alarm" => {
-                let state = self.state();
-                (state.policy.is_active() || state.end_pending).to_value()
-            }
-            "level" => self.state().level.to_value(),
-            other => {
-                gst::warning!(CAT, imp = self, "unknown property '{other}'");
-                pspec.default_value().clone()
-            }
-        }
+        self.get(pspec)
     }
 }
 

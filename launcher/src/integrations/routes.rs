@@ -55,7 +55,11 @@ pub fn routes(
                 }
                 Err(e @ SnapshotError::Encode(_)) => {
                     tracing::warn!(camera = %id, "snapshot: {e}");
-                    json_error(StatusCode::INTERNAL_SERVER_ERROR, "encode-failed", e.to_string())
+                    json_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "encode-failed",
+                        e.to_string(),
+                    )
                 }
             }
         });

@@ -388,9 +388,10 @@ document.addEventListener('visibilitychange', () => {
 });
 
 // ---------------------------------------------------------------- start
+// The picture first: its socket is opened before anything else asks the server for anything.
+connect();
 render();
 status.updateHud();
 refreshAll();
-connect();
 setInterval(tick, TICK_MS);
 setInterval(() => { if (!camFetch && !document.hidden) fetchCameras(); }, CAM_POLL_MS);
