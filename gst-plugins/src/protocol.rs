@@ -73,6 +73,10 @@ pub struct Switch<'a> {
     /// launcher does; a sink on its own does not, and leaves it out).
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub user_choice: Option<Cow<'a, str>>,
+    /// The wall that switched (camwall's launcher, which drives several; a sink on its own
+    /// leaves it out).
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub wall: Option<Cow<'a, str>>,
 }
 
 /// A camera's connection state changed (`connecting`, `live`, `offline`), or why it is down.
@@ -148,6 +152,7 @@ impl<'a> Message<'a> {
                 reason: owned(s.reason),
                 ts: s.ts,
                 user_choice: s.user_choice.map(owned),
+                wall: s.wall.map(owned),
             }),
             Message::Camera(c) => Message::Camera(CameraState {
                 camera: owned(c.camera),
@@ -205,6 +210,7 @@ impl<'a> From<&'a crate::messages::SelectorSwitched> for Switch<'a> {
             reason: Cow::Borrowed(s.reason.as_str()),
             ts: unix_ms_now(),
             user_choice: None,
+            wall: None,
         }
     }
 }
@@ -263,6 +269,7 @@ mod tests {
                 reason: "user".into(),
                 ts: 4,
                 user_choice: None,
+                wall: None,
             }),
             Message::Switch(Switch {
                 camera: "c".into(),
@@ -270,6 +277,7 @@ mod tests {
                 reason: "alarm".into(),
                 ts: 5,
                 user_choice: Some("b".into()),
+                wall: Some("lobby".into()),
             }),
             Message::Camera(CameraState {
                 camera: "c".into(),

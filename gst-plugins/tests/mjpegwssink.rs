@@ -874,6 +874,7 @@ fn an_application_serves_the_feed_from_its_own_server_across_rebuilds() {
             reason: "user".into(),
             ts: protocol::unix_ms_now(),
             user_choice: Some("cam2".into()),
+            wall: None,
         }));
         let text = next_text(&mut ws).await;
         assert!(

@@ -20,6 +20,8 @@ use gstcamwall::lock;
 pub enum SelectError {
     #[error("no camera '{0}'")]
     UnknownCamera(String),
+    #[error("no wall '{0}'")]
+    UnknownWall(String),
     #[error("the pipeline is not running")]
     NotRunning,
 }
@@ -27,6 +29,8 @@ pub enum SelectError {
 /// What the supervisor is asked to do.
 pub(crate) enum Command {
     Select {
+        /// Index into `AppState::walls`.
+        wall: usize,
         camera: String,
         reply: tokio::sync::oneshot::Sender<Result<Selection, SelectError>>,
     },
@@ -86,11 +90,21 @@ impl Control {
         Ok(())
     }
 
-    /// Makes `camera` the user's choice. Answers with the selection that results.
+    /// Makes `camera` the user's choice on the first wall. Answers with the selection that
+    /// results.
     pub async fn select(&self, camera: String) -> Result<Selection, SelectError> {
+        self.select_on(0, camera).await
+    }
+
+    /// Makes `camera` the user's choice on wall `wall` (its index in `AppState::walls`).
+    pub async fn select_on(&self, wall: usize, camera: String) -> Result<Selection, SelectError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.send(Command::Select { camera, reply })
-            .map_err(|_| SelectError::NotRunning)?;
+        self.send(Command::Select {
+            wall,
+            camera,
+            reply,
+        })
+        .map_err(|_| SelectError::NotRunning)?;
         answer.await.map_err(|_| SelectError::NotRunning)?
     }
 

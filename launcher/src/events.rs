@@ -106,6 +106,7 @@ mod tests {
             reason: "user".into(),
             ts: 7,
             user_choice: Some("cam2".into()),
+            wall: None,
         }))));
         drop(camera);
         let got = rx.recv().await.unwrap();

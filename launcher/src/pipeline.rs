@@ -15,7 +15,7 @@
 //! others) and the tail once; [`launch_line`] prints the same pipeline as one line a user can
 //! paste into `gst-launch-1.0`.
 
-use crate::config::{CameraConfig, Codec, Config, Transport};
+use crate::config::{CameraConfig, Codec, Config, Transport, Wall};
 
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
@@ -87,10 +87,26 @@ pub fn camera_branch(cam: &CameraConfig, index: usize) -> String {
     )
 }
 
-/// The selector and everything after it. `sink` is the sink with its properties; `pads` are
-/// extra selector properties (such as `sink_0::priority=2`).
-pub fn tail(config: &Config, pads: &str, sink: &str) -> String {
-    let sel = &config.selector;
+/// Names of a wall's selector and sink: `sel` and `sink` for the first wall (as before walls
+/// existed), `sel-ID` and `sink-ID` for the others.
+pub fn wall_names(position: usize, wall: &Wall) -> (String, String) {
+    if position == 0 {
+        ("sel".into(), "sink".into())
+    } else {
+        (format!("sel-{}", wall.id), format!("sink-{}", wall.id))
+    }
+}
+
+/// Name of the tee that hands camera `index`'s frames to the walls that show it (when it is on
+/// more than one wall, or on none).
+pub fn tee_name(index: usize) -> String {
+    format!("tee{index}")
+}
+
+/// A wall's selector and everything after it. `position` is the wall's place in the
+/// configuration; `sink` is the sink with its properties; `pads` are extra selector
+/// properties (such as `sink_0::priority=2`).
+pub fn wall_tail(config: &Config, position: usize, wall: &Wall, pads: &str, sink: &str) -> String {
     let scale = if config.stream.max_width > 0 {
         format!(
             "videoscale ! video/x-raw,width=[16,{}],pixel-aspect-ratio=1/1 ! ",
@@ -100,12 +116,13 @@ pub fn tail(config: &Config, pads: &str, sink: &str) -> String {
         String::new()
     };
     format!(
-        "alarmselector name=sel alarm-override={} alarm-hold-ms={} alarm-policy={} \
+        "alarmselector name={} alarm-override={} alarm-hold-ms={} alarm-policy={} \
          stall-timeout-ms={}{} ! {}videoconvert ! jpegenc quality={} ! {}",
-        sel.alarm_override,
-        sel.alarm_hold_ms,
-        sel.alarm_policy.nick(),
-        sel.stall_timeout_ms.get_ref(),
+        wall_names(position, wall).0,
+        wall.alarm_override,
+        wall.alarm_hold_ms,
+        wall.alarm_policy.nick(),
+        config.selector.stall_timeout_ms.get_ref(),
         pads,
         scale,
         config.stream.jpeg_quality.get_ref(),
@@ -113,24 +130,65 @@ pub fn tail(config: &Config, pads: &str, sink: &str) -> String {
     )
 }
 
-/// The whole pipeline as one gst-launch-1.0 line, with the sink serving on `port` by itself.
-/// Camera passwords are masked unless `reveal` is set.
+/// How many walls show camera `index`.
+pub fn walls_showing(walls: &[Wall], index: usize) -> usize {
+    walls.iter().filter(|w| w.cameras.contains(&index)).count()
+}
+
+/// The whole pipeline as one gst-launch-1.0 line, with each wall's sink serving by itself (the
+/// first on `port`, the next ones on the ports after it). Camera passwords are masked unless
+/// `reveal` is set.
 pub fn launch_line(config: &Config, port: u16, reveal: bool) -> String {
-    let mut pads = String::new();
-    let mut branches = String::new();
+    let walls = config.walls();
+    let mut line = String::new();
+    for (position, wall) in walls.iter().enumerate() {
+        let mut pads = String::new();
+        for (k, &index) in wall.cameras.iter().enumerate() {
+            if let Some(cam) = config.enabled_cameras().nth(index) {
+                pads.push_str(&format!(
+                    " sink_{k}::camera-id={} sink_{k}::priority={}",
+                    cam.id(),
+                    cam.priority
+                ));
+            }
+        }
+        let sink = format!(
+            "mjpegwssink name={} port={}",
+            wall_names(position, wall).1,
+            port.saturating_add(position as u16)
+        );
+        if position > 0 {
+            line.push_str("  ");
+        }
+        line.push_str(&wall_tail(config, position, wall, &pads, &sink));
+    }
     for (index, cam) in config.enabled_cameras().enumerate() {
         let mut branch = camera_branch(cam, index);
         if !reveal {
             branch = branch.replace(cam.url(), &crate::config::mask_url(cam.url()));
         }
-        pads.push_str(&format!(
-            " sink_{index}::camera-id={} sink_{index}::priority={}",
-            cam.id(),
-            cam.priority
-        ));
-        branches.push_str(&format!("  {branch} ! sel.sink_{index}"));
+        let on: Vec<String> = walls
+            .iter()
+            .enumerate()
+            .filter_map(|(position, wall)| {
+                let k = wall.cameras.iter().position(|&c| c == index)?;
+                Some(format!("{}.sink_{k}", wall_names(position, wall).0))
+            })
+            .collect();
+        if on.len() == 1 {
+            line.push_str(&format!("  {branch} ! {}", on[0]));
+        } else {
+            // On several walls (or none): a tee hands each frame to every wall showing it.
+            let tee = tee_name(index);
+            line.push_str(&format!(
+                "  {branch} ! tee name={tee} allow-not-linked=true"
+            ));
+            for target in on {
+                line.push_str(&format!("  {tee}. ! {target}"));
+            }
+        }
     }
-    tail(config, &pads, &format!("mjpegwssink name=sink port={port}")) + &branches
+    line
 }
 
 #[cfg(test)]
@@ -209,6 +267,44 @@ transport = "tcp"
         crate::init_gst();
         let c = config();
         let line = launch_line(&c, 0, true);
+        gst::parse::launch(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+
+    #[test]
+    fn walls_share_cameras_through_tees_and_each_has_its_own_tail() {
+        crate::init_gst();
+        let c = Config::parse(
+            "t.toml",
+            "[[camera]]\nid = \"a\"\nurl = \"rtsp://127.0.0.1:1/a\"\n\
+             [[camera]]\nid = \"b\"\nurl = \"rtsp://127.0.0.1:1/b\"\n\
+             [[camera]]\nid = \"c\"\nurl = \"rtsp://127.0.0.1:1/c\"\n\
+             [[wall]]\nid = \"main\"\ncameras = [\"a\", \"b\"]\n\
+             [[wall]]\nid = \"lobby\"\ncameras = [\"b\"]\nalarm_override = false\n",
+        )
+        .unwrap();
+        let line = launch_line(&c, 0, true);
+        assert!(
+            line.contains("alarmselector name=sel alarm-override=true"),
+            "{line}"
+        );
+        assert!(
+            line.contains("alarmselector name=sel-lobby alarm-override=false"),
+            "{line}"
+        );
+        assert!(line.contains("mjpegwssink name=sink-lobby"), "{line}");
+        // a on one wall: linked straight; b on two: a tee; c on none: a tee to nothing.
+        assert!(
+            line.contains("camera-id=a enabled=true ! sel.sink_0"),
+            "{line}"
+        );
+        assert!(
+            line.contains("tee1. ! sel.sink_1  tee1. ! sel-lobby.sink_0"),
+            "{line}"
+        );
+        assert!(
+            line.contains("tee name=tee2 allow-not-linked=true"),
+            "{line}"
+        );
         gst::parse::launch(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     }
 }

@@ -10,9 +10,13 @@
 //! | `GET /api/cameras` | `[{"id","name","state","alarm","selected",...}]` |
 //! | `GET /api/selection` | `{"camera","reason","user_choice"}` |
 //! | `PUT /api/selection` `{"camera":id}` | the new selection; 404 unknown camera, 400 bad body |
+//! | `GET /api/cameras?wall=ID` | that wall's cameras, `selected` on that wall |
+//! | `GET /api/walls` | `[{"id","name","cameras","selection","viewers"}]` |
+//! | `GET /api/walls/{id}/selection` | that wall's selection (`/api/selection` is the first wall's) |
+//! | `PUT /api/walls/{id}/selection` `{"camera":id}` | the new selection of that wall; 404 unknown wall or camera |
 //! | `GET /api/events` | server-sent events: `alarm`, `switch`, `camera` |
 //! | `GET /healthz` | 200 while frames reach the viewers, else 503 (never needs the token) |
-//! | `GET /ws` | frames and events, see `gstcamwall::protocol` |
+//! | `GET /ws` | frames and events, see `gstcamwall::protocol`; `?wall=ID` for a wall other than the first (also on `/mjpeg`, `/snapshot.jpg` and `/`) |
 //!
 //! A request with an `Origin` header (a browser's) is refused with 403 unless the origin is
 //! camwall's own host or listed in `server.allowed_origins`.
@@ -21,6 +25,7 @@
 //! `?token=<token>`; otherwise 401. Errors are `{"error": code, "reason": sentence}`
 //! ([`gstcamwall::http::ApiError`]), the same shape as the sink's own server.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -30,6 +35,7 @@ use gstcamwall::http::{asset_reply, assets, json_error, recover, ApiError, Guard
 use gstcamwall::mjpegwssink::web::Asset;
 use gstcamwall::mjpegwssink::{self, ClientSet, RouteOptions};
 use serde::Deserialize;
+use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
@@ -65,6 +71,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/cameras"),
     ("GET", "/api/selection"),
     ("PUT", "/api/selection"),
+    ("GET", "/api/walls"),
+    ("GET", "/api/walls/{wall}/selection"),
+    ("PUT", "/api/walls/{wall}/selection"),
     ("GET", "/api/events"),
     ("GET", "/api/events/history"),
     ("GET", "/api/cameras/{id}/snapshot.jpg"),
@@ -227,8 +236,23 @@ pub fn routes(
 
     let cameras = warp::path!("api" / "cameras")
         .and(warp::get())
+        .and(
+            warp::query::<HashMap<String, String>>()
+                .or(warp::any().map(HashMap::new))
+                .unify(),
+        )
         .and(with_state.clone())
-        .map(|state: Arc<AppState>| warp::reply::json(&state.camera_views()).into_response());
+        .map(
+            |q: HashMap<String, String>, state: Arc<AppState>| match q.get("wall") {
+                None => warp::reply::json(&state.camera_views()).into_response(),
+                Some(id) => match state.wall(id) {
+                    Some((_, wall)) => {
+                        warp::reply::json(&state.wall_camera_views(wall)).into_response()
+                    }
+                    None => unknown_wall(id),
+                },
+            },
+        );
 
     let get_selection = warp::path!("api" / "selection")
         .and(warp::get())
@@ -237,30 +261,43 @@ pub fn routes(
 
     // Once the method and path match, every outcome is a response, never a rejection: warp
     // would otherwise rank another route's 405 above this route's 400, 404 or 413.
-    let put_selection = warp::path!("api" / "selection")
-        .and(warp::put())
-        .and(limited_body())
-        .and(warp::any().map(move || control.clone()))
-        .then(|body: RequestBody, control: Control| async move {
-            let body = match body.complete() {
-                Ok(body) => body,
-                Err(e) => return e.response(),
-            };
-            let req: SelectBody = match serde_json::from_slice(&body) {
-                Ok(r) => r,
-                Err(e) => {
-                    return ApiError::bad_request(format!("expected {{\"camera\": \"<id>\"}}: {e}"))
-                        .response()
-                }
-            };
-            match control.select(req.camera).await {
-                Ok(sel) => warp::reply::json(&sel).into_response(),
-                Err(e @ SelectError::UnknownCamera(_)) => {
-                    json_error(StatusCode::NOT_FOUND, "unknown-camera", e.to_string())
-                }
-                Err(e) => ApiError::unavailable("not-applied", e.to_string()).response(),
-            }
+    let put_selection = {
+        let control = control.clone();
+        warp::path!("api" / "selection")
+            .and(warp::put())
+            .and(limited_body())
+            .then(move |body: RequestBody| select_reply(control.clone(), 0, body))
+    };
+
+    let walls = warp::path!("api" / "walls")
+        .and(warp::get())
+        .and(with_state.clone())
+        .map(|state: Arc<AppState>| warp::reply::json(&state.wall_views()).into_response());
+
+    let get_wall_selection = warp::path!("api" / "walls" / String / "selection")
+        .and(warp::get())
+        .and(with_state.clone())
+        .map(|id: String, state: Arc<AppState>| match state.wall(&id) {
+            Some((_, wall)) => warp::reply::json(&wall.selection()).into_response(),
+            None => unknown_wall(&id),
         });
+
+    let put_wall_selection = {
+        let state = state.clone();
+        warp::path!("api" / "walls" / String / "selection")
+            .and(warp::put())
+            .and(limited_body())
+            .then(move |id: String, body: RequestBody| {
+                let wall = state.wall(&id).map(|(i, _)| i);
+                let control = control.clone();
+                async move {
+                    match wall {
+                        Some(i) => select_reply(control, i, body).await,
+                        None => unknown_wall(&id),
+                    }
+                }
+            })
+    };
 
     let events = warp::path!("api" / "events")
         .and(warp::get())
@@ -285,16 +322,7 @@ pub fn routes(
             warp::sse::reply(warp::sse::keep_alive().stream(events)).into_response()
         });
 
-    let viewer = mjpegwssink::routes(
-        state.feed.clone(),
-        RouteOptions {
-            // The guard in front of every route checks the token.
-            token: None,
-            serve_viewer: false,
-            clients,
-            ..RouteOptions::default()
-        },
-    );
+    let viewer = wall_viewers(&state, clients);
 
     healthz
         .or(page)
@@ -305,8 +333,114 @@ pub fn routes(
         .unify()
         .or(put_selection)
         .unify()
+        .or(walls)
+        .unify()
+        .or(get_wall_selection)
+        .unify()
+        .or(put_wall_selection)
+        .unify()
         .or(events)
         .unify()
         .or(viewer)
         .unify()
+}
+
+/// 404 for a wall that does not exist.
+fn unknown_wall(id: &str) -> warp::reply::Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "unknown-wall",
+        format!("no wall '{id}'"),
+    )
+}
+
+/// Makes the camera `body` names the user's choice on wall `wall`, answering with the new
+/// selection. Every outcome is a response, never a rejection: warp would otherwise rank
+/// another route's 405 above this route's 400, 404 or 413.
+async fn select_reply(control: Control, wall: usize, body: RequestBody) -> warp::reply::Response {
+    let body = match body.complete() {
+        Ok(body) => body,
+        Err(e) => return e.response(),
+    };
+    let req: SelectBody = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return ApiError::bad_request(format!("expected {{\"camera\": \"<id>\"}}: {e}"))
+                .response()
+        }
+    };
+    match control.select_on(wall, req.camera).await {
+        Ok(sel) => warp::reply::json(&sel).into_response(),
+        Err(e @ SelectError::UnknownCamera(_)) => {
+            json_error(StatusCode::NOT_FOUND, "unknown-camera", e.to_string())
+        }
+        Err(e @ SelectError::UnknownWall(_)) => {
+            json_error(StatusCode::NOT_FOUND, "unknown-wall", e.to_string())
+        }
+        Err(e) => ApiError::unavailable("not-applied", e.to_string()).response(),
+    }
+}
+
+/// The viewers' routes (`/ws`, `/mjpeg`, `/snapshot.jpg`) of every wall, picked by `?wall=ID`;
+/// without it, the first wall's.
+fn wall_viewers(
+    state: &Arc<AppState>,
+    clients: ClientSet,
+) -> BoxedFilter<(warp::reply::Response,)> {
+    let wall_param = || {
+        warp::query::<HashMap<String, String>>()
+            .or(warp::any().map(HashMap::new))
+            .unify()
+            .map(|q: HashMap<String, String>| q.get("wall").cloned())
+    };
+    let mut all: Option<BoxedFilter<(warp::reply::Response,)>> = None;
+    for (position, wall) in state.walls.iter().enumerate() {
+        let id = wall.id.clone();
+        let this_wall = wall_param()
+            .and_then(move |asked: Option<String>| {
+                let mine = match &asked {
+                    Some(asked) => *asked == id,
+                    None => position == 0,
+                };
+                async move {
+                    if mine {
+                        Ok(())
+                    } else {
+                        Err(warp::reject::not_found())
+                    }
+                }
+            })
+            .untuple_one();
+        let routes = this_wall
+            .and(mjpegwssink::routes(
+                wall.feed.clone(),
+                RouteOptions {
+                    // The guard in front of every route checks the token.
+                    token: None,
+                    serve_viewer: false,
+                    clients: clients.clone(),
+                    ..RouteOptions::default()
+                },
+            ))
+            .boxed();
+        all = Some(match all {
+            None => routes,
+            Some(before) => before.or(routes).unify().boxed(),
+        });
+    }
+    // A wall that is not there is said so, on the viewers' paths only.
+    let unknown = warp::path::full().and(wall_param()).and_then(
+        |path: warp::path::FullPath, asked: Option<String>| async move {
+            match asked {
+                Some(id) if matches!(path.as_str(), "/ws" | "/mjpeg" | "/snapshot.jpg") => {
+                    Ok(unknown_wall(&id))
+                }
+                _ => Err(warp::reject::not_found()),
+            }
+        },
+    );
+    match all {
+        Some(all) => all.or(unknown).unify().boxed(),
+        None => unknown.boxed(),
+    }
 }

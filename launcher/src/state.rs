@@ -141,20 +141,75 @@ pub struct CameraView {
     pub error: Option<CameraError>,
 }
 
-/// Everything the server and the supervisor share.
-pub struct AppState {
-    pub config: Config,
-    /// The viewers' frame feed: outlives every pipeline, so viewers stay connected.
+/// One wall as it runs: its cameras, the feed its viewers read, and its selection, which it
+/// alone owns (the supervisor writes it from its selector; everyone else reads it).
+pub struct WallRuntime {
+    pub id: String,
+    pub name: String,
+    /// Indices into [`AppState::cameras`].
+    pub cameras: Vec<usize>,
+    /// What the wall's viewers receive: its encoded frames and the events. It outlives every
+    /// pipeline, so viewers stay connected.
     pub feed: FrameFeed,
-    pub cameras: Vec<CameraRuntime>,
     selection: Mutex<Selection>,
     /// Index of the selection's camera ([`NONE_SHOWN`] when there is none), kept beside it
     /// by `update_selection` so that streaming threads can read it without the lock.
     shown: AtomicUsize,
+}
+
+/// A wall, as `GET /api/walls` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WallView {
+    pub id: String,
+    pub name: String,
+    pub cameras: Vec<String>,
+    pub selection: Selection,
+    pub viewers: usize,
+}
+
+impl WallRuntime {
+    pub fn selection(&self) -> Selection {
+        lock(&self.selection).clone()
+    }
+
+    /// Changes the selection under its lock, and keeps which camera is shown with it.
+    pub(crate) fn update_selection(
+        &self,
+        cameras: &[CameraRuntime],
+        f: impl FnOnce(&mut Selection),
+    ) -> Selection {
+        let mut s = lock(&self.selection);
+        f(&mut s);
+        let shown = s
+            .camera
+            .as_deref()
+            .and_then(|id| cameras.iter().position(|c| c.id == id));
+        self.shown
+            .store(shown.unwrap_or(NONE_SHOWN), Ordering::Relaxed);
+        s.clone()
+    }
+
+    /// The camera on screen, if any, without a lock.
+    pub fn shown(&self) -> Option<usize> {
+        Some(self.shown.load(Ordering::Relaxed)).filter(|&i| i != NONE_SHOWN)
+    }
+
+    /// Whether the wall may show camera `index`.
+    pub fn has(&self, index: usize) -> bool {
+        self.cameras.contains(&index)
+    }
+}
+
+/// Everything the server and the supervisor share.
+pub struct AppState {
+    pub config: Config,
+    pub cameras: Vec<CameraRuntime>,
+    /// Never empty: a configuration without `[[wall]]` has the one wall `main`.
+    pub walls: Vec<WallRuntime>,
     events: EventBus,
 }
 
-/// [`AppState`]'s `shown` when no camera is on screen.
+/// A wall's `shown` when no camera is on screen.
 const NONE_SHOWN: usize = usize::MAX;
 
 impl AppState {
@@ -178,50 +233,93 @@ impl AppState {
                 taps: Default::default(),
             })
             .collect();
-        let first = cameras.first().map(|c| c.id.clone());
+        let walls = config
+            .walls()
+            .into_iter()
+            .map(|w| WallRuntime {
+                selection: Mutex::new(Selection {
+                    camera: None,
+                    reason: SelectionReason::User,
+                    user_choice: w.cameras.first().map(|&i| cameras[i].id.clone()),
+                    detail: None,
+                }),
+                id: w.id,
+                name: w.name,
+                cameras: w.cameras,
+                feed: FrameFeed::new(),
+                shown: AtomicUsize::new(NONE_SHOWN),
+            })
+            .collect();
         Arc::new(AppState {
             config,
-            feed: FrameFeed::new(),
             cameras,
-            selection: Mutex::new(Selection {
-                camera: None,
-                reason: SelectionReason::User,
-                user_choice: first,
-                detail: None,
-            }),
-            shown: AtomicUsize::new(NONE_SHOWN),
+            walls,
             events: EventBus::default(),
         })
+    }
+
+    /// The first wall: the one `/ws`, `/mjpeg`, `/snapshot.jpg` and `/api/selection` mean.
+    pub fn main_wall(&self) -> &WallRuntime {
+        &self.walls[0]
+    }
+
+    /// The first wall's feed.
+    pub fn feed(&self) -> &FrameFeed {
+        &self.main_wall().feed
+    }
+
+    /// The wall called `id`, with its index.
+    pub fn wall(&self, id: &str) -> Option<(usize, &WallRuntime)> {
+        self.walls.iter().enumerate().find(|(_, w)| w.id == id)
+    }
+
+    pub fn wall_views(&self) -> Vec<WallView> {
+        self.walls
+            .iter()
+            .map(|w| WallView {
+                id: w.id.clone(),
+                name: w.name.clone(),
+                cameras: w
+                    .cameras
+                    .iter()
+                    .map(|&i| self.cameras[i].id.clone())
+                    .collect(),
+                selection: w.selection(),
+                viewers: w.feed.clients(),
+            })
+            .collect()
     }
 
     pub fn camera_index(&self, id: &str) -> Option<usize> {
         self.cameras.iter().position(|c| c.id == id)
     }
 
+    /// The first wall's selection.
     pub fn selection(&self) -> Selection {
-        lock(&self.selection).clone()
+        self.main_wall().selection()
     }
 
-    pub(crate) fn update_selection(&self, f: impl FnOnce(&mut Selection)) -> Selection {
-        let mut s = lock(&self.selection);
-        f(&mut s);
-        let shown = s.camera.as_deref().and_then(|id| self.camera_index(id));
-        self.shown
-            .store(shown.unwrap_or(NONE_SHOWN), Ordering::Relaxed);
-        s.clone()
-    }
-
-    /// Whether camera `index` is the one on screen (as `GET /api/selection` says), without a
-    /// lock: streaming threads ask it for every buffer.
+    /// Whether camera `index` is on screen on any wall, without a lock: streaming threads ask
+    /// it for every buffer.
     pub fn is_shown(&self, index: usize) -> bool {
-        self.shown.load(Ordering::Relaxed) == index
+        self.walls.iter().any(|w| w.shown() == Some(index))
     }
 
+    /// Every camera, `selected` on the first wall.
     pub fn camera_views(&self) -> Vec<CameraView> {
-        let shown = self.shown.load(Ordering::Relaxed);
-        self.cameras
+        let all: Vec<usize> = (0..self.cameras.len()).collect();
+        self.views_of(&all, self.main_wall().shown())
+    }
+
+    /// The cameras of `wall`, in its order, `selected` on it.
+    pub fn wall_camera_views(&self, wall: &WallRuntime) -> Vec<CameraView> {
+        self.views_of(&wall.cameras, wall.shown())
+    }
+
+    fn views_of(&self, indices: &[usize], shown: Option<usize>) -> Vec<CameraView> {
+        indices
             .iter()
-            .enumerate()
+            .filter_map(|&i| Some((i, self.cameras.get(i)?)))
             .map(|(i, c)| {
                 let (w, h) = (
                     c.width.load(Ordering::Relaxed),
@@ -234,7 +332,7 @@ impl AppState {
                     name: c.name.clone(),
                     state: status.state,
                     alarm: c.alarm(),
-                    selected: i == shown,
+                    selected: shown == Some(i),
                     url: c.url.clone(),
                     priority: c.priority,
                     width: (w > 0).then_some(w),
@@ -258,7 +356,16 @@ impl AppState {
     /// Sends an event to the API's event stream and to every viewer's WebSocket.
     pub fn publish(&self, msg: &protocol::Message<'_>) {
         let event = Arc::new(Event::new(msg.clone()));
-        self.feed.publish_json(event.json().clone());
+        // A wall's switch goes to that wall's viewers; anything else to every wall's.
+        let only = match msg {
+            protocol::Message::Switch(s) => s.wall.as_deref(),
+            _ => None,
+        };
+        for wall in &self.walls {
+            if only.is_none_or(|id| id == wall.id) {
+                wall.feed.publish_json(event.json().clone());
+            }
+        }
         self.events.send(event);
     }
 
@@ -310,7 +417,7 @@ impl AppState {
 
     /// Whether the stream is live: a frame reached the viewers' feed in the last few seconds.
     pub fn streaming(&self) -> bool {
-        self.feed
+        self.feed()
             .latest()
             .is_some_and(|f| unix_ms_now().saturating_sub(f.ts) < 5_000)
     }

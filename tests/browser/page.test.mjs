@@ -369,6 +369,32 @@ describe('the page in headless Chromium', () => {
     }
   });
 
+  test('a page on ?wall= follows that wall: its cameras, its picture, its clicks, and no other wall moves', async () => {
+    const text = camwallConfig(fakecam)
+      + '\n[[wall]]\nid = "control"\n[[wall]]\nid = "lobby"\nname = "Lobby TV"\ncameras = ["cam2", "cam3"]\n';
+    const walled = await startCamwall(text);
+    try {
+      const page = await openPage(browser, `${walled.base}/?wall=lobby`);
+      await drawOf(page, index('cam2'), 0, "the lobby's first camera");
+      const buttons = await page.evaluate(
+        () => [...document.querySelectorAll('.cam')].map((b) => b.dataset.cameraId));
+      assert.deepEqual(buttons, ['cam2', 'cam3']);
+      await page.waitForSelector('.cam[data-camera-id=cam3][data-state=live]', { timeout: T });
+      await page.click('.cam[data-camera-id=cam3]');
+      await drawOf(page, index('cam3'), 0, 'cam3 on the lobby after clicking it');
+      await screenshot(page, 'wall-lobby');
+      const lobby = await (await fetch(`${walled.base}/api/walls/lobby/selection`)).json();
+      assert.equal(lobby.camera, 'cam3');
+      // The first wall has not moved.
+      const first = await (await fetch(`${walled.base}/api/selection`)).json();
+      assert.equal(first.camera, 'cam1');
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    } finally {
+      await walled.stop();
+    }
+  });
+
   test('the page survives the server restarting: it reconnects and paints again', async () => {
     let server = await startCamwall(camwallConfig(fakecam));
     try {

@@ -70,10 +70,13 @@ pub fn decode_stamp(jpeg: &[u8]) -> anyhow::Result<(usize, usize, Option<Stamp>)
 impl Viewer {
     /// Connects to `ws://addr/ws` (with `?token=` when given).
     pub async fn connect(addr: &str, token: Option<&str>) -> anyhow::Result<Viewer> {
-        let url = match token {
-            Some(t) => format!("ws://{addr}/ws?token={t}"),
-            None => format!("ws://{addr}/ws"),
-        };
+        let query = token.map(|t| format!("?token={t}")).unwrap_or_default();
+        Self::connect_to(addr, &query).await
+    }
+
+    /// Connects to `ws://addr/ws` with `query` (empty, or `?wall=lobby`, say).
+    pub async fn connect_to(addr: &str, query: &str) -> anyhow::Result<Viewer> {
+        let url = format!("ws://{addr}/ws{query}");
         let (socket, _) = tokio_tungstenite::connect_async(url)
             .await
             .context("WebSocket connect")?;

@@ -251,7 +251,7 @@ fn one_guard_covers_every_route_token_first_then_origin() {
     let routes = camwall::server::ROUTES.iter().chain(unknown.iter());
     let mut walked = 0;
     for &(method, path) in routes {
-        let path = path.replace("{id}", "cam1");
+        let path = path.replace("{id}", "cam1").replace("{wall}", "main");
         let open = camwall::server::is_public(&path);
         let st = |headers: &[(&str, &str)]| status_of(&addr, method, &path, headers);
         let (none, wrong) = (st(&[]), st(&[("Authorization", "Bearer nope")]));

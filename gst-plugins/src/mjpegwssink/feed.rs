@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, watch};
 use warp::ws::Message as WsMessage;
 
 use crate::lock;
-use crate::protocol;
+use crate::protocol::{self, unix_ms_now};
 
 /// How many non-frame messages (alarms, switches, camera states) a client may lag behind before it
 /// skips the oldest ones. They are small and rare; frames never go through this queue.
@@ -174,6 +174,8 @@ struct Inner {
     counters: Counters,
     alive: Arc<AtomicUsize>,
     direct: Mutex<Vec<Arc<dyn DirectViewer>>>,
+    /// Unix ms when a viewer last left or a frame was last asked for ([`FrameFeed::want`]).
+    wanted_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Inner {
@@ -219,6 +221,7 @@ impl FrameFeed {
                 counters: Counters::default(),
                 alive: Arc::new(AtomicUsize::new(0)),
                 direct: Mutex::new(Vec::new()),
+                wanted_ms: AtomicU64::new(unix_ms_now()),
             }),
         }
     }
@@ -384,6 +387,20 @@ impl FrameFeed {
         self.inner.counters.clients.fetch_add(1, Ordering::Relaxed);
         ClientGuard { feed: self.clone() }
     }
+
+    /// Says that someone wants a frame now, without staying (a snapshot): the feed is
+    /// [`in demand`](Self::in_demand) for a while.
+    pub fn want(&self) {
+        self.inner.wanted_ms.store(unix_ms_now(), Ordering::Relaxed);
+    }
+
+    /// Whether frames are wanted: a viewer is connected, or one left or a frame was asked for
+    /// (or the feed was made) within `grace`. A publisher may skip encoding while it is not.
+    pub fn in_demand(&self, grace: std::time::Duration) -> bool {
+        self.clients() > 0
+            || unix_ms_now().saturating_sub(self.inner.wanted_ms.load(Ordering::Relaxed))
+                <= grace.as_millis() as u64
+    }
 }
 
 /// Counts one connected viewer in [`FrameFeed::clients`] while it lives.
@@ -394,6 +411,7 @@ pub struct ClientGuard {
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
+        self.feed.want();
         self.feed
             .inner
             .counters

@@ -7,6 +7,7 @@
 //! mounts them with [`routes`] on a [`FrameFeed`] it owns.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use warp::filters::path::FullPath;
 use warp::filters::BoxedFilter;
@@ -15,7 +16,7 @@ use warp::ws::Ws;
 use warp::{Filter, Reply};
 
 use super::clients::ClientSet;
-use super::feed::FrameFeed;
+use super::feed::{EncodedFrame, FrameFeed};
 use super::mjpeg::{jpeg_response, mjpeg_response};
 use super::web;
 use super::web::viewer_page;
@@ -75,6 +76,30 @@ fn exact_path(path: Arc<str>) -> impl Filter<Extract = (), Error = warp::Rejecti
         .untuple_one()
 }
 
+/// A frame older than this is not served as a snapshot while a newer one may come.
+const SNAPSHOT_FRESH: Duration = Duration::from_millis(1000);
+
+/// The newest frame for a snapshot. The feed is told a frame is wanted (a publisher that skips
+/// encoding while nobody watches starts again), and an old frame is served only when no newer
+/// one comes within [`SNAPSHOT_FRESH`].
+async fn fresh_frame(feed: &FrameFeed) -> Option<Arc<EncodedFrame>> {
+    feed.want();
+    let latest = feed.latest();
+    let is_fresh = |f: &EncodedFrame| {
+        crate::protocol::unix_ms_now().saturating_sub(f.ts) < SNAPSHOT_FRESH.as_millis() as u64
+    };
+    if latest.as_deref().is_some_and(is_fresh) {
+        return latest;
+    }
+    let mut frames = feed.subscribe().frames;
+    // What is there now counts as seen: wait for a newer one.
+    frames.set_last_seq(latest.as_ref().map(|f| f.seq));
+    tokio::time::timeout(SNAPSHOT_FRESH, frames.next_frame())
+        .await
+        .ok()
+        .or(latest)
+}
+
 /// All the routes of the sink on `feed`: the WebSocket at `opts.path`, `/snapshot.jpg`, `/mjpeg`
 /// and, with `opts.serve_viewer`, the viewer page at `/`.
 ///
@@ -120,10 +145,14 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
         let feed = feed.clone();
         warp::path!("snapshot.jpg")
             .and(warp::get().or(warp::head()).unify())
-            .map(move || match feed.latest() {
-                Some(f) => jpeg_response(&f),
-                None => {
-                    ApiError::unavailable("no-frame", "no frame has been received yet").response()
+            .then(move || {
+                let feed = feed.clone();
+                async move {
+                    match fresh_frame(&feed).await {
+                        Some(f) => jpeg_response(&f),
+                        None => ApiError::unavailable("no-frame", "no frame has been received yet")
+                            .response(),
+                    }
                 }
             })
     };

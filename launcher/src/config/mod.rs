@@ -40,6 +40,10 @@
 //! hold_ms = 2000
 //! analysis_width = 320
 //! zones = "ignore:0,0,1,0.1"
+//!
+//! [[wall]]                       # optional, any number: see `walls.rs`; without one, one
+//! id = "lobby"                   # wall "main" made of [selector] and every camera
+//! cameras = ["door"]
 //! ```
 
 use std::collections::HashSet;
@@ -51,9 +55,11 @@ use toml::Spanned;
 
 mod check;
 mod integrations;
+mod walls;
 use check::Checker;
 pub use check::ConfigError;
 pub use integrations::{HistoryConfig, MetricsConfig, MqttConfig, SnapshotsConfig, WebhookConfig};
+pub use walls::{Wall, WallConfig, MAIN_WALL, MAX_WALLS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -241,6 +247,8 @@ pub struct Config {
     pub reconnect: ReconnectConfig,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraConfig>,
+    #[serde(default, rename = "wall")]
+    pub walls: Vec<WallConfig>,
     #[serde(default)]
     pub snapshots: integrations::SnapshotsConfig,
     #[serde(default)]
@@ -493,6 +501,7 @@ impl Config {
                 "every camera is disabled: enable at least one",
             );
         }
+        walls::validate(self, c);
         integrations::validate(self, c);
     }
 

@@ -135,7 +135,8 @@ impl Metrics {
                     self.alarms[i].fetch_add(1, Ordering::Relaxed);
                 }
             }
-            Message::Switch(s) => {
+            // The first wall's switches (what `camwall_switches_total` counted before walls).
+            Message::Switch(s) if s.wall.as_deref().is_none_or(|w| w == state.main_wall().id) => {
                 self.switches
                     .get_or_create(&ReasonLabel {
                         reason: s.reason.to_string(),
@@ -144,7 +145,7 @@ impl Metrics {
                 *pending = (!s.camera.is_empty()).then(|| (s.camera.to_string(), s.ts));
                 // The new camera's first frame may have reached the feed before the switch's
                 // bus message was handled: before the switch, only the old camera was there.
-                if let Some(frame) = state.feed.latest() {
+                if let Some(frame) = state.feed().latest() {
                     self.frame_seen(frame.camera.as_deref(), frame.ts, pending);
                 }
             }
@@ -170,7 +171,7 @@ pub async fn watch(
     state: Arc<AppState>,
     mut rx: broadcast::Receiver<Arc<Event>>,
 ) {
-    let mut frames = state.feed.subscribe().frames;
+    let mut frames = state.feed().subscribe().frames;
     let mut pending: Option<(String, u64)> = None;
     loop {
         tokio::select! {
@@ -304,8 +305,11 @@ impl Collector for Pulled {
                 }
             }
         }
-        let feed = &state.feed;
-        let viewers = ConstGauge::new(feed.clients() as i64);
+        // Summed over the walls.
+        let sum = |f: fn(&gstcamwall::mjpegwssink::FrameFeed) -> u64| {
+            state.walls.iter().map(|w| f(&w.feed)).sum::<u64>()
+        };
+        let viewers = ConstGauge::new(sum(|f| f.clients() as u64) as i64);
         viewers.encode(encoder.encode_descriptor(
             "camwall_viewers",
             "Viewers connected (WebSocket and /mjpeg)",
@@ -316,17 +320,17 @@ impl Collector for Pulled {
             (
                 "camwall_frames_sent",
                 "Frames sent, summed over viewers",
-                feed.frames_sent(),
+                sum(|f| f.frames_sent()),
             ),
             (
                 "camwall_frames_dropped",
                 "Frames viewers skipped because they were slower than the stream",
-                feed.frames_dropped(),
+                sum(|f| f.frames_dropped()),
             ),
             (
                 "camwall_bytes_sent",
                 "Bytes written to viewers",
-                feed.bytes_sent(),
+                sum(|f| f.bytes_sent()),
             ),
         ] {
             let c = ConstCounter::new(v);

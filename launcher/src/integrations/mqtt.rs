@@ -43,6 +43,8 @@ pub struct Topics {
     pub prefix: String,
     discovery_prefix: String,
     node: String,
+    /// The first wall, whose switches `{prefix}/selection` carries (`None`: every switch).
+    pub main_wall: Option<String>,
 }
 
 impl Topics {
@@ -51,6 +53,7 @@ impl Topics {
             prefix: prefix.to_string(),
             discovery_prefix: discovery_prefix.to_string(),
             node: format!("camwall_{}", prefix.replace('/', "_")),
+            main_wall: None,
         }
     }
     pub fn status(&self) -> String {
@@ -64,6 +67,10 @@ impl Topics {
     }
     pub fn selection(&self) -> String {
         format!("{}/selection", self.prefix)
+    }
+    /// The camera on screen on one wall.
+    pub fn wall_selection(&self, wall: &str) -> String {
+        format!("{}/wall/{wall}/selection", self.prefix)
     }
     pub fn selection_set(&self) -> String {
         format!("{}/selection/set", self.prefix)
@@ -135,6 +142,11 @@ impl Topics {
         if let Some(camera) = state.selection().camera {
             out.push((self.selection(), camera));
         }
+        for wall in &state.walls {
+            if let Some(camera) = wall.selection().camera {
+                out.push((self.wall_selection(&wall.id), camera));
+            }
+        }
         out
     }
 
@@ -144,7 +156,18 @@ impl Topics {
             Message::Alarm(a) => vec![(self.alarm(&a.camera), on_off(a.active).into())],
             Message::Camera(c) => vec![(self.state(&c.camera), c.state.to_string())],
             Message::Switch(s) if !s.camera.is_empty() => {
-                vec![(self.selection(), s.camera.to_string())]
+                let mut out = Vec::new();
+                let main = match (&s.wall, &self.main_wall) {
+                    (Some(w), Some(main)) => w == main,
+                    _ => true,
+                };
+                if main {
+                    out.push((self.selection(), s.camera.to_string()));
+                }
+                if let Some(w) = &s.wall {
+                    out.push((self.wall_selection(w), s.camera.to_string()));
+                }
+                out
             }
             _ => Vec::new(),
         }
@@ -166,7 +189,8 @@ pub fn start(
     control: Control,
     mut rx: broadcast::Receiver<Arc<events::Event>>,
 ) {
-    let topics = Topics::new(config.prefix.get_ref(), config.discovery_prefix.get_ref());
+    let mut topics = Topics::new(config.prefix.get_ref(), config.discovery_prefix.get_ref());
+    topics.main_wall = Some(state.main_wall().id.clone());
     let (host, port) = config.host_port();
     let mut options = MqttOptions::new(config.client_id.get_ref().clone(), host.clone(), port);
     options.set_keep_alive(Duration::from_secs(5));

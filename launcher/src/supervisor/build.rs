@@ -7,14 +7,27 @@ use super::*;
 
 pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
     let config = &state.config;
-    // async=false: the pipeline must reach PLAYING (clock and base time chosen) before the
-    // camera bins start; nothing else can preroll the sink. forward-alarms=false: the
-    // launcher publishes every camera's alarms from the bus, the shown camera's included.
-    let tail = pipeline::tail(
-        config,
-        "",
-        "mjpegwssink name=sink server-enabled=false async=false forward-alarms=false",
-    );
+    let wall_configs = config.walls();
+    // Every wall's tail in one description. async=false: the pipeline must reach PLAYING
+    // (clock and base time chosen) before the camera bins start; nothing else can preroll the
+    // sinks. forward-alarms=false: the launcher publishes every camera's alarms from the bus.
+    let tails: Vec<String> = wall_configs
+        .iter()
+        .enumerate()
+        .map(|(position, wall)| {
+            let sink = pipeline::wall_names(position, wall).1;
+            pipeline::wall_tail(
+                config,
+                position,
+                wall,
+                "",
+                &format!(
+                    "mjpegwssink name={sink} server-enabled=false async=false forward-alarms=false"
+                ),
+            )
+        })
+        .collect();
+    let tail = tails.join("  ");
     debug!(
         "pipeline (paste into gst-launch-1.0): {}",
         pipeline::launch_line(config, config.listen_addr().port(), false)
@@ -35,14 +48,26 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             gst::BusSyncReply::Pass
         });
     }
-    let selector = pipeline.by_name("sel").context("no selector")?;
-    let sink = pipeline
-        .by_name("sink")
-        .and_then(|s| s.downcast::<MjpegWsSink>().ok())
-        .context("no mjpegwssink")?;
-    sink.set_feed(&state.feed);
-    if config.stream.max_fps > 0 {
-        limit_rate(&selector, config.stream.max_fps);
+    let mut walls = Vec::new();
+    for (position, wall) in wall_configs.iter().enumerate() {
+        let (sel_name, sink_name) = pipeline::wall_names(position, wall);
+        let selector = pipeline
+            .by_name(&sel_name)
+            .with_context(|| format!("no selector {sel_name}"))?;
+        let sink = pipeline
+            .by_name(&sink_name)
+            .and_then(|s| s.downcast::<MjpegWsSink>().ok())
+            .with_context(|| format!("no mjpegwssink {sink_name}"))?;
+        let runtime = &state.walls[position];
+        sink.set_feed(&runtime.feed);
+        if config.stream.max_fps > 0 {
+            limit_rate(&selector, config.stream.max_fps);
+        }
+        encode_while_watched(&selector, runtime.feed.clone());
+        walls.push(WallSlot {
+            selector,
+            pads: vec![None; state.cameras.len()],
+        });
     }
 
     let mut cameras = Vec::new();
@@ -72,12 +97,40 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         // whole pipeline back from PLAYING, and restarting it must not touch the others.
         bin.set_locked_state(true);
         pipeline.add(&bin)?;
-        let pad = selector
-            .request_pad_simple("sink_%u")
-            .context("selector gave no sink pad")?;
-        pad.set_property("camera-id", cam.id());
-        pad.set_property("priority", cam.priority);
-        src.link(&pad)?;
+        // Straight to the one wall that shows it, or through a tee to each wall (or none).
+        let shown_on = pipeline::walls_showing(&wall_configs, index);
+        let tee = if shown_on == 1 {
+            None
+        } else {
+            let tee = gst::ElementFactory::make("tee")
+                .name(pipeline::tee_name(index))
+                .property("allow-not-linked", true)
+                .build()?;
+            pipeline.add(&tee)?;
+            src.link(&tee.static_pad("sink").context("tee without sink pad")?)?;
+            Some(tee)
+        };
+        for (position, wall) in wall_configs.iter().enumerate() {
+            if !wall.cameras.contains(&index) {
+                continue;
+            }
+            let slot = &mut walls[position];
+            let pad = slot
+                .selector
+                .request_pad_simple("sink_%u")
+                .context("selector gave no sink pad")?;
+            pad.set_property("camera-id", cam.id());
+            pad.set_property("priority", cam.priority);
+            match &tee {
+                Some(tee) => tee
+                    .request_pad_simple("src_%u")
+                    .context("tee gave no src pad")?
+                    .link(&pad)
+                    .map(|_| ())?,
+                None => src.link(&pad).map(|_| ())?,
+            }
+            slot.pads[index] = Some(pad);
+        }
         count_frames(state, index, src.upcast_ref(), bin.downgrade());
         let health = CameraHealth::new(
             timing(state),
@@ -87,7 +140,6 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         publish_status(state, index, &health);
         cameras.push(CameraSlot {
             bin,
-            pad,
             health,
             answered,
             restarting: Arc::new(AtomicBool::new(false)),
@@ -98,15 +150,20 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
 
     let running = Running {
         pipeline,
-        selector,
+        walls,
         cameras,
         stopping,
     };
-    let choice = state.selection().user_choice;
-    if let Some(i) = choice.as_deref().and_then(|c| state.camera_index(c)) {
-        running
-            .selector
-            .set_property("selected-pad", &running.cameras[i].pad);
+    // Each wall starts on its user's choice (kept across rebuilds).
+    for (slot, runtime) in running.walls.iter().zip(&state.walls) {
+        let choice = runtime.selection().user_choice;
+        if let Some(pad) = choice
+            .as_deref()
+            .and_then(|c| state.camera_index(c))
+            .and_then(|i| slot.pads[i].as_ref())
+        {
+            slot.selector.set_property("selected-pad", pad);
+        }
     }
     running
         .pipeline
@@ -207,6 +264,33 @@ fn link_each_new_pad(element: &gst::Element, sink: gst::Pad) {
 
 /// Drops frames that come faster than `max_fps`, but never the first frame after a switch
 /// (the `title` tag announces it), so a switch is never delayed.
+/// How long a wall goes on encoding after its last viewer left: a page reloaded, or a viewer
+/// coming back, gets its first frame at once rather than one camera frame later.
+const ENCODE_GRACE: Duration = Duration::from_secs(5);
+
+/// A wall nobody watches encodes nothing: its selector's output is dropped before scaling and
+/// encoding while its feed is not in demand (no viewer, none left and no snapshot asked for
+/// within [`ENCODE_GRACE`]). Caps and other events pass.
+fn encode_while_watched(selector: &gst::Element, feed: FrameFeed) {
+    let Some(src) = selector.static_pad("src") else {
+        return;
+    };
+    let idle = AtomicBool::new(false);
+    src.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        if feed.in_demand(ENCODE_GRACE) {
+            idle.store(false, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        } else {
+            if !idle.swap(true, Ordering::Relaxed) {
+                // The last frame grows old from here: a viewer who comes later waits for a
+                // fresh one rather than see an old picture as if it were live.
+                feed.clear();
+            }
+            gst::PadProbeReturn::Drop
+        }
+    });
+}
+
 fn limit_rate(selector: &gst::Element, max_fps: u32) {
     let Some(src) = selector.static_pad("src") else {
         return;

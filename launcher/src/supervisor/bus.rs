@@ -91,7 +91,15 @@ pub(super) fn handle_message(
             if let Some(Ok(alarm)) = Alarm::from_message(msg) {
                 on_alarm(state, &alarm);
             } else if let Some(Ok(sw)) = SelectorSwitched::from_message(msg) {
-                on_switch(state, &sw);
+                let wall = msg.src().and_then(|src| {
+                    running
+                        .walls
+                        .iter()
+                        .position(|w| w.selector.upcast_ref::<gst::Object>() == src)
+                });
+                if let Some(wall) = wall {
+                    on_switch(state, wall, &sw);
+                }
             }
             false
         }
@@ -116,10 +124,13 @@ fn on_alarm(state: &Arc<AppState>, alarm: &Alarm) {
     state.publish(&protocol::Message::Alarm(protocol::Alarm::from(alarm)));
 }
 
-fn on_switch(state: &Arc<AppState>, sw: &SelectorSwitched) {
+fn on_switch(state: &Arc<AppState>, wall: usize, sw: &SelectorSwitched) {
+    let Some(runtime) = state.walls.get(wall) else {
+        return;
+    };
     let camera = (!sw.camera_id.is_empty()).then(|| sw.camera_id.clone());
-    info!(camera = %sw.camera_id, previous = %sw.previous, reason = %sw.reason, "switched");
-    let selection = state.update_selection(|s| {
+    info!(wall = %runtime.id, camera = %sw.camera_id, previous = %sw.previous, reason = %sw.reason, "switched");
+    let selection = runtime.update_selection(&state.cameras, |s| {
         s.camera = camera;
         s.reason = if sw.reason == SwitchReason::Alarm {
             SelectionReason::Alarm
@@ -136,6 +147,7 @@ fn on_switch(state: &Arc<AppState>, sw: &SelectorSwitched) {
         // The selection has one owner, here: viewers are told the user's choice, not left
         // to guess it.
         user_choice: selection.user_choice.as_deref().map(Cow::Borrowed),
+        wall: Some(Cow::Borrowed(&runtime.id)),
     }));
 }
 
@@ -161,12 +173,12 @@ mod tests {
             reason,
             running_time: None,
         };
-        on_switch(&state, &switch("b", SwitchReason::User));
+        on_switch(&state, 0, &switch("b", SwitchReason::User));
         assert_eq!(shown(), [false, true, false]);
-        on_switch(&state, &switch("c", SwitchReason::Alarm));
+        on_switch(&state, 0, &switch("c", SwitchReason::Alarm));
         assert_eq!(shown(), [false, false, true]);
         // Nothing forwarded (the last pad went away): every camera's threads are hidden ones.
-        on_switch(&state, &switch("", SwitchReason::PadRemoved));
+        on_switch(&state, 0, &switch("", SwitchReason::PadRemoved));
         assert_eq!(shown(), [false, false, false]);
     }
 }

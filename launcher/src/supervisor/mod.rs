@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use gst::prelude::*;
 use gstcamwall::messages::{Alarm, SelectorSwitched, SwitchReason};
-use gstcamwall::mjpegwssink::MjpegWsSink;
+use gstcamwall::mjpegwssink::{FrameFeed, MjpegWsSink};
 use gstcamwall::protocol::{self, unix_ms_now};
 use tracing::{debug, error, info, warn};
 
@@ -104,7 +104,6 @@ impl Drop for Supervisor {
 /// One camera's part of the running pipeline.
 struct CameraSlot {
     bin: gst::Bin,
-    pad: gst::Pad,
     /// Timeouts, backoff and state.
     health: CameraHealth,
     /// The source has set its stream up (added a pad) in the current attempt.
@@ -118,9 +117,24 @@ struct CameraSlot {
     fps_window: (Instant, u64),
 }
 
+/// One wall's part of the running pipeline.
+struct WallSlot {
+    selector: gst::Element,
+    /// The selector's pad for each camera (by index), `None` for cameras not on the wall.
+    pads: Vec<Option<gst::Pad>>,
+}
+
+impl WallSlot {
+    /// The camera whose pad `pad` is.
+    fn camera_of(&self, pad: &gst::Pad) -> Option<usize> {
+        self.pads.iter().position(|p| p.as_ref() == Some(pad))
+    }
+}
+
 struct Running {
     pipeline: gst::Pipeline,
-    selector: gst::Element,
+    /// In the order of [`AppState::walls`].
+    walls: Vec<WallSlot>,
     cameras: Vec<CameraSlot>,
     stopping: Arc<Mutex<bool>>,
 }
@@ -176,8 +190,12 @@ fn run(state: Arc<AppState>, requests: Requests, builds: Arc<AtomicU64>) {
                 },
             };
             match command {
-                Some(Command::Select { camera, reply }) => {
-                    let _ = reply.send(select(&state, running.as_ref(), &camera));
+                Some(Command::Select {
+                    wall,
+                    camera,
+                    reply,
+                }) => {
+                    let _ = reply.send(select(&state, running.as_ref(), wall, &camera));
                 }
                 Some(Command::Rebuild) => {
                     stop(running.take());
@@ -209,24 +227,31 @@ fn run(state: Arc<AppState>, requests: Requests, builds: Arc<AtomicU64>) {
 fn select(
     state: &Arc<AppState>,
     running: Option<&Running>,
+    wall: usize,
     camera: &str,
 ) -> Result<Selection, SelectError> {
+    let runtime = state
+        .walls
+        .get(wall)
+        .ok_or_else(|| SelectError::UnknownWall(wall.to_string()))?;
     let index = state
         .camera_index(camera)
+        .filter(|&i| runtime.has(i))
         .ok_or_else(|| SelectError::UnknownCamera(camera.to_string()))?;
     let Some(running) = running else {
         // Remembered: the next pipeline starts with it.
-        state.update_selection(|s| s.user_choice = Some(camera.to_string()));
+        runtime.update_selection(&state.cameras, |s| s.user_choice = Some(camera.to_string()));
         return Err(SelectError::NotRunning);
     };
-    running
-        .selector
-        .set_property("selected-pad", &running.cameras[index].pad);
+    let slot = &running.walls[wall];
+    if let Some(pad) = &slot.pads[index] {
+        slot.selector.set_property("selected-pad", pad);
+    }
     // The switch (if any) has happened by now; its bus message comes later, the answer now.
-    let active = running.selector.property::<Option<gst::Pad>>("active-pad");
-    let active_index = active.and_then(|a| running.cameras.iter().position(|c| c.pad == a));
+    let active = slot.selector.property::<Option<gst::Pad>>("active-pad");
+    let active_index = active.and_then(|a| slot.camera_of(&a));
     // One write of the selection per click.
-    Ok(state.update_selection(|s| {
+    Ok(runtime.update_selection(&state.cameras, |s| {
         s.user_choice = Some(camera.to_string());
         if let Some(i) = active_index {
             let id = state.cameras[i].id.clone();

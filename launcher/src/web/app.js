@@ -26,6 +26,10 @@ const TICK_MS = 250;
 // ---------------------------------------------------------------- URL options
 const params = new URLSearchParams(window.location.search);
 const token = params.get('token') || null;
+/** The wall this page follows (`?wall=ID`); without it, the first wall. */
+const wall = params.get('wall') || null;
+const wallQuery = wall ? '?wall=' + encodeURIComponent(wall) : '';
+const selectionPath = wall ? '/api/walls/' + encodeURIComponent(wall) + '/selection' : '/api/selection';
 // A desynchronized canvas is lower latency; ?desync=0 turns it off if a GPU or driver misbehaves.
 const useDesync = params.get('desync') !== '0';
 
@@ -53,7 +57,17 @@ const player = new Player(/** @type {HTMLCanvasElement} */ (document.getElementB
     const prevCam = lastFrame ? lastFrame.camera : undefined;
     lastFrame = { camera: f.camera, seq: f.seq, ts: f.ts, drawnAt };
     if (firstPaintAt === null) firstPaintAt = drawnAt;
-    if (prevCam !== f.camera) { status.renderHeader(); status.updateHud(); }
+    if (prevCam !== f.camera) {
+      // The picture says which camera is on screen: the buttons follow it at once; the switch
+      // message that follows on the same socket says why.
+      const sel = model.selection;
+      if (f.camera && sel && sel.camera !== f.camera) {
+        model.setSelection({ ...sel, camera: f.camera });
+        try { bar.render(); } catch (e) { /* ignore */ }
+      }
+      status.renderHeader();
+      status.updateHud();
+    }
     if (status.overlayKind === 'stale') status.updateOverlay();
   },
 });
@@ -111,7 +125,7 @@ let camFetchTimer = null;
 function fetchCameras() {
   if (camFetch) { camRefetch = true; return camFetch; }
   const startEvt = model.evtSeq, startSwitch = model.switchSeq;
-  camFetch = api('GET', '/api/cameras').then((r) => {
+  camFetch = api('GET', '/api/cameras' + wallQuery).then((r) => {
     if (!r.ok || !Array.isArray(r.data)) {
       model.camError = r.ok ? 'bad camera list' : (r.status === 401 ? 'unauthorised' : r.error);
       bar.render();
@@ -159,7 +173,7 @@ let selRefetch = false;
 function fetchSelection() {
   if (selFetch) { selRefetch = true; return selFetch; }
   const startSwitch = model.switchSeq;
-  selFetch = api('GET', '/api/selection').then((r) => {
+  selFetch = api('GET', selectionPath).then((r) => {
     if (!r.ok || !r.data || typeof r.data !== 'object') return;
     if (model.switchSeq !== startSwitch) return;       // a newer switch message already came
     setSelection(normSelection(r.data, model.selection));
@@ -182,7 +196,7 @@ function select(id) {
   model.pendingSelect = camId;
   bar.render();
   const startSwitch = model.switchSeq;
-  return api('PUT', '/api/selection', { camera: camId }).then((r) => {
+  return api('PUT', selectionPath, { camera: camId }).then((r) => {
     if (model.pendingSelect === camId) model.pendingSelect = null;
     if (r.ok) {
       const sel = normSelection(r.data, model.selection);
@@ -215,7 +229,11 @@ let openTimer = null;
 
 function wsUrl() {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return proto + '//' + window.location.host + '/ws' + (token ? '?token=' + encodeURIComponent(token) : '');
+  const q = new URLSearchParams();
+  if (token) q.set('token', token);
+  if (wall) q.set('wall', wall);
+  const query = q.toString();
+  return proto + '//' + window.location.host + '/ws' + (query ? '?' + query : '');
 }
 
 /** @param {boolean} v */
@@ -388,6 +406,12 @@ document.addEventListener('visibilitychange', () => {
 });
 
 // ---------------------------------------------------------------- start
+if (wall) {
+  // Which wall this screen follows, in the header and the tab.
+  const brand = document.querySelector('.brand');
+  if (brand) brand.textContent = 'camwall · ' + wall;
+  document.title = 'camwall · ' + wall;
+}
 // The picture first: its socket is opened before anything else asks the server for anything.
 connect();
 render();

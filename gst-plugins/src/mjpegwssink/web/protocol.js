@@ -36,6 +36,7 @@
  * @property {'user' | 'alarm' | 'alarm-ended' | 'stalled' | 'pad-removed'} reason
  * @property {number} ts
  * @property {string} [user_choice]  the user's choice, when the sender knows it (camwall does)
+ * @property {string} [wall]  the wall that switched (camwall's launcher; a sink on its own leaves it out)
  */
 
 /**

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! Several walls on the same cameras, over real RTSP: each wall switches on its own, viewers
+//! follow the wall they ask for, the old single-wall routes mean the first wall, and a wall
+//! nobody watches encodes nothing.
+
+use std::time::Duration;
+
+use camwall_tests::viewer::Viewer;
+use camwall_tests::{http, launcher_on, small_cameras, wait_all_live, wait_for};
+
+const T: Duration = Duration::from_secs(15);
+
+const WALLS: &str = "\n[[wall]]\nid = \"control\"\nname = \"Control room\"\n\
+                     [[wall]]\nid = \"lobby\"\nname = \"Lobby TV\"\ncameras = [\"cam2\", \"cam3\"]\n\
+                     alarm_override = false\n";
+
+/// JPEGs encoded so far for wall `wall` (its place in the configuration).
+fn frames_encoded(app: &camwall::App, wall: usize) -> u64 {
+    app.state().walls[wall].feed.frames_encoded()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_wall_switches_on_its_own_and_its_viewers_follow_it() {
+    let fc = small_cameras(3);
+    let app = launcher_on(&fc, WALLS);
+    let addr = app.address();
+    wait_all_live(&addr, 3);
+
+    let walls = http("GET", &addr, "/api/walls", None)
+        .unwrap()
+        .json()
+        .unwrap();
+    let walls = walls.as_array().unwrap();
+    assert_eq!(walls.len(), 2);
+    assert_eq!(walls[0]["id"], "control");
+    assert_eq!(
+        walls[0]["cameras"],
+        serde_json::json!(["cam1", "cam2", "cam3"])
+    );
+    assert_eq!(walls[1]["name"], "Lobby TV");
+    assert_eq!(walls[1]["cameras"], serde_json::json!(["cam2", "cam3"]));
+    assert_eq!(walls[1]["selection"]["user_choice"], "cam2");
+
+    let mut control = Viewer::connect(&addr, None).await.unwrap();
+    let mut lobby = Viewer::connect_to(&addr, "?wall=lobby").await.unwrap();
+    control.frame_of("cam1", 0, T).await.unwrap();
+    lobby.frame_of("cam2", 1, T).await.unwrap();
+
+    // The lobby switches; the control room does not move.
+    let put = http(
+        "PUT",
+        &addr,
+        "/api/walls/lobby/selection",
+        Some(r#"{"camera":"cam3"}"#),
+    )
+    .unwrap();
+    assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
+    let switch = lobby
+        .event("switch", T, |e| e["camera"] == "cam3")
+        .await
+        .unwrap();
+    assert_eq!(switch["wall"], "lobby");
+    assert_eq!(switch["user_choice"], "cam3");
+    lobby.frame_of("cam3", 2, T).await.unwrap();
+    let f = control.frame_of("cam1", 0, T).await.unwrap();
+    assert_eq!(f.width, 320);
+    let sel = http("GET", &addr, "/api/selection", None)
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        sel["camera"], "cam1",
+        "the first wall is where it was: {sel}"
+    );
+    let lobby_sel = http("GET", &addr, "/api/walls/lobby/selection", None)
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(lobby_sel["camera"], "cam3");
+
+    // The old route moves the first wall only, and the lobby viewer hears nothing of it.
+    let put = http("PUT", &addr, "/api/selection", Some(r#"{"camera":"cam2"}"#)).unwrap();
+    assert_eq!(put.status, 200);
+    let switch = control
+        .event("switch", T, |e| e["camera"] == "cam2")
+        .await
+        .unwrap();
+    assert_eq!(switch["wall"], "control");
+    control.frame_of("cam2", 1, T).await.unwrap();
+    let f = lobby.frame_of("cam3", 2, T).await.unwrap();
+    assert_eq!(f.width, 320);
+
+    // A wall's cameras per wall, `selected` on it.
+    let cams = http("GET", &addr, "/api/cameras?wall=lobby", None)
+        .unwrap()
+        .json()
+        .unwrap();
+    let ids: Vec<_> = cams
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
+    assert_eq!(ids, [serde_json::json!("cam2"), serde_json::json!("cam3")]);
+    assert_eq!(cams[1]["selected"], true);
+
+    // Bad input: clear answers.
+    for (method, path, body, status, code) in [
+        (
+            "PUT",
+            "/api/walls/lobby/selection",
+            r#"{"camera":"cam1"}"#,
+            404,
+            "unknown-camera",
+        ),
+        (
+            "PUT",
+            "/api/walls/attic/selection",
+            r#"{"camera":"cam1"}"#,
+            404,
+            "unknown-wall",
+        ),
+        ("GET", "/api/walls/attic/selection", "", 404, "unknown-wall"),
+        ("GET", "/api/cameras?wall=attic", "", 404, "unknown-wall"),
+        ("GET", "/snapshot.jpg?wall=attic", "", 404, "unknown-wall"),
+        ("PUT", "/api/walls/lobby/selection", "{", 400, "bad-request"),
+    ] {
+        let res = http(method, &addr, path, (!body.is_empty()).then_some(body)).unwrap();
+        assert_eq!(res.status, status, "{method} {path}");
+        assert_eq!(res.json().unwrap()["error"], code, "{method} {path}");
+    }
+    let snap = http("GET", &addr, "/snapshot.jpg?wall=lobby", None).unwrap();
+    assert_eq!(snap.status, 200);
+    assert!(snap.body.starts_with(b"\xFF\xD8"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_nobody_watches_encodes_nothing_and_starts_when_watched() {
+    let fc = small_cameras(3);
+    let app = launcher_on(&fc, WALLS);
+    let addr = app.address();
+    wait_all_live(&addr, 3);
+    // Keep the first wall watched; leave the lobby alone past its grace.
+    let mut control = Viewer::connect(&addr, None).await.unwrap();
+    control.frame_of("cam1", 0, T).await.unwrap();
+    let idle = wait_for(Duration::from_secs(20), || {
+        let before = frames_encoded(&app, 1);
+        std::thread::sleep(Duration::from_millis(600));
+        (frames_encoded(&app, 1) == before).then_some(before)
+    })
+    .expect("the unwatched wall stops encoding");
+    let watched_before = frames_encoded(&app, 0);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        frames_encoded(&app, 1),
+        idle,
+        "nothing encoded while unwatched"
+    );
+    assert!(
+        frames_encoded(&app, 0) >= watched_before + 10,
+        "the watched wall goes on"
+    );
+
+    // A viewer comes: its first frame comes within a camera frame or so.
+    let started = std::time::Instant::now();
+    let mut lobby = Viewer::connect_to(&addr, "?wall=lobby").await.unwrap();
+    lobby.frame_of("cam2", 1, T).await.unwrap();
+    println!("first frame of an idle wall after {:?}", started.elapsed());
+    assert!(frames_encoded(&app, 1) > idle);
+    drop(control);
+}
