@@ -9,6 +9,8 @@
 //! {"type":"alarm","camera":"cam2","kind":"motion","active":true,"level":0.04,"ts":1763731200456}
 //! {"type":"switch","camera":"cam2","previous":"cam1","reason":"alarm","ts":1763731200460}
 //! {"type":"camera","camera":"cam3","state":"offline","ts":1763731200500}
+//! {"type":"ack","camera":"cam2","wall":"main","by":"alice","ts":1763731200600}
+//! {"type":"snooze","camera":"cam2","until":1763733000000,"by":"alice","ts":1763731200700}
 //! ```
 //!
 //! With `envelope=none`, `mjpegwssink` sends frames as a bare base64 string instead, as the original
@@ -55,6 +57,35 @@ pub struct Alarm<'a> {
     pub kind: Cow<'a, str>,
     pub active: bool,
     pub level: f64,
+    pub ts: u64,
+    /// The camera is snoozed: the alarm is known and sent out, but takes no wall.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snoozed: bool,
+}
+
+/// Someone acknowledged a camera's alarm on a wall: it stops holding that wall until the
+/// camera's next alarm start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ack<'a> {
+    #[serde(borrow)]
+    pub camera: Cow<'a, str>,
+    #[serde(borrow)]
+    pub wall: Cow<'a, str>,
+    /// Who acknowledged it (the user's name; `null` when the server has no users).
+    #[serde(default, borrow)]
+    pub by: Option<Cow<'a, str>>,
+    pub ts: u64,
+}
+
+/// A camera was snoozed until `until` (unix ms), or woken (`until` null).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snooze<'a> {
+    #[serde(borrow)]
+    pub camera: Cow<'a, str>,
+    #[serde(default)]
+    pub until: Option<u64>,
+    #[serde(default, borrow)]
+    pub by: Option<Cow<'a, str>>,
     pub ts: u64,
 }
 
@@ -121,6 +152,10 @@ pub enum Message<'a> {
     Switch(Switch<'a>),
     #[serde(borrow)]
     Camera(CameraState<'a>),
+    #[serde(borrow)]
+    Ack(Ack<'a>),
+    #[serde(borrow)]
+    Snooze(Snooze<'a>),
 }
 
 fn owned(c: Cow<'_, str>) -> Cow<'static, str> {
@@ -145,6 +180,7 @@ impl<'a> Message<'a> {
                 active: a.active,
                 level: a.level,
                 ts: a.ts,
+                snoozed: a.snoozed,
             }),
             Message::Switch(s) => Message::Switch(Switch {
                 camera: owned(s.camera),
@@ -165,16 +201,30 @@ impl<'a> Message<'a> {
                     since: e.since,
                 }),
             }),
+            Message::Ack(a) => Message::Ack(Ack {
+                camera: owned(a.camera),
+                wall: owned(a.wall),
+                by: a.by.map(owned),
+                ts: a.ts,
+            }),
+            Message::Snooze(z) => Message::Snooze(Snooze {
+                camera: owned(z.camera),
+                until: z.until,
+                by: z.by.map(owned),
+                ts: z.ts,
+            }),
         }
     }
 
-    /// The message's `type`: `frame`, `alarm`, `switch` or `camera`.
+    /// The message's `type`: `frame`, `alarm`, `switch`, `camera`, `ack` or `snooze`.
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Frame(_) => "frame",
             Message::Alarm(_) => "alarm",
             Message::Switch(_) => "switch",
             Message::Camera(_) => "camera",
+            Message::Ack(_) => "ack",
+            Message::Snooze(_) => "snooze",
         }
     }
 
@@ -198,6 +248,7 @@ impl<'a> From<&'a crate::messages::Alarm> for Alarm<'a> {
             active: a.active,
             level: a.level,
             ts: unix_ms_now(),
+            snoozed: false,
         }
     }
 }
@@ -262,6 +313,19 @@ mod tests {
                 active: true,
                 level: 0.5,
                 ts: 3,
+                snoozed: true,
+            }),
+            Message::Ack(Ack {
+                camera: "c".into(),
+                wall: "main".into(),
+                by: Some("alice".into()),
+                ts: 6,
+            }),
+            Message::Snooze(Snooze {
+                camera: "c".into(),
+                until: Some(1_800_000),
+                by: None,
+                ts: 7,
             }),
             Message::Switch(Switch {
                 camera: "b".into(),

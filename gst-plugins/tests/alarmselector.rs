@@ -387,6 +387,82 @@ fn alarm_overrides_the_user_and_the_user_returns_after_the_hold() {
 }
 
 #[test]
+fn an_acknowledged_alarm_gives_the_screen_back_at_once_until_its_next_start() {
+    let mut rig = Rig::new(3, |_| {});
+    feed(&mut rig, &[0, 1, 2], 0, 0, 2);
+    rig.select(1);
+    rig.alarm(2, true, 50);
+    assert_eq!(rig.active().as_deref(), Some("sink_2"));
+    rig.drain();
+
+    // The application acknowledges the alarm on screen (no pad: the one holding it).
+    let taken = rig
+        .sel
+        .emit_by_name::<bool>("acknowledge", &[&None::<gst::Pad>]);
+    assert!(taken);
+    assert_eq!(rig.active().as_deref(), Some("sink_1"), "at once, no hold");
+    assert_eq!(
+        summary(&rig.switches()),
+        vec![switch("cam1", "cam2", SwitchReason::Acknowledged)]
+    );
+    assert!(
+        rig.pad(2).property::<bool>("alarm"),
+        "the alarm itself is still known"
+    );
+    let again = rig
+        .sel
+        .emit_by_name::<bool>("acknowledge", &[&rig.pad(2).upcast::<gst::Pad>()]);
+    assert!(!again, "nothing left to acknowledge");
+
+    // Its end and hold change nothing; its next start takes over again.
+    rig.alarm(2, false, 100);
+    rig.advance(300);
+    assert_eq!(rig.active().as_deref(), Some("sink_1"));
+    rig.alarm(2, true, 400);
+    assert_eq!(rig.active().as_deref(), Some("sink_2"));
+    assert_eq!(
+        summary(&rig.switches()),
+        vec![switch("cam2", "cam1", SwitchReason::Alarm)]
+    );
+}
+
+#[test]
+fn a_snoozed_input_takes_no_screen_and_snoozing_the_one_on_screen_gives_it_back() {
+    let mut rig = Rig::new(3, |_| {});
+    feed(&mut rig, &[0, 1, 2], 0, 0, 2);
+    rig.select(0);
+    rig.drain();
+    rig.pad(2).set_property("snoozed", true);
+    rig.alarm(2, true, 50);
+    assert_eq!(rig.active().as_deref(), Some("sink_0"));
+    assert!(rig.pad(2).property::<bool>("alarm"));
+    assert!(rig.pad(2).property::<bool>("snoozed"));
+
+    rig.alarm(1, true, 60);
+    assert_eq!(
+        rig.active().as_deref(),
+        Some("sink_1"),
+        "others still take over"
+    );
+    rig.pad(1).set_property("snoozed", true);
+    assert_eq!(rig.active().as_deref(), Some("sink_0"));
+    rig.pad(2).set_property("snoozed", false);
+    assert_eq!(
+        rig.active().as_deref(),
+        Some("sink_2"),
+        "woken while alarmed"
+    );
+    assert_eq!(
+        summary(&rig.switches()),
+        vec![
+            switch("cam1", "cam0", SwitchReason::Alarm),
+            switch("cam0", "cam1", SwitchReason::Acknowledged),
+            switch("cam2", "cam0", SwitchReason::Alarm),
+        ]
+    );
+}
+
+#[test]
 fn alarms_of_inputs_not_shown_are_not_forwarded_and_override_can_be_off() {
     let mut rig = Rig::new(2, |sel| sel.set_property("alarm-override", false));
     feed(&mut rig, &[0, 1], 0, 0, 1);

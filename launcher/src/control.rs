@@ -26,13 +26,38 @@ pub enum SelectError {
     NotRunning,
 }
 
+/// What an acknowledge did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Acked {
+    /// Whether there was an unacknowledged alarm of the camera on the wall to take.
+    pub acknowledged: bool,
+    /// The wall's selection afterwards.
+    pub selection: Selection,
+}
+
 /// What the supervisor is asked to do.
 pub(crate) enum Command {
     Select {
         /// Index into `AppState::walls`.
         wall: usize,
         camera: String,
+        /// Who chose (for the acknowledge a choice during an alarm makes).
+        by: Option<String>,
         reply: tokio::sync::oneshot::Sender<Result<Selection, SelectError>>,
+    },
+    /// Acknowledge `camera`'s alarm on wall `wall` (`None`: the alarm on screen).
+    Ack {
+        wall: usize,
+        camera: Option<String>,
+        by: Option<String>,
+        reply: tokio::sync::oneshot::Sender<Result<Acked, SelectError>>,
+    },
+    /// Snooze `camera` until `until` (unix ms), or wake it (`None`).
+    Snooze {
+        camera: String,
+        until: Option<u64>,
+        by: Option<String>,
+        reply: tokio::sync::oneshot::Sender<Result<(), SelectError>>,
     },
     /// Rebuild the whole pipeline (as after a fault).
     Rebuild,
@@ -93,15 +118,58 @@ impl Control {
     /// Makes `camera` the user's choice on the first wall. Answers with the selection that
     /// results.
     pub async fn select(&self, camera: String) -> Result<Selection, SelectError> {
-        self.select_on(0, camera).await
+        self.select_on(0, camera, None).await
     }
 
-    /// Makes `camera` the user's choice on wall `wall` (its index in `AppState::walls`).
-    pub async fn select_on(&self, wall: usize, camera: String) -> Result<Selection, SelectError> {
+    /// Makes `camera` the user's choice on wall `wall` (its index in `AppState::walls`), for
+    /// `by`. A choice while an alarm holds the wall acknowledges that alarm too.
+    pub async fn select_on(
+        &self,
+        wall: usize,
+        camera: String,
+        by: Option<String>,
+    ) -> Result<Selection, SelectError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.send(Command::Select {
             wall,
             camera,
+            by,
+            reply,
+        })
+        .map_err(|_| SelectError::NotRunning)?;
+        answer.await.map_err(|_| SelectError::NotRunning)?
+    }
+
+    /// Acknowledges `camera`'s alarm on wall `wall` (`None`: the one on screen), for `by`.
+    pub async fn ack(
+        &self,
+        wall: usize,
+        camera: Option<String>,
+        by: Option<String>,
+    ) -> Result<Acked, SelectError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Command::Ack {
+            wall,
+            camera,
+            by,
+            reply,
+        })
+        .map_err(|_| SelectError::NotRunning)?;
+        answer.await.map_err(|_| SelectError::NotRunning)?
+    }
+
+    /// Snoozes `camera` until `until` (unix ms), or wakes it (`None`), for `by`.
+    pub async fn snooze(
+        &self,
+        camera: String,
+        until: Option<u64>,
+        by: Option<String>,
+    ) -> Result<(), SelectError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Command::Snooze {
+            camera,
+            until,
+            by,
             reply,
         })
         .map_err(|_| SelectError::NotRunning)?;

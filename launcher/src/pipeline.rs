@@ -117,12 +117,13 @@ pub fn wall_tail(config: &Config, position: usize, wall: &Wall, pads: &str, sink
     };
     format!(
         "alarmselector name={} alarm-override={} alarm-hold-ms={} alarm-policy={} \
-         stall-timeout-ms={}{} ! {}videoconvert ! jpegenc quality={} ! {}",
+         stall-timeout-ms={} keep-stalled-choice={}{} ! {}videoconvert ! jpegenc quality={} ! {}",
         wall_names(position, wall).0,
         wall.alarm_override,
         wall.alarm_hold_ms,
         wall.alarm_policy.nick(),
         config.selector.stall_timeout_ms.get_ref(),
+        wall.on_offline == crate::config::OnOffline::Stay,
         pads,
         scale,
         config.stream.jpeg_quality.get_ref(),

@@ -10,6 +10,8 @@
 //! | `GET /api/cameras` | `[{"id","name","state","alarm","selected",...}]` |
 //! | `GET /api/selection` | `{"camera","reason","user_choice"}` |
 //! | `PUT /api/selection` `{"camera":id}` | the new selection; 404 unknown camera, 400 bad body |
+//! | `POST /api/walls/{id}/ack` `{"camera":id}` (or no body: the alarm on screen) | `{"acknowledged","selection"}`: that alarm stops holding the wall until the camera's next alarm start |
+//! | `POST /api/cameras/{id}/snooze` `{"minutes":N}`, `DELETE` | `{"camera","until"}`: its alarms take no wall until then (1 to 1440 minutes) |
 //! | `GET /api/cameras?wall=ID` | that wall's cameras, `selected` on that wall |
 //! | `GET /api/walls` | `[{"id","name","cameras","selection","viewers"}]` |
 //! | `GET /api/walls/{id}/selection` | that wall's selection (`/api/selection` is the first wall's) |
@@ -31,7 +33,9 @@ use std::sync::Arc;
 
 use bytes::BufMut;
 use futures_util::{stream, TryStreamExt};
-use gstcamwall::http::{asset_reply, assets, json_error, recover, ApiError, Guard, Origins};
+use gstcamwall::http::{
+    asset_reply, assets, json_error, recover, ApiError, Guard, Identity, Origins, Role,
+};
 use gstcamwall::mjpegwssink::web::Asset;
 use gstcamwall::mjpegwssink::{self, ClientSet, RouteOptions};
 use serde::Deserialize;
@@ -74,6 +78,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/walls"),
     ("GET", "/api/walls/{wall}/selection"),
     ("PUT", "/api/walls/{wall}/selection"),
+    ("POST", "/api/walls/{wall}/ack"),
+    ("POST", "/api/cameras/{id}/snooze"),
+    ("DELETE", "/api/cameras/{id}/snooze"),
     ("GET", "/api/events"),
     ("GET", "/api/events/history"),
     ("GET", "/api/cameras/{id}/snapshot.jpg"),
@@ -108,8 +115,30 @@ pub fn is_public(path: &str) -> bool {
 /// included: a route added later sits behind it too. A request needs the token (when one is
 /// configured; else 401), then an allowed `Origin` (a page elsewhere must not drive the API or
 /// read the cameras through a user's browser; else 403). Only [`is_public`] paths skip it.
-pub fn guard(token: Option<&str>, allowed_origins: Arc<[String]>) -> Guard {
-    Guard::new(token, Origins::SameHostOr(allowed_origins)).covering(|path| !is_public(path))
+pub fn guard(config: &crate::config::Config) -> Guard {
+    Guard::with_credentials(
+        config.credentials(),
+        Origins::SameHostOr(config.allowed_origins().into()),
+    )
+    .covering(|path| !is_public(path))
+    .requiring(required_role)
+}
+
+/// The role a request needs: reading anything is a viewer's; choosing what a wall shows,
+/// acknowledging and snoozing an operator's; anything else that changes something an admin's.
+pub fn required_role(method: &warp::http::Method, path: &str) -> Role {
+    use warp::http::Method;
+    if method == Method::GET || method == Method::HEAD {
+        return Role::Viewer;
+    }
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        (&Method::PUT, ["api", "selection"])
+        | (&Method::PUT, ["api", "walls", _, "selection"])
+        | (&Method::POST, ["api", "walls", _, "ack"])
+        | (&Method::POST | &Method::DELETE, ["api", "cameras", _, "snooze"]) => Role::Operator,
+        _ => Role::Admin,
+    }
 }
 
 /// `routes` behind the [`guard`], with every rejection answered in the one error shape.
@@ -121,11 +150,7 @@ pub fn guarded(
         + Sync
         + 'static,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
-    guard(config.token(), config.allowed_origins().into())
-        .filter()
-        .and(routes)
-        .recover(recover)
-        .unify()
+    guard(config).filter().and(routes).recover(recover).unify()
 }
 
 /// What became of a request body.
@@ -195,6 +220,23 @@ fn limited_body() -> impl Filter<Extract = (RequestBody,), Error = Rejection> + 
                 Err(err)
             }
         })
+        // No Content-Length and no chunked body (`curl -X POST` sends neither): an empty body,
+        // answered by the route rather than with a 411.
+        .or(
+            warp::header::optional::<String>("transfer-encoding").and_then(
+                |te: Option<String>| async move {
+                    match te {
+                        None => Ok(RequestBody::Complete(bytes::Bytes::new())),
+                        Some(_) => Err(warp::reject::custom(ApiError::new(
+                            StatusCode::LENGTH_REQUIRED,
+                            "length-required",
+                            "request body needs a Content-Length",
+                        ))),
+                    }
+                },
+            ),
+        )
+        .unify()
 }
 
 #[derive(Deserialize)]
@@ -202,6 +244,22 @@ fn limited_body() -> impl Filter<Extract = (RequestBody,), Error = Rejection> + 
 struct SelectBody {
     camera: String,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckBody {
+    /// Leave it out for the alarm on screen.
+    camera: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnoozeBody {
+    minutes: u32,
+}
+
+/// The longest snooze: a day.
+pub const MAX_SNOOZE_MINUTES: u32 = 24 * 60;
 
 /// The launcher's own routes, to be served behind the [`guard`] (see [`guarded`]).
 pub fn routes(
@@ -212,6 +270,12 @@ pub fn routes(
     let with_state = {
         let state = state.clone();
         warp::any().map(move || state.clone())
+    };
+    // Who acts, for the events that say so.
+    let who = guard(&state.config).identify();
+    let by = move || {
+        who.clone()
+            .map(|w: Option<Identity>| w.map(|w| w.name.to_string()))
     };
 
     let healthz = warp::path!("healthz")
@@ -266,7 +330,123 @@ pub fn routes(
         warp::path!("api" / "selection")
             .and(warp::put())
             .and(limited_body())
-            .then(move |body: RequestBody| select_reply(control.clone(), 0, body))
+            .and(by())
+            .then(move |body: RequestBody, by: Option<String>| {
+                select_reply(control.clone(), 0, body, by)
+            })
+    };
+
+    let ack = {
+        let state = state.clone();
+        let control = control.clone();
+        warp::path!("api" / "walls" / String / "ack")
+            .and(warp::post())
+            .and(limited_body())
+            .and(by())
+            .then(move |id: String, body: RequestBody, by: Option<String>| {
+                let wall = state.wall(&id).map(|(i, _)| i);
+                let control = control.clone();
+                async move {
+                    let Some(wall) = wall else {
+                        return unknown_wall(&id);
+                    };
+                    // An empty body means the alarm on screen.
+                    let req = match body.complete() {
+                        Ok(b) if b.iter().all(u8::is_ascii_whitespace) => AckBody { camera: None },
+                        Ok(b) => match serde_json::from_slice::<AckBody>(&b) {
+                            Ok(r) => r,
+                            Err(e) => {
+                                return ApiError::bad_request(format!(
+                                    "expected {{\"camera\": \"<id>\"}} or nothing: {e}"
+                                ))
+                                .response()
+                            }
+                        },
+                        Err(e) => return e.response(),
+                    };
+                    match control.ack(wall, req.camera, by).await {
+                        Ok(acked) => warp::reply::json(&acked).into_response(),
+                        Err(e) => select_error(e),
+                    }
+                }
+            })
+    };
+
+    let snooze = {
+        let state = state.clone();
+        let control = control.clone();
+        warp::path!("api" / "cameras" / String / "snooze")
+            .and(warp::post())
+            .and(limited_body())
+            .and(by())
+            .then(move |id: String, body: RequestBody, by: Option<String>| {
+                let known = state.camera_index(&id).is_some();
+                let control = control.clone();
+                async move {
+                    if !known {
+                        return json_error(
+                            StatusCode::NOT_FOUND,
+                            "unknown-camera",
+                            format!("no camera '{id}'"),
+                        );
+                    }
+                    let minutes = match body
+                        .complete()
+                        .map(|b| serde_json::from_slice::<SnoozeBody>(&b))
+                    {
+                        Ok(Ok(r)) if (1..=MAX_SNOOZE_MINUTES).contains(&r.minutes) => r.minutes,
+                        Ok(Ok(_)) => {
+                            return ApiError::bad_request(format!(
+                                "minutes must be from 1 to {MAX_SNOOZE_MINUTES}"
+                            ))
+                            .response()
+                        }
+                        Ok(Err(e)) => {
+                            return ApiError::bad_request(format!(
+                                "expected {{\"minutes\": N}}: {e}"
+                            ))
+                            .response()
+                        }
+                        Err(e) => return e.response(),
+                    };
+                    let until = gstcamwall::protocol::unix_ms_now() + u64::from(minutes) * 60_000;
+                    match control.snooze(id.clone(), Some(until), by).await {
+                        Ok(()) => {
+                            warp::reply::json(&serde_json::json!({ "camera": id, "until": until }))
+                                .into_response()
+                        }
+                        Err(e) => select_error(e),
+                    }
+                }
+            })
+    };
+
+    let wake = {
+        let state = state.clone();
+        let control = control.clone();
+        warp::path!("api" / "cameras" / String / "snooze")
+            .and(warp::delete())
+            .and(by())
+            .then(move |id: String, by: Option<String>| {
+                let known = state.camera_index(&id).is_some();
+                let control = control.clone();
+                async move {
+                    if !known {
+                        return json_error(
+                            StatusCode::NOT_FOUND,
+                            "unknown-camera",
+                            format!("no camera '{id}'"),
+                        );
+                    }
+                    match control.snooze(id.clone(), None, by).await {
+                        Ok(()) => {
+                            warp::reply::json(&serde_json::json!({ "camera": id, "until": null }))
+                                .into_response()
+                        }
+                        Err(e) => select_error(e),
+                    }
+                }
+            })
     };
 
     let walls = warp::path!("api" / "walls")
@@ -287,12 +467,13 @@ pub fn routes(
         warp::path!("api" / "walls" / String / "selection")
             .and(warp::put())
             .and(limited_body())
-            .then(move |id: String, body: RequestBody| {
+            .and(by())
+            .then(move |id: String, body: RequestBody, by: Option<String>| {
                 let wall = state.wall(&id).map(|(i, _)| i);
                 let control = control.clone();
                 async move {
                     match wall {
-                        Some(i) => select_reply(control, i, body).await,
+                        Some(i) => select_reply(control, i, body, by).await,
                         None => unknown_wall(&id),
                     }
                 }
@@ -339,6 +520,12 @@ pub fn routes(
         .unify()
         .or(put_wall_selection)
         .unify()
+        .or(ack)
+        .unify()
+        .or(snooze)
+        .unify()
+        .or(wake)
+        .unify()
         .or(events)
         .unify()
         .or(viewer)
@@ -357,7 +544,12 @@ fn unknown_wall(id: &str) -> warp::reply::Response {
 /// Makes the camera `body` names the user's choice on wall `wall`, answering with the new
 /// selection. Every outcome is a response, never a rejection: warp would otherwise rank
 /// another route's 405 above this route's 400, 404 or 413.
-async fn select_reply(control: Control, wall: usize, body: RequestBody) -> warp::reply::Response {
+async fn select_reply(
+    control: Control,
+    wall: usize,
+    body: RequestBody,
+    by: Option<String>,
+) -> warp::reply::Response {
     let body = match body.complete() {
         Ok(body) => body,
         Err(e) => return e.response(),
@@ -369,15 +561,22 @@ async fn select_reply(control: Control, wall: usize, body: RequestBody) -> warp:
                 .response()
         }
     };
-    match control.select_on(wall, req.camera).await {
+    match control.select_on(wall, req.camera, by).await {
         Ok(sel) => warp::reply::json(&sel).into_response(),
-        Err(e @ SelectError::UnknownCamera(_)) => {
+        Err(e) => select_error(e),
+    }
+}
+
+/// The answer to a refused control command.
+fn select_error(e: SelectError) -> warp::reply::Response {
+    match e {
+        SelectError::UnknownCamera(_) => {
             json_error(StatusCode::NOT_FOUND, "unknown-camera", e.to_string())
         }
-        Err(e @ SelectError::UnknownWall(_)) => {
+        SelectError::UnknownWall(_) => {
             json_error(StatusCode::NOT_FOUND, "unknown-wall", e.to_string())
         }
-        Err(e) => ApiError::unavailable("not-applied", e.to_string()).response(),
+        SelectError::NotRunning => ApiError::unavailable("not-applied", e.to_string()).response(),
     }
 }
 

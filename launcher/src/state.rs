@@ -53,6 +53,8 @@ pub struct CameraRuntime {
     /// Frames per second over the last measuring window, times 100.
     pub(crate) fps_x100: AtomicU32,
     pub(crate) reconnects: AtomicU64,
+    /// Unix ms until which the camera's alarms take no wall; 0 when not snoozed.
+    pub(crate) snoozed_until: AtomicU64,
     /// Failures counted by kind, in the order of [`FailureKind::ALL`].
     failures: [AtomicU64; FailureKind::ALL.len()],
     /// The newest decoded frame and the decode errors, for snapshots and metrics.
@@ -81,6 +83,11 @@ impl CameraRuntime {
 
     pub fn alarm(&self) -> bool {
         self.alarm.load(Ordering::Relaxed)
+    }
+
+    /// Until when (unix ms) the camera is snoozed, if it is.
+    pub fn snoozed_until(&self) -> Option<u64> {
+        Some(self.snoozed_until.load(Ordering::Relaxed)).filter(|&t| t > unix_ms_now())
     }
 
     /// Records a decoded frame (called from the camera's streaming thread).
@@ -135,6 +142,8 @@ pub struct CameraView {
     pub last_frame_age_ms: Option<u64>,
     pub frames: u64,
     pub reconnects: u64,
+    /// Until when (unix ms) the camera is snoozed; `null` when it is not.
+    pub snoozed_until: Option<u64>,
     /// Since when the camera has had no pictures (unix ms); `null` while live.
     pub offline_since: Option<u64>,
     /// Why the camera is down; `null` while live.
@@ -229,6 +238,7 @@ impl AppState {
                 height: AtomicU32::new(0),
                 fps_x100: AtomicU32::new(0),
                 reconnects: AtomicU64::new(0),
+                snoozed_until: AtomicU64::new(0),
                 failures: Default::default(),
                 taps: Default::default(),
             })
@@ -341,6 +351,7 @@ impl AppState {
                     last_frame_age_ms: c.last_frame_age_ms(),
                     frames: c.frames.load(Ordering::Relaxed),
                     reconnects: c.reconnects.load(Ordering::Relaxed),
+                    snoozed_until: c.snoozed_until(),
                     offline_since: status.offline_since,
                     error: status.error,
                 }

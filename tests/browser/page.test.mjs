@@ -48,7 +48,9 @@ describe('the page in headless Chromium', () => {
 
   before(async () => {
     fakecam = await startFakecam(CAMS.length);
-    camwall = await startCamwall(camwallConfig(fakecam, { alarmHoldMs: 500 }));
+    // This one stands a live camera in for a dead choice (`on_offline = "next-live"`); the
+    // default, a dead camera staying itself, has its own test below.
+    camwall = await startCamwall(camwallConfig(fakecam, { alarmHoldMs: 500, onOffline: 'next-live' }));
     browser = await launchBrowser();
   });
 
@@ -241,6 +243,39 @@ describe('the page in headless Chromium', () => {
     assert.equal(await page.textContent('#reason'), 'your choice');
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  test('by default a frozen camera on screen stays itself, marked down with the reason, until it comes back', async () => {
+    const own = await startCamwall(camwallConfig(fakecam));
+    try {
+      const page = await openPage(browser, `${own.base}/`);
+      await drawOf(page, index('cam1'), 0);
+      await page.waitForSelector('.cam[data-camera-id=cam2][data-state=live]', { timeout: T });
+      await page.click('.cam[data-camera-id=cam2]');
+      await drawOf(page, index('cam2'), 0);
+      const frozen = await perfNow(page);
+      await fakecam.post('cam2', 'freeze');
+      try {
+        // Marked down (the stall timeout, then the camera's health) ...
+        await page.waitForSelector('.cam[data-camera-id=cam2][data-state=offline]', { timeout: T });
+        await page.waitForSelector('#overlay[data-kind=offline]', { timeout: T });
+        assert.match(await page.textContent('#overlay-detail'), /cam2 is offline.*NOT live/);
+        // ... and no other camera ever took its place.
+        const others = await page.evaluate(
+          (t0) => window.__draws.filter((d) => d.t > t0 && d.camera !== null && d.camera !== 1).length, frozen);
+        assert.equal(others, 0, 'no stand-in was drawn');
+        const sel = await (await fetch(`${own.base}/api/selection`)).json();
+        assert.equal(sel.camera, 'cam2');
+        await screenshot(page, 'dead-camera-stays');
+      } finally {
+        await fakecam.post('cam2', 'online');
+      }
+      await drawOf(page, index('cam2'), await perfNow(page), 'cam2 again once it sends pictures');
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    } finally {
+      await own.stop();
+    }
   });
 
   test('a camera that is down says why, in words, on its button and over the picture', async () => {

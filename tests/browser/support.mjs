@@ -135,10 +135,11 @@ export async function startFakecam(cameras = 3) {
 }
 
 // The TOML for `camwall run` on fakecam's cameras; `listen` may use port 0.
-export function camwallConfig(fakecam, { listen = '127.0.0.1:0', token = null, alarmHoldMs = 500 } = {}) {
+export function camwallConfig(fakecam, { listen = '127.0.0.1:0', token = null, alarmHoldMs = 500, onOffline = null } = {}) {
   let text = `[server]\nlisten = "${listen}"\n`;
   if (token) text += `token = "${token}"\n`;
   text += `\n[selector]\nalarm_hold_ms = ${alarmHoldMs}\n`;
+  if (onOffline) text += `on_offline = "${onOffline}"\n`;
   for (const [id, url] of Object.entries(fakecam.urls)) {
     text += `\n[[camera]]\nid = "${id}"\nname = "${id}"\nurl = "${url}"\ncodec = "h264"\n`;
     text += `[camera.motion]\nzones = "${FAKECAM_ZONES}"\n`;

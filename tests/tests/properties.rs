@@ -158,7 +158,8 @@ fn field_value() -> impl Strategy<Value = Option<glib::SendValue>> {
         any::<i32>().prop_map(|v| Some(v.to_send_value())),
         any::<u64>().prop_map(|v| Some(v.to_send_value())),
         any::<f64>().prop_map(|v| Some(v.to_send_value())),
-        ".{0,10}".prop_map(|v| Some(v.to_send_value())),
+        // Any text a C string can hold (GStreamer's strings end at a NUL).
+        "[^\\x00]{0,10}".prop_map(|v| Some(v.to_send_value())),
     ]
 }
 

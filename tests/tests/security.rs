@@ -286,3 +286,106 @@ fn one_guard_covers_every_route_token_first_then_origin() {
     }
     assert_eq!(walked, camwall::server::ROUTES.len() + unknown.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_user_may_do_what_their_role_allows_and_events_say_who_acted() {
+    let fc = fakecam(2);
+    let users = "token = \"the-admin-token\"\n\
+                 [[user]]\nname = \"val\"\ntoken = \"viewer-token\"\nrole = \"viewer\"\n\
+                 [[user]]\nname = \"olga\"\ntoken = \"operator-token\"\nrole = \"operator\"\n";
+    let config = camwall::demo::config_for(&fc.cams, "127.0.0.1:0", users).unwrap();
+    let app = App::start(config).unwrap();
+    let addr = app.address();
+    let as_user = |token: &str| format!("Bearer {token}");
+    let call = |method: &str, path: &str, token: &str, body: Option<&str>| {
+        http_with_headers(
+            method,
+            &addr,
+            path,
+            &[("Authorization", &as_user(token))],
+            body,
+        )
+        .unwrap()
+    };
+
+    let mut viewer = camwall_tests::viewer::Viewer::connect(&addr, Some("viewer-token"))
+        .await
+        .unwrap();
+    viewer.next_frame(T).await.unwrap();
+
+    // A viewer watches, and may not choose: told which role it needs.
+    assert_eq!(
+        call("GET", "/api/cameras", "viewer-token", None).status,
+        200
+    );
+    let refused = call(
+        "PUT",
+        "/api/selection",
+        "viewer-token",
+        Some(r#"{"camera":"cam2"}"#),
+    );
+    assert_eq!(refused.status, 403);
+    let body = refused.json().unwrap();
+    assert_eq!(body["error"], "forbidden-role");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("operator role; val is a viewer"),
+        "{body}"
+    );
+    let refused = call(
+        "POST",
+        "/api/cameras/cam2/snooze",
+        "viewer-token",
+        Some(r#"{"minutes":5}"#),
+    );
+    assert_eq!(refused.status, 403);
+
+    // An operator chooses and snoozes; the events say it was olga.
+    let put = call(
+        "PUT",
+        "/api/selection",
+        "operator-token",
+        Some(r#"{"camera":"cam2"}"#),
+    );
+    assert_eq!(put.status, 200);
+    let snooze = call(
+        "POST",
+        "/api/cameras/cam1/snooze",
+        "operator-token",
+        Some(r#"{"minutes":5}"#),
+    );
+    assert_eq!(snooze.status, 200);
+    let event = viewer
+        .event("snooze", T, |e| e["camera"] == "cam1")
+        .await
+        .unwrap();
+    assert_eq!(event["by"], "olga");
+    // Changing anything else is an admin's.
+    let refused = call("POST", "/api/cameras", "operator-token", Some("{}"));
+    assert_eq!(refused.status, 403);
+    assert!(refused.json().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .contains("admin role"));
+    // server.token is an admin; a wrong token is nobody.
+    let wake = call(
+        "DELETE",
+        "/api/cameras/cam1/snooze",
+        "the-admin-token",
+        None,
+    );
+    assert_eq!(wake.status, 200);
+    let event = viewer
+        .event("snooze", T, |e| {
+            e["camera"] == "cam1" && e["until"].is_null()
+        })
+        .await
+        .unwrap();
+    assert_eq!(event["by"], "admin");
+    assert_eq!(
+        call("GET", "/api/cameras", "nobody-at-all", None).status,
+        401
+    );
+}

@@ -170,3 +170,186 @@ async fn a_wall_nobody_watches_encodes_nothing_and_starts_when_watched() {
     assert!(frames_encoded(&app, 1) > idle);
     drop(control);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_alarm_gives_the_wall_back_and_a_snoozed_camera_takes_none() {
+    let fc = small_cameras(3);
+    let app = launcher_on(&fc, WALLS);
+    let addr = app.address();
+    wait_all_live(&addr, 3);
+    let mut control = Viewer::connect(&addr, None).await.unwrap();
+    let mut lobby = Viewer::connect_to(&addr, "?wall=lobby").await.unwrap();
+    control.frame_of("cam1", 0, T).await.unwrap();
+
+    // A tree in the wind on cam3: it takes the control room over (the lobby does not take
+    // alarms), until someone acknowledges it.
+    fc.control("cam3", "motion/on").unwrap();
+    let sw = control
+        .event("switch", T, |e| e["camera"] == "cam3")
+        .await
+        .unwrap();
+    assert_eq!(sw["reason"], "alarm");
+    let ack = http(
+        "POST",
+        &addr,
+        "/api/walls/control/ack",
+        Some(r#"{"camera":"cam3"}"#),
+    )
+    .unwrap();
+    assert_eq!(ack.status, 200, "{}", String::from_utf8_lossy(&ack.body));
+    assert_eq!(ack.json().unwrap()["acknowledged"], true);
+    let event = control
+        .event("ack", T, |e| e["camera"] == "cam3")
+        .await
+        .unwrap();
+    assert_eq!(event["wall"], "control");
+    let back = control
+        .event("switch", T, |e| e["camera"] == "cam1")
+        .await
+        .unwrap();
+    assert_eq!(back["reason"], "acknowledged");
+    control.frame_of("cam1", 0, T).await.unwrap();
+    // The alarm is still known while it runs; a second acknowledge has nothing to take.
+    let cams = http("GET", &addr, "/api/cameras", None)
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(cams[2]["alarm"], true);
+    let again = http(
+        "POST",
+        &addr,
+        "/api/walls/control/ack",
+        Some(r#"{"camera":"cam3"}"#),
+    )
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(again["acknowledged"], false);
+
+    // Its next alarm start takes the wall again; a click on another camera then counts as
+    // an acknowledge plus the choice, shown at once.
+    fc.control("cam3", "motion/off").unwrap();
+    control
+        .event("alarm", T, |e| {
+            e["camera"] == "cam3" && e["active"] == false
+        })
+        .await
+        .unwrap();
+    fc.control("cam3", "motion/on").unwrap();
+    control
+        .event("switch", T, |e| {
+            e["camera"] == "cam3" && e["reason"] == "alarm"
+        })
+        .await
+        .unwrap();
+    let put = http("PUT", &addr, "/api/selection", Some(r#"{"camera":"cam2"}"#)).unwrap();
+    assert_eq!(put.status, 200);
+    assert_eq!(put.json().unwrap()["camera"], "cam2", "shown, not deferred");
+    control
+        .event("ack", T, |e| e["camera"] == "cam3")
+        .await
+        .unwrap();
+    control.frame_of("cam2", 1, T).await.unwrap();
+
+    // Snoozed: its alarms are still sent out, marked, but take no wall.
+    fc.control("cam3", "motion/off").unwrap();
+    control
+        .event("alarm", T, |e| {
+            e["camera"] == "cam3" && e["active"] == false
+        })
+        .await
+        .unwrap();
+    let snooze = http(
+        "POST",
+        &addr,
+        "/api/cameras/cam3/snooze",
+        Some(r#"{"minutes":5}"#),
+    )
+    .unwrap();
+    assert_eq!(snooze.status, 200);
+    let until = snooze.json().unwrap()["until"].as_u64().unwrap();
+    let event = control
+        .event("snooze", T, |e| e["camera"] == "cam3")
+        .await
+        .unwrap();
+    assert_eq!(event["until"], until);
+    let cams = http("GET", &addr, "/api/cameras", None)
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(cams[2]["snoozed_until"], until);
+    fc.control("cam3", "motion/on").unwrap();
+    let alarm = control
+        .event("alarm", T, |e| e["camera"] == "cam3" && e["active"] == true)
+        .await
+        .unwrap();
+    assert_eq!(alarm["snoozed"], true);
+    // Half a second on, the wall still shows the user's choice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sel = http("GET", &addr, "/api/selection", None)
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(sel["camera"], "cam2", "{sel}");
+    // Woken while alarmed: it takes the wall.
+    let wake = http("DELETE", &addr, "/api/cameras/cam3/snooze", None).unwrap();
+    assert_eq!(wake.status, 200);
+    control
+        .event("switch", T, |e| {
+            e["camera"] == "cam3" && e["reason"] == "alarm"
+        })
+        .await
+        .unwrap();
+    drop(lobby.frame_of("cam2", 1, T).await.unwrap());
+
+    for (method, path, body, status, code) in [
+        ("POST", "/api/walls/attic/ack", "", 404, "unknown-wall"),
+        (
+            "POST",
+            "/api/walls/lobby/ack",
+            r#"{"camera":"cam1"}"#,
+            404,
+            "unknown-camera",
+        ),
+        (
+            "POST",
+            "/api/walls/control/ack",
+            r#"{"camera":3}"#,
+            400,
+            "bad-request",
+        ),
+        (
+            "POST",
+            "/api/cameras/cam3/snooze",
+            r#"{"minutes":0}"#,
+            400,
+            "bad-request",
+        ),
+        (
+            "POST",
+            "/api/cameras/cam3/snooze",
+            r#"{"minutes":100000}"#,
+            400,
+            "bad-request",
+        ),
+        (
+            "POST",
+            "/api/cameras/nope/snooze",
+            r#"{"minutes":5}"#,
+            404,
+            "unknown-camera",
+        ),
+        (
+            "DELETE",
+            "/api/cameras/nope/snooze",
+            "",
+            404,
+            "unknown-camera",
+        ),
+    ] {
+        let res = http(method, &addr, path, (!body.is_empty()).then_some(body)).unwrap();
+        assert_eq!(res.status, status, "{method} {path} {body}");
+        assert_eq!(res.json().unwrap()["error"], code, "{method} {path} {body}");
+    }
+    fc.control("cam3", "motion/off").unwrap();
+}

@@ -54,6 +54,9 @@ const PROP_ALARM_OVERRIDE: &str = "alarm-override";
 const PROP_ALARM_HOLD_MS: &str = "alarm-hold-ms";
 const PROP_ALARM_POLICY: &str = "alarm-policy";
 const PROP_STALL_TIMEOUT_MS: &str = "stall-timeout-ms";
+const PROP_KEEP_STALLED_CHOICE: &str = "keep-stalled-choice";
+/// Action signal: `acknowledge(pad) -> bool`.
+const SIGNAL_ACKNOWLEDGE: &str = "acknowledge";
 
 const DEFAULT_ALARM_OVERRIDE: bool = true;
 const DEFAULT_ALARM_HOLD_MS: u32 = 3_000;
@@ -76,6 +79,7 @@ struct Settings {
     alarm_hold_ms: u32,
     alarm_policy: AlarmPolicy,
     stall_timeout_ms: u32,
+    keep_stalled_choice: bool,
 }
 
 impl Default for Settings {
@@ -85,6 +89,7 @@ impl Default for Settings {
             alarm_hold_ms: DEFAULT_ALARM_HOLD_MS,
             alarm_policy: DEFAULT_ALARM_POLICY,
             stall_timeout_ms: DEFAULT_STALL_TIMEOUT_MS,
+            keep_stalled_choice: false,
         }
     }
 }
@@ -96,6 +101,7 @@ impl Settings {
             alarm_hold_ns: ms_to_ns(self.alarm_hold_ms),
             stall_timeout_ns: (self.stall_timeout_ms > 0).then(|| ms_to_ns(self.stall_timeout_ms)),
             policy: self.alarm_policy.into(),
+            keep_stalled_choice: self.keep_stalled_choice,
         }
     }
 }
@@ -183,6 +189,29 @@ pub struct AlarmSelector {
 }
 
 impl AlarmSelector {
+    /// Acknowledges the alarm of `pad`'s input (`None`: the alarm on screen). Returns whether
+    /// there was an unacknowledged alarm to take; the screen goes back at once if it held it.
+    pub(super) fn acknowledge(&self, pad: Option<&gst::Pad>) -> bool {
+        let id = pad.and_then(|p| self.sink_pad_of(p)).map(|p| p.imp().id());
+        if pad.is_some() && id.is_none() {
+            gst::warning!(
+                CAT,
+                imp = self,
+                "acknowledge: not a sink pad of this selector"
+            );
+            return false;
+        }
+        let taken =
+            self.update(
+                |state, _| match id.or_else(|| state.selection.alarm_on_screen()) {
+                    Some(id) => state.selection.acknowledge(id),
+                    None => false,
+                },
+            );
+        gst::info!(CAT, imp = self, "acknowledge {:?}: {}", id, taken);
+        taken
+    }
+
     fn sink_pad_of(&self, pad: &gst::Pad) -> Option<super::AlarmSelectorSinkPad> {
         let pad = pad.downcast_ref::<super::AlarmSelectorSinkPad>()?;
         (pad.parent().as_ref() == Some(self.obj().upcast_ref::<gst::Object>())).then(|| pad.clone())
@@ -233,6 +262,22 @@ impl ObjectSubclass for AlarmSelector {
 }
 
 impl ObjectImpl for AlarmSelector {
+    fn signals() -> &'static [glib::subclass::Signal] {
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
+            vec![glib::subclass::Signal::builder(SIGNAL_ACKNOWLEDGE)
+                .param_types([gst::Pad::static_type()])
+                .return_type::<bool>()
+                .action()
+                .class_handler(|args| {
+                    let sel = args[0].get::<super::AlarmSelector>().ok()?;
+                    let pad = args[1].get::<Option<gst::Pad>>().ok().flatten();
+                    Some(sel.imp().acknowledge(pad.as_ref()).to_value())
+                })
+                .build()]
+        });
+        SIGNALS.as_ref()
+    }
+
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
@@ -278,6 +323,15 @@ impl ObjectImpl for AlarmSelector {
                     )
                     .maximum(MAX_MS)
                     .default_value(DEFAULT_STALL_TIMEOUT_MS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder(PROP_KEEP_STALLED_CHOICE)
+                    .nick("Keep stalled choice")
+                    .blurb(
+                        "When the selected input stalls, keep it on screen (its last frame) \
+                         instead of showing another input in its place; alarms still override",
+                    )
+                    .default_value(false)
                     .mutable_playing()
                     .build(),
             ]
@@ -348,6 +402,13 @@ impl ObjectImpl for AlarmSelector {
                     self.settings_changed();
                 }
             }
+            PROP_KEEP_STALLED_CHOICE => {
+                if let Ok(v) = value.get() {
+                    lock(&self.settings).keep_stalled_choice = v;
+                    gst::info!(CAT, imp = self, "keep-stalled-choice {}", v);
+                    self.settings_changed();
+                }
+            }
             other => gst::warning!(CAT, imp = self, "property {} is read-only", other),
         }
     }
@@ -372,6 +433,7 @@ impl ObjectImpl for AlarmSelector {
             PROP_ALARM_HOLD_MS => lock(&self.settings).alarm_hold_ms.to_value(),
             PROP_ALARM_POLICY => lock(&self.settings).alarm_policy.to_value(),
             PROP_STALL_TIMEOUT_MS => lock(&self.settings).stall_timeout_ms.to_value(),
+            PROP_KEEP_STALLED_CHOICE => lock(&self.settings).keep_stalled_choice.to_value(),
             _ => pspec.default_value().clone(),
         }
     }
@@ -529,9 +591,13 @@ impl ElementImpl for AlarmSelector {
         obj.child_added(&pad, &pad.name());
         gst::info!(CAT, imp = self, "added input {}", pad.name());
         self.update(|state, now| {
-            let priority = lock(&pad.imp().settings).priority;
+            let (priority, snoozed) = {
+                let settings = lock(&pad.imp().settings);
+                (settings.priority, settings.snoozed)
+            };
             state.pads.insert(serial, pad.clone());
             state.selection.add_input(serial, priority, now);
+            state.selection.set_snoozed(serial, snoozed);
             state.eos_sent = false;
         });
         let _ = obj.post_message(gst::message::Latency::builder().src(&*obj).build());

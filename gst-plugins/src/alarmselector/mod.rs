@@ -9,7 +9,11 @@
 //! - a `camwall-alarm` event (see [`crate::messages::Alarm`]) arriving on a pad puts that camera
 //!   on screen (when `alarm-override` is on), `alarm-policy` decides between several alarms, and
 //!   `alarm-hold-ms` after the alarm ends the user's choice returns;
-//! - an input without frames for `stall-timeout-ms` (or at EOS) is passed over until it recovers.
+//! - an input without frames for `stall-timeout-ms` (or at EOS) is passed over until it recovers;
+//! - the action signal `acknowledge(pad)` takes an alarm off the screen at once (the user's choice
+//!   comes back; `NULL` means the alarm on screen) until that input's next alarm start, and an
+//!   input's `snoozed` property keeps its alarms off the screen while set (both switches say
+//!   `acknowledged`). From gst-launch: `sel.sink_2::snoozed=true`.
 //!
 //! Every input's newest frame is kept (one frame, no queue) and pushed the moment the selection
 //! changes, so a switch does not wait for the camera's next frame. Inputs that are not shown

@@ -10,13 +10,16 @@
 //! The rules, in order:
 //! 1. With alarm override on, the usable inputs that are alarmed (or still within the hold time
 //!    after their alarm ended) compete; the [`Policy`] picks the winner.
-//! 2. Otherwise the user's choice, when it is usable.
+//! 2. Otherwise the user's choice, when it is usable (or, with `keep_stalled_choice`, whenever
+//!    it has shown something: a dead camera stays itself, its last frame on screen).
 //! 3. Otherwise the usable input with the highest priority that has delivered a frame (a new
 //!    input is not shown before it has something to show); on ties the input shown before the
 //!    alarms, then the one shown now, then the lowest serial.
 //! 4. When nothing is usable the current input stays (its last frame remains on screen).
 //!
-//! "Usable" means not stalled (a frame within the stall timeout) and not at EOS.
+//! "Usable" means not stalled (a frame within the stall timeout) and not at EOS. An alarm that
+//! has been acknowledged no longer competes until its input's next alarm start; a snoozed
+//! input's alarms never compete while the snooze lasts (they are still known).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -34,15 +37,18 @@ pub enum SwitchReason {
     Stalled,
     /// The forwarded input's pad was released.
     PadRemoved,
+    /// The alarm on screen was acknowledged (or its input snoozed); the user's choice came back.
+    Acknowledged,
 }
 
 impl SwitchReason {
-    pub const ALL: [SwitchReason; 5] = [
+    pub const ALL: [SwitchReason; 6] = [
         SwitchReason::User,
         SwitchReason::Alarm,
         SwitchReason::AlarmEnded,
         SwitchReason::Stalled,
         SwitchReason::PadRemoved,
+        SwitchReason::Acknowledged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +58,7 @@ impl SwitchReason {
             SwitchReason::AlarmEnded => "alarm-ended",
             SwitchReason::Stalled => "stalled",
             SwitchReason::PadRemoved => "pad-removed",
+            SwitchReason::Acknowledged => "acknowledged",
         }
     }
 }
@@ -85,6 +92,9 @@ pub struct Config {
     /// `None`: stall detection is off.
     pub stall_timeout_ns: Option<u64>,
     pub policy: Policy,
+    /// The user's choice stays on screen (its last frame) when it stalls, instead of another
+    /// input standing in for it.
+    pub keep_stalled_choice: bool,
 }
 
 impl Default for Config {
@@ -94,6 +104,7 @@ impl Default for Config {
             alarm_hold_ns: 0,
             stall_timeout_ns: None,
             policy: Policy::Latest,
+            keep_stalled_choice: false,
         }
     }
 }
@@ -126,6 +137,11 @@ struct Input {
     has_frame: bool,
     stalled: bool,
     eos: bool,
+    /// The current alarm (or its hold) was acknowledged: it no longer competes. Cleared by
+    /// the input's next alarm start.
+    acked: bool,
+    /// The input's alarms do not compete while set.
+    snoozed: bool,
 }
 
 impl Input {
@@ -133,8 +149,13 @@ impl Input {
         !self.stalled && !self.eos
     }
 
+    /// Alarmed or held, acknowledged or not.
+    fn alarmed_or_held(&self) -> bool {
+        self.alarm || self.hold_until.is_some()
+    }
+
     fn alarm_candidate(&self) -> bool {
-        self.usable() && (self.alarm || self.hold_until.is_some())
+        self.usable() && self.alarmed_or_held() && !self.acked && !self.snoozed
     }
 }
 
@@ -200,6 +221,8 @@ impl Selection {
                 has_frame: false,
                 stalled: false,
                 eos: false,
+                acked: false,
+                snoozed: false,
             },
         );
     }
@@ -247,6 +270,8 @@ impl Selection {
             self.alarm_seq += 1;
             input.alarm_seq = self.alarm_seq;
             input.hold_until = None;
+            // A new alarm takes over again, whatever was acknowledged before.
+            input.acked = false;
         } else {
             // A timestamp from the future must not stretch the hold.
             let ended = at.map_or(now, |at| at.min(now));
@@ -279,6 +304,41 @@ impl Selection {
     /// All inputs are at EOS (and there is at least one).
     pub fn all_eos(&self) -> bool {
         !self.inputs.is_empty() && self.inputs.values().all(|i| i.eos)
+    }
+
+    /// Acknowledges the alarm of `id` (running or held): it stops holding the screen until the
+    /// input's next alarm start. Returns whether there was an unacknowledged alarm to take.
+    pub fn acknowledge(&mut self, id: InputId) -> bool {
+        match self.inputs.get_mut(&id) {
+            Some(input) if input.alarmed_or_held() && !input.acked => {
+                input.acked = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Snoozes (or wakes) `id`: while snoozed its alarms take no screen. Returns whether it
+    /// changed.
+    pub fn set_snoozed(&mut self, id: InputId, snoozed: bool) -> bool {
+        match self.inputs.get_mut(&id) {
+            Some(input) if input.snoozed != snoozed => {
+                input.snoozed = snoozed;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn is_snoozed(&self, id: InputId) -> bool {
+        self.inputs.get(&id).is_some_and(|i| i.snoozed)
+    }
+
+    /// The input whose alarm holds the screen now, if an alarm does.
+    pub fn alarm_on_screen(&self) -> Option<InputId> {
+        (self.basis == Basis::Alarm)
+            .then_some(self.active)
+            .flatten()
     }
 
     /// The input's alarm is running (the hold does not count).
@@ -351,6 +411,10 @@ impl Selection {
             match from.map(|f| self.inputs.get(&f)) {
                 Some(None) => SwitchReason::PadRemoved,
                 Some(Some(input)) if !input.usable() => SwitchReason::Stalled,
+                Some(Some(input)) if previous_basis == Basis::Alarm && input.alarmed_or_held() => {
+                    // Still alarmed, yet no longer on screen: acknowledged or snoozed.
+                    SwitchReason::Acknowledged
+                }
                 _ if previous_basis == Basis::Alarm => SwitchReason::AlarmEnded,
                 _ => SwitchReason::User,
             }
@@ -373,7 +437,11 @@ impl Selection {
             }
         }
 
-        if let Some(user) = self.user.filter(usable) {
+        // Kept: the choice has shown something (a last frame to stay on screen).
+        let kept = |id: &InputId| {
+            self.config.keep_stalled_choice && self.inputs.get(id).is_some_and(|i| i.has_frame)
+        };
+        if let Some(user) = self.user.filter(|u| usable(u) || kept(u)) {
             return (Some(user), Basis::User);
         }
         // No choice made or possible: the highest priority wins; on ties the input shown before
@@ -416,6 +484,7 @@ mod tests {
             alarm_hold_ns: 1000 * MS,
             stall_timeout_ns: Some(500 * MS),
             policy,
+            keep_stalled_choice: false,
         }
     }
 
@@ -713,5 +782,105 @@ mod tests {
             sw(2, 1, SwitchReason::AlarmEnded),
             "back to the input shown before the alarm"
         );
+    }
+
+    #[test]
+    fn an_acknowledged_alarm_gives_the_screen_back_until_the_next_alarm_start() {
+        let mut s = three(Policy::Latest);
+        s.select(Some(1));
+        s.evaluate(0);
+        s.alarm(2, true, Some(100 * MS), 100 * MS);
+        assert_eq!(s.evaluate(100 * MS), sw(1, 2, SwitchReason::Alarm));
+        assert_eq!(s.alarm_on_screen(), Some(2));
+        assert!(s.acknowledge(2));
+        assert!(!s.acknowledge(2), "once is enough");
+        assert!(!s.acknowledge(0), "no alarm on 0");
+        assert_eq!(s.evaluate(110 * MS), sw(2, 1, SwitchReason::Acknowledged));
+        assert_eq!(s.alarm_on_screen(), None);
+        // The alarm ends and starts again: it takes over again.
+        s.alarm(2, false, Some(200 * MS), 200 * MS);
+        assert_eq!(
+            s.evaluate(200 * MS),
+            None,
+            "the acknowledged hold does not come back"
+        );
+        s.alarm(2, true, Some(300 * MS), 300 * MS);
+        assert_eq!(s.evaluate(300 * MS), sw(1, 2, SwitchReason::Alarm));
+    }
+
+    #[test]
+    fn an_acknowledged_hold_ends_at_once_and_another_alarm_still_wins() {
+        let mut s = three(Policy::Latest);
+        s.select(Some(0));
+        s.evaluate(0);
+        s.alarm(1, true, Some(10 * MS), 10 * MS);
+        s.alarm(2, true, Some(20 * MS), 20 * MS);
+        assert_eq!(s.evaluate(20 * MS), sw(0, 2, SwitchReason::Alarm));
+        s.alarm(2, false, Some(30 * MS), 30 * MS);
+        assert_eq!(s.evaluate(30 * MS), None, "held");
+        s.acknowledge(2);
+        // 1 is still alarmed and unacknowledged: it takes the screen.
+        assert_eq!(s.evaluate(40 * MS), sw(2, 1, SwitchReason::Alarm));
+        s.acknowledge(1);
+        feed_all(&mut s, 50 * MS);
+        assert_eq!(s.evaluate(50 * MS), sw(1, 0, SwitchReason::Acknowledged));
+    }
+
+    #[test]
+    fn a_snoozed_input_alarms_but_takes_no_screen_until_woken() {
+        let mut s = three(Policy::Latest);
+        s.select(Some(0));
+        s.evaluate(0);
+        assert!(s.set_snoozed(2, true));
+        assert!(!s.set_snoozed(2, true));
+        s.alarm(2, true, Some(10 * MS), 10 * MS);
+        assert!(s.is_alarmed(2), "still known");
+        assert_eq!(s.evaluate(10 * MS), None);
+        // Woken while its alarm runs: it takes over.
+        s.set_snoozed(2, false);
+        assert_eq!(s.evaluate(20 * MS), sw(0, 2, SwitchReason::Alarm));
+        // Snoozed while on screen: the user's choice comes back.
+        s.set_snoozed(2, true);
+        assert_eq!(s.evaluate(30 * MS), sw(2, 0, SwitchReason::Acknowledged));
+    }
+
+    #[test]
+    fn with_keep_stalled_choice_a_dead_choice_stays_and_alarms_still_win() {
+        let mut s = three(Policy::Latest);
+        s.set_config(Config {
+            keep_stalled_choice: true,
+            ..s.config()
+        });
+        s.select(Some(1));
+        assert_eq!(s.evaluate(0), sw(0, 1, SwitchReason::User));
+        // 1 stops; the others go on.
+        s.frame(0, 600 * MS);
+        s.frame(2, 600 * MS);
+        assert_eq!(s.evaluate(600 * MS), None, "no stand-in");
+        assert!(s.is_stalled(1));
+        // An alarm still takes the screen, and gives it back to the dead choice.
+        s.alarm(2, true, Some(700 * MS), 700 * MS);
+        assert_eq!(s.evaluate(700 * MS), sw(1, 2, SwitchReason::Alarm));
+        s.alarm(2, false, Some(800 * MS), 800 * MS);
+        s.frame(0, 1900 * MS);
+        s.frame(2, 1900 * MS);
+        assert_eq!(s.evaluate(1900 * MS), sw(2, 1, SwitchReason::AlarmEnded));
+    }
+
+    #[test]
+    fn a_choice_that_never_showed_anything_is_stood_in_for_even_when_kept() {
+        let mut s = Selection::new(Config {
+            keep_stalled_choice: true,
+            ..config(Policy::Latest)
+        });
+        s.add_input(0, 0, 0);
+        s.add_input(1, 0, 0);
+        s.frame(0, 0);
+        assert_eq!(s.evaluate(0).map(|w| w.to), Some(Some(0)));
+        s.frame(0, 600 * MS);
+        s.evaluate(600 * MS);
+        assert!(s.is_stalled(1));
+        s.select(Some(1));
+        assert_eq!(s.evaluate(610 * MS), None, "1 has nothing to show");
     }
 }

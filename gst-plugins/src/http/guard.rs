@@ -80,34 +80,145 @@ pub enum Origins {
     SameHostOr(Arc<[String]>),
 }
 
+/// What a user may do, each role including the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Watch walls and peek at cameras.
+    Viewer,
+    /// Also choose what walls show, acknowledge and snooze alarms.
+    Operator,
+    /// Also everything else the API offers.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("'{s}' is not a role: viewer, operator or admin"))
+    }
+}
+
+/// Who made a request: the user its token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: Arc<str>,
+    pub role: Role,
+}
+
+/// A token and whose it is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub token: Arc<str>,
+    pub identity: Identity,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("token", &"***")
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+/// The bearer token of a request: `?token=` or `Authorization: Bearer`.
+fn presented<'a>(
+    query: &'a HashMap<String, String>,
+    authorization: Option<&'a str>,
+) -> [Option<&'a str>; 2] {
+    let from_header = authorization.and_then(|h| {
+        let (scheme, value) = h.trim().split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then_some(value.trim())
+    });
+    [query.get("token").map(String::as_str), from_header]
+}
+
+/// The identity whose token the request presents. Every credential and both places are
+/// compared, whatever matches, so the time taken says nothing about which one did.
+fn identify(
+    credentials: &[Credential],
+    query: &HashMap<String, String>,
+    authorization: Option<&str>,
+) -> Option<Identity> {
+    let mut found = None;
+    for given in presented(query, authorization).into_iter().flatten() {
+        for c in credentials {
+            if constant_time_eq(given.as_bytes(), c.token.as_bytes()) && found.is_none() {
+                found = Some(c.identity.clone());
+            }
+        }
+    }
+    found
+}
+
 /// Which paths a guard covers.
 type Scope = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// The role a request needs, from its method and path.
+type Needs = Arc<dyn Fn(&warp::http::Method, &str) -> Role + Send + Sync>;
 
 /// The token and origin check in front of a set of routes. Cheap to clone.
 #[derive(Clone)]
 pub struct Guard {
-    token: Option<Arc<str>>,
+    credentials: Arc<[Credential]>,
     origins: Origins,
     guarded: Scope,
+    needs: Needs,
 }
 
 impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Guard")
-            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("credentials", &self.credentials)
             .field("origins", &self.origins)
             .finish_non_exhaustive()
     }
 }
 
 impl Guard {
-    /// A guard asking for `token` (none, or an empty one, asks for nothing) and accepting
-    /// `origins`, on every path until [`Guard::covering`] says otherwise.
+    /// A guard asking for `token` (none, or an empty one, asks for nothing; its holder is an
+    /// admin) and accepting `origins`, on every path until [`Guard::covering`] says otherwise.
     pub fn new(token: Option<&str>, origins: Origins) -> Self {
+        let credentials = token
+            .filter(|t| !t.is_empty())
+            .map(|t| Credential {
+                token: t.into(),
+                identity: Identity {
+                    name: "admin".into(),
+                    role: Role::Admin,
+                },
+            })
+            .into_iter()
+            .collect();
+        Self::with_credentials(credentials, origins)
+    }
+
+    /// A guard asking for one of `credentials` (none asks for nothing), each request needing
+    /// the viewer role until [`Guard::requiring`] says otherwise.
+    pub fn with_credentials(credentials: Vec<Credential>, origins: Origins) -> Self {
         Guard {
-            token: token.filter(|t| !t.is_empty()).map(Into::into),
+            credentials: credentials.into(),
             origins,
             guarded: Arc::new(|_| true),
+            needs: Arc::new(|_, _| Role::Viewer),
         }
     }
 
@@ -118,33 +229,66 @@ impl Guard {
         self
     }
 
-    /// Whether a request for `path` with these credentials and headers may go on; if not,
-    /// the answer to give.
+    /// The same guard, asking each request for the role `needs` gives its method and path.
+    pub fn requiring(
+        mut self,
+        needs: impl Fn(&warp::http::Method, &str) -> Role + Send + Sync + 'static,
+    ) -> Self {
+        self.needs = Arc::new(needs);
+        self
+    }
+
+    /// Whether a request for `path` with these credentials and headers may go on (with whose
+    /// it is: `None` when the guard asks for no token); if not, the answer to give.
     pub fn check(
         &self,
+        method: &warp::http::Method,
         path: &str,
         query: &HashMap<String, String>,
         authorization: Option<&str>,
         origin: Option<&str>,
         host: Option<&str>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<Identity>, ApiError> {
         if !(self.guarded)(path) {
-            return Ok(());
+            return Ok(None);
         }
-        if !is_authorized(self.token.as_deref(), query, authorization) {
-            return Err(ApiError::unauthorized());
-        }
+        let who = if self.credentials.is_empty() {
+            None
+        } else {
+            Some(
+                identify(&self.credentials, query, authorization)
+                    .ok_or_else(ApiError::unauthorized)?,
+            )
+        };
         match &self.origins {
-            Origins::Any => Ok(()),
-            Origins::SameHostOr(allowed) if origin_allowed(origin, host, allowed) => Ok(()),
-            Origins::SameHostOr(_) => Err(ApiError::forbidden_origin()),
+            Origins::Any => {}
+            Origins::SameHostOr(allowed) if origin_allowed(origin, host, allowed) => {}
+            Origins::SameHostOr(_) => return Err(ApiError::forbidden_origin()),
         }
+        if let Some(who) = &who {
+            let needed = (self.needs)(method, path);
+            if who.role < needed {
+                return Err(ApiError::new(
+                    warp::http::StatusCode::FORBIDDEN,
+                    "forbidden-role",
+                    format!(
+                        "this needs the {} role; {} is {} {}",
+                        needed.as_str(),
+                        who.name,
+                        if who.role == Role::Admin { "an" } else { "a" },
+                        who.role.as_str()
+                    ),
+                ));
+            }
+        }
+        Ok(who)
     }
 
     /// The check as a filter: it refuses with the [`ApiError`] that [`super::recover`] answers.
     pub fn filter(&self) -> impl Filter<Extract = (), Error = Rejection> + Clone {
         let guard = self.clone();
-        warp::path::full()
+        warp::method()
+            .and(warp::path::full())
             .and(
                 warp::query::<HashMap<String, String>>()
                     .or(warp::any().map(HashMap::new))
@@ -154,24 +298,47 @@ impl Guard {
             .and(warp::header::optional::<String>("origin"))
             .and(warp::header::optional::<String>("host"))
             .and_then(
-                move |path: warp::path::FullPath,
+                move |method: warp::http::Method,
+                      path: warp::path::FullPath,
                       query: HashMap<String, String>,
                       auth: Option<String>,
                       origin: Option<String>,
                       host: Option<String>| {
                     let verdict = guard
                         .check(
+                            &method,
                             path.as_str(),
                             &query,
                             auth.as_deref(),
                             origin.as_deref(),
                             host.as_deref(),
                         )
+                        .map(|_| ())
                         .map_err(warp::reject::custom);
                     async move { verdict }
                 },
             )
             .untuple_one()
+    }
+
+    /// Who a request comes from (`None` without credentials configured, or for a token that
+    /// is not one of them), for routes that record who acted. It checks nothing: the guard in
+    /// front of the routes has.
+    pub fn identify(
+        &self,
+    ) -> impl Filter<Extract = (Option<Identity>,), Error = std::convert::Infallible> + Clone {
+        let credentials = self.credentials.clone();
+        warp::query::<HashMap<String, String>>()
+            .or(warp::any().map(HashMap::new))
+            .unify()
+            .and(warp::header::optional::<String>("authorization"))
+            .map(
+                move |query: HashMap<String, String>, auth: Option<String>| {
+                    identify(&credentials, &query, auth.as_deref())
+                },
+            )
+            .or(warp::any().map(|| None))
+            .unify()
     }
 
     /// `routes` behind this guard: a refused request is answered here; whatever `routes`
@@ -234,36 +401,94 @@ mod tests {
         with_token.insert("token".to_string(), "t".to_string());
         let host = Some("cam:8080");
         let evil = Some("http://evil.example");
-        let status = |r: Result<(), ApiError>| r.err().map(|e| e.status.as_u16());
+        let status = |r: Result<Option<Identity>, ApiError>| r.err().map(|e| e.status.as_u16());
+        let get = &warp::http::Method::GET;
 
         assert_eq!(
-            status(guard.check("/api", &none, None, evil, host)),
+            status(guard.check(get, "/api", &none, None, evil, host)),
             Some(401)
         );
         assert_eq!(
-            status(guard.check("/api", &with_token, None, evil, host)),
+            status(guard.check(get, "/api", &with_token, None, evil, host)),
             Some(403)
         );
         assert_eq!(
-            status(guard.check("/api", &with_token, None, None, host)),
+            status(guard.check(get, "/api", &with_token, None, None, host)),
             None
         );
         let same = Some("http://cam:8080");
         assert_eq!(
-            status(guard.check("/api", &with_token, None, same, host)),
+            status(guard.check(get, "/api", &with_token, None, same, host)),
             None
         );
         let listed = Some("https://wall.example/");
         assert_eq!(
-            status(guard.check("/api", &with_token, None, listed, host)),
+            status(guard.check(get, "/api", &with_token, None, listed, host)),
             None
         );
         assert_eq!(
-            status(guard.check("/public.js", &none, None, evil, host)),
+            status(guard.check(get, "/public.js", &none, None, evil, host)),
             None
         );
 
         let any = Guard::new(Some(""), Origins::Any);
-        assert_eq!(status(any.check("/ws", &none, None, evil, host)), None);
+        assert_eq!(status(any.check(get, "/ws", &none, None, evil, host)), None);
+    }
+
+    #[test]
+    fn each_user_is_known_by_their_token_and_needs_the_role_the_request_asks() {
+        let user = |token: &str, name: &str, role| Credential {
+            token: token.into(),
+            identity: Identity {
+                name: name.into(),
+                role,
+            },
+        };
+        let guard = Guard::with_credentials(
+            vec![
+                user("v-token", "val", Role::Viewer),
+                user("o-token", "olga", Role::Operator),
+                user("a-token", "ada", Role::Admin),
+            ],
+            Origins::Any,
+        )
+        .requiring(|method, path| match (method.as_str(), path) {
+            ("GET", _) => Role::Viewer,
+            ("PUT", "/api/selection") => Role::Operator,
+            _ => Role::Admin,
+        });
+        let ask = |method: &str, path: &str, token: &str| {
+            let query = HashMap::new();
+            let bearer = format!("Bearer {token}");
+            let method = warp::http::Method::from_bytes(method.as_bytes()).unwrap();
+            guard.check(&method, path, &query, Some(&bearer), None, None)
+        };
+        let who = |r: Result<Option<Identity>, ApiError>| r.unwrap().unwrap().name.to_string();
+        assert_eq!(who(ask("GET", "/api/cameras", "v-token")), "val");
+        assert_eq!(who(ask("PUT", "/api/selection", "o-token")), "olga");
+        assert_eq!(who(ask("POST", "/api/cameras", "a-token")), "ada");
+        let refused = ask("PUT", "/api/selection", "v-token").unwrap_err();
+        assert_eq!(refused.status.as_u16(), 403);
+        assert_eq!(refused.code, "forbidden-role");
+        assert!(
+            refused.reason.contains("operator role; val is a viewer"),
+            "{}",
+            refused.reason
+        );
+        let refused = ask("POST", "/api/cameras", "o-token").unwrap_err();
+        assert!(
+            refused.reason.contains("needs the admin role"),
+            "{}",
+            refused.reason
+        );
+        assert_eq!(
+            ask("GET", "/api/cameras", "nobody")
+                .unwrap_err()
+                .status
+                .as_u16(),
+            401
+        );
+        assert_eq!("operator".parse::<Role>(), Ok(Role::Operator));
+        assert!("root".parse::<Role>().is_err());
     }
 }

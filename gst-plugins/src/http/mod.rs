@@ -26,7 +26,9 @@ use warp::filters::BoxedFilter;
 mod guard;
 mod reply;
 
-pub use guard::{constant_time_eq, is_authorized, origin_allowed, Guard, Origins};
+pub use guard::{
+    constant_time_eq, is_authorized, origin_allowed, Credential, Guard, Identity, Origins, Role,
+};
 pub use reply::{
     asset_reply, assets, json_error, json_reply, recover, ApiError, CONTENT_SECURITY_POLICY,
 };

@@ -19,6 +19,7 @@
 //! alarm_hold_ms = 5000           # how long an alarmed camera stays after its alarm ends
 //! alarm_policy = "latest"        # or "priority", "first": which alarm wins when several are active
 //! stall_timeout_ms = 2000        # a camera without frames for this long is stalled
+//! on_offline = "stay"            # the chosen camera stays when it dies; "next-live": a stand-in
 //!
 //! [reconnect]
 //! initial_ms = 250               # first retry of a failed camera
@@ -55,10 +56,12 @@ use toml::Spanned;
 
 mod check;
 mod integrations;
+mod users;
 mod walls;
 use check::Checker;
 pub use check::ConfigError;
 pub use integrations::{HistoryConfig, MetricsConfig, MqttConfig, SnapshotsConfig, WebhookConfig};
+pub use users::{UserConfig, MIN_TOKEN_LEN};
 pub use walls::{Wall, WallConfig, MAIN_WALL, MAX_WALLS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -141,6 +144,18 @@ pub struct SelectorConfig {
     pub alarm_hold_ms: u32,
     pub alarm_policy: AlarmPolicy,
     pub stall_timeout_ms: Spanned<u32>,
+    pub on_offline: OnOffline,
+}
+
+/// What a wall shows when the camera the user chose stops sending pictures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnOffline {
+    /// That camera, its last frame marked offline with the reason, until it comes back.
+    #[default]
+    Stay,
+    /// Another live camera stands in for it until it comes back.
+    NextLive,
 }
 
 impl Default for SelectorConfig {
@@ -150,6 +165,7 @@ impl Default for SelectorConfig {
             alarm_hold_ms: 5000,
             alarm_policy: AlarmPolicy::Latest,
             stall_timeout_ms: Spanned::new(0..0, 2000),
+            on_offline: OnOffline::Stay,
         }
     }
 }
@@ -249,6 +265,8 @@ pub struct Config {
     pub cameras: Vec<CameraConfig>,
     #[serde(default, rename = "wall")]
     pub walls: Vec<WallConfig>,
+    #[serde(default, rename = "user")]
+    pub users: Vec<UserConfig>,
     #[serde(default)]
     pub snapshots: integrations::SnapshotsConfig,
     #[serde(default)]
@@ -502,6 +520,7 @@ impl Config {
             );
         }
         walls::validate(self, c);
+        users::validate(self, c);
         integrations::validate(self, c);
     }
 

@@ -11,6 +11,7 @@
 //! alarm_override = true          # default: [selector]'s
 //! alarm_hold_ms = 5000           # default: [selector]'s
 //! alarm_policy = "latest"        # default: [selector]'s
+//! on_offline = "stay"            # default: [selector]'s; "next-live" for a stand-in
 //! ```
 //!
 //! Without any `[[wall]]`, there is one wall, `main`, made from `[selector]`: a file written
@@ -22,7 +23,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::check::Checker;
-use super::{valid_camera_id, AlarmPolicy, Config};
+use super::{valid_camera_id, AlarmPolicy, Config, OnOffline};
 
 /// The id of the one wall of a configuration without `[[wall]]`.
 pub const MAIN_WALL: &str = "main";
@@ -39,6 +40,7 @@ pub struct WallConfig {
     pub alarm_override: Option<bool>,
     pub alarm_hold_ms: Option<u32>,
     pub alarm_policy: Option<AlarmPolicy>,
+    pub on_offline: Option<OnOffline>,
 }
 
 /// A wall as it runs: its settings resolved, its cameras as indices into the enabled cameras.
@@ -51,6 +53,7 @@ pub struct Wall {
     pub alarm_override: bool,
     pub alarm_hold_ms: u32,
     pub alarm_policy: AlarmPolicy,
+    pub on_offline: OnOffline,
 }
 
 impl Config {
@@ -68,6 +71,7 @@ impl Config {
                 alarm_override: sel.alarm_override,
                 alarm_hold_ms: sel.alarm_hold_ms,
                 alarm_policy: sel.alarm_policy,
+                on_offline: sel.on_offline,
             }];
         }
         self.walls
@@ -86,6 +90,7 @@ impl Config {
                 alarm_override: w.alarm_override.unwrap_or(sel.alarm_override),
                 alarm_hold_ms: w.alarm_hold_ms.unwrap_or(sel.alarm_hold_ms),
                 alarm_policy: w.alarm_policy.unwrap_or(sel.alarm_policy),
+                on_offline: w.on_offline.unwrap_or(sel.on_offline),
             })
             .collect()
     }
@@ -191,7 +196,7 @@ mod tests {
             "t.toml",
             &format!(
                 "{CAMERAS}[[wall]]\nid = \"spot\"\nname = \"Spot monitor\"\ncameras = [\"b\", \"c\"]\n\
-                 alarm_override = false\n[[wall]]\nid = \"all\"\n"
+                 alarm_override = false\non_offline = \"next-live\"\n[[wall]]\nid = \"all\"\n"
             ),
         )
         .unwrap();
@@ -201,6 +206,8 @@ mod tests {
         // c is disabled: left out.
         assert_eq!(walls[0].cameras, [1]);
         assert!(!walls[0].alarm_override);
+        assert_eq!(walls[0].on_offline, OnOffline::NextLive);
+        assert_eq!(walls[1].on_offline, OnOffline::Stay);
         assert_eq!(walls[1].name, "all");
         assert_eq!(walls[1].cameras, [0, 1]);
         assert!(walls[1].alarm_override);

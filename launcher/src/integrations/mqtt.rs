@@ -68,6 +68,10 @@ impl Topics {
     pub fn selection(&self) -> String {
         format!("{}/selection", self.prefix)
     }
+    /// Whether a camera is snoozed (`ON`/`OFF`).
+    pub fn snoozed(&self, camera: &str) -> String {
+        format!("{}/camera/{camera}/snoozed", self.prefix)
+    }
     /// The camera on screen on one wall.
     pub fn wall_selection(&self, wall: &str) -> String {
         format!("{}/wall/{wall}/selection", self.prefix)
@@ -155,6 +159,7 @@ impl Topics {
         match message {
             Message::Alarm(a) => vec![(self.alarm(&a.camera), on_off(a.active).into())],
             Message::Camera(c) => vec![(self.state(&c.camera), c.state.to_string())],
+            Message::Snooze(z) => vec![(self.snoozed(&z.camera), on_off(z.until.is_some()).into())],
             Message::Switch(s) if !s.camera.is_empty() => {
                 let mut out = Vec::new();
                 let main = match (&s.wall, &self.main_wall) {

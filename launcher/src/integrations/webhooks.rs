@@ -25,24 +25,47 @@ use crate::config::WebhookConfig;
 use crate::events::{each_event, Event};
 use crate::state::AppState;
 
-/// The body of one webhook call.
+/// The body of one webhook call: alarms, acknowledges and snoozes (each saying who acted).
 pub fn alarm_body(state: &AppState, message: &Message<'_>) -> Option<serde_json::Value> {
-    let Message::Alarm(a) = message else {
-        return None;
+    let camera = match message {
+        Message::Alarm(a) => &a.camera,
+        Message::Ack(a) => &a.camera,
+        Message::Snooze(z) => &z.camera,
+        _ => return None,
     };
     let name = state
-        .camera_index(&a.camera)
+        .camera_index(camera)
         .map(|i| state.cameras[i].name.clone())?;
-    Some(serde_json::json!({
-        "event": "alarm",
-        "camera": a.camera,
-        "name": name,
-        "active": a.active,
-        "kind": a.kind,
-        "level": a.level,
-        "ts": a.ts,
-        "snapshot": format!("/api/cameras/{}/snapshot.jpg", a.camera),
-    }))
+    Some(match message {
+        Message::Alarm(a) => serde_json::json!({
+            "event": "alarm",
+            "camera": a.camera,
+            "name": name,
+            "active": a.active,
+            "kind": a.kind,
+            "level": a.level,
+            "ts": a.ts,
+            "snoozed": a.snoozed,
+            "snapshot": format!("/api/cameras/{}/snapshot.jpg", a.camera),
+        }),
+        Message::Ack(a) => serde_json::json!({
+            "event": "ack",
+            "camera": a.camera,
+            "name": name,
+            "wall": a.wall,
+            "by": a.by,
+            "ts": a.ts,
+        }),
+        Message::Snooze(z) => serde_json::json!({
+            "event": "snooze",
+            "camera": z.camera,
+            "name": name,
+            "until": z.until,
+            "by": z.by,
+            "ts": z.ts,
+        }),
+        _ => return None,
+    })
 }
 
 fn backoff(attempt: u32) -> Duration {

@@ -121,6 +121,7 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
                 .context("selector gave no sink pad")?;
             pad.set_property("camera-id", cam.id());
             pad.set_property("priority", cam.priority);
+            pad.set_property("snoozed", state.cameras[index].snoozed_until().is_some());
             match &tee {
                 Some(tee) => tee
                     .request_pad_simple("src_%u")

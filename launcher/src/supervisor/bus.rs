@@ -121,7 +121,9 @@ fn on_alarm(state: &Arc<AppState>, alarm: &Alarm) {
     };
     info!(camera = %alarm.camera_id, active = alarm.active, level = alarm.level, "alarm");
     state.set_alarm(i, alarm.active);
-    state.publish(&protocol::Message::Alarm(protocol::Alarm::from(alarm)));
+    let mut message = protocol::Alarm::from(alarm);
+    message.snoozed = state.cameras[i].snoozed_until().is_some();
+    state.publish(&protocol::Message::Alarm(message));
 }
 
 fn on_switch(state: &Arc<AppState>, wall: usize, sw: &SelectorSwitched) {

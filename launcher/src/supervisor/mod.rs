@@ -193,9 +193,26 @@ fn run(state: Arc<AppState>, requests: Requests, builds: Arc<AtomicU64>) {
                 Some(Command::Select {
                     wall,
                     camera,
+                    by,
                     reply,
                 }) => {
-                    let _ = reply.send(select(&state, running.as_ref(), wall, &camera));
+                    let _ = reply.send(select(&state, running.as_ref(), wall, &camera, by));
+                }
+                Some(Command::Ack {
+                    wall,
+                    camera,
+                    by,
+                    reply,
+                }) => {
+                    let _ = reply.send(acknowledge(&state, running.as_ref(), wall, camera, by));
+                }
+                Some(Command::Snooze {
+                    camera,
+                    until,
+                    by,
+                    reply,
+                }) => {
+                    let _ = reply.send(snooze(&state, running.as_ref(), &camera, until, by));
                 }
                 Some(Command::Rebuild) => {
                     stop(running.take());
@@ -220,6 +237,7 @@ fn run(state: Arc<AppState>, requests: Requests, builds: Arc<AtomicU64>) {
         }
         if let Some(r) = running.as_mut() {
             watch_cameras(&state, r);
+            wake_snoozed(&state, r);
         }
     }
 }
@@ -229,6 +247,7 @@ fn select(
     running: Option<&Running>,
     wall: usize,
     camera: &str,
+    by: Option<String>,
 ) -> Result<Selection, SelectError> {
     let runtime = state
         .walls
@@ -244,8 +263,18 @@ fn select(
         return Err(SelectError::NotRunning);
     };
     let slot = &running.walls[wall];
+    // A choice while an alarm holds the wall is an acknowledge of that alarm as well: the
+    // guard saw it and chose something else, and the choice is shown, not deferred.
+    let held_by = slot
+        .selector
+        .property::<Option<gst::Pad>>("active-pad")
+        .and_then(|a| slot.camera_of(&a))
+        .filter(|&i| i != index && runtime.selection().reason == SelectionReason::Alarm);
     if let Some(pad) = &slot.pads[index] {
         slot.selector.set_property("selected-pad", pad);
+    }
+    if let Some(on_screen) = held_by {
+        ack_on(state, slot, wall, on_screen, by);
     }
     // The switch (if any) has happened by now; its bus message comes later, the answer now.
     let active = slot.selector.property::<Option<gst::Pad>>("active-pad");
@@ -261,6 +290,115 @@ fn select(
             s.camera = Some(id);
         }
     }))
+}
+
+/// Acknowledges camera `index`'s alarm on a wall's selector; publishes the `ack` when there
+/// was one to take.
+fn ack_on(
+    state: &AppState,
+    slot: &WallSlot,
+    wall: usize,
+    index: usize,
+    by: Option<String>,
+) -> bool {
+    let Some(pad) = &slot.pads[index] else {
+        return false;
+    };
+    let taken = slot.selector.emit_by_name::<bool>("acknowledge", &[pad]);
+    if taken {
+        let (camera, wall) = (&state.cameras[index].id, &state.walls[wall].id);
+        info!(camera = %camera, wall = %wall, by = ?by, "alarm acknowledged");
+        state.publish(&protocol::Message::Ack(protocol::Ack {
+            camera: Cow::Borrowed(camera),
+            wall: Cow::Borrowed(wall),
+            by: by.map(Cow::Owned),
+            ts: unix_ms_now(),
+        }));
+    }
+    taken
+}
+
+fn acknowledge(
+    state: &Arc<AppState>,
+    running: Option<&Running>,
+    wall: usize,
+    camera: Option<String>,
+    by: Option<String>,
+) -> Result<crate::control::Acked, SelectError> {
+    let runtime = state
+        .walls
+        .get(wall)
+        .ok_or_else(|| SelectError::UnknownWall(wall.to_string()))?;
+    let index = match &camera {
+        Some(c) => Some(
+            state
+                .camera_index(c)
+                .filter(|&i| runtime.has(i))
+                .ok_or_else(|| SelectError::UnknownCamera(c.clone()))?,
+        ),
+        None => None,
+    };
+    let running = running.ok_or(SelectError::NotRunning)?;
+    let slot = &running.walls[wall];
+    // Without a camera: the one whose alarm holds the wall now, if one does.
+    let index = index.or_else(|| {
+        (runtime.selection().reason == SelectionReason::Alarm)
+            .then(|| runtime.shown())
+            .flatten()
+    });
+    let acknowledged = index.is_some_and(|i| ack_on(state, slot, wall, i, by));
+    Ok(crate::control::Acked {
+        acknowledged,
+        selection: runtime.selection(),
+    })
+}
+
+/// Sets each wall's `snoozed` pad property of camera `index`.
+fn apply_snooze(running: &Running, index: usize, snoozed: bool) {
+    for slot in &running.walls {
+        if let Some(pad) = &slot.pads[index] {
+            pad.set_property("snoozed", snoozed);
+        }
+    }
+}
+
+fn snooze(
+    state: &Arc<AppState>,
+    running: Option<&Running>,
+    camera: &str,
+    until: Option<u64>,
+    by: Option<String>,
+) -> Result<(), SelectError> {
+    let index = state
+        .camera_index(camera)
+        .ok_or_else(|| SelectError::UnknownCamera(camera.to_string()))?;
+    // Kept in the state: a pipeline built later applies it too.
+    state.cameras[index]
+        .snoozed_until
+        .store(until.unwrap_or(0), Ordering::Relaxed);
+    if let Some(running) = running {
+        apply_snooze(running, index, until.is_some());
+    }
+    info!(camera = %camera, until = ?until, by = ?by, "snooze");
+    state.publish(&protocol::Message::Snooze(protocol::Snooze {
+        camera: Cow::Borrowed(camera),
+        until,
+        by: by.map(Cow::Owned),
+        ts: unix_ms_now(),
+    }));
+    Ok(())
+}
+
+/// Wakes the cameras whose snooze has run out.
+fn wake_snoozed(state: &Arc<AppState>, running: &Running) {
+    let now = unix_ms_now();
+    for (index, cam) in state.cameras.iter().enumerate() {
+        let until = cam.snoozed_until.load(Ordering::Relaxed);
+        if until != 0 && until <= now {
+            debug!(camera = %cam.id, index, "snooze ended");
+            let _ = snooze(state, Some(running), &cam.id, None, None);
+        }
+    }
 }
 
 fn stop(running: Option<Running>) {

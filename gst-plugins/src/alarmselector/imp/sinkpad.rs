@@ -16,6 +16,7 @@ pub(super) const PROP_CAMERA_ID: &str = "camera-id";
 const PROP_PRIORITY: &str = "priority";
 pub(super) const PROP_ALARM: &str = "alarm";
 pub(super) const PROP_STALLED: &str = "stalled";
+pub(super) const PROP_SNOOZED: &str = "snoozed";
 
 const DEFAULT_PRIORITY: i32 = 0;
 const MIN_PRIORITY: i32 = -1_000_000;
@@ -25,6 +26,7 @@ const MAX_PRIORITY: i32 = 1_000_000;
 pub(super) struct PadSettings {
     pub(super) camera_id: Option<String>,
     pub(super) priority: i32,
+    pub(super) snoozed: bool,
 }
 
 impl Default for PadSettings {
@@ -32,6 +34,7 @@ impl Default for PadSettings {
         PadSettings {
             camera_id: None,
             priority: DEFAULT_PRIORITY,
+            snoozed: false,
         }
     }
 }
@@ -117,6 +120,16 @@ impl ObjectImpl for AlarmSelectorSinkPad {
                     .default_value(DEFAULT_PRIORITY)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder(PROP_SNOOZED)
+                    .nick("Snoozed")
+                    .blurb(
+                        "While true, this input's alarms take no screen (they are still known \
+                         and its alarm property still says so); an alarm of it on screen gives \
+                         the screen back at once",
+                    )
+                    .default_value(false)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoolean::builder(PROP_ALARM)
                     .nick("Alarm")
                     .blurb("Whether an alarm is running on this input (read-only)")
@@ -160,6 +173,18 @@ impl ObjectImpl for AlarmSelectorSinkPad {
                         .update(|state, _| state.selection.set_priority(id, priority));
                 }
             }
+            PROP_SNOOZED => {
+                let Ok(snoozed) = value.get::<bool>() else {
+                    return;
+                };
+                lock(&self.settings).snoozed = snoozed;
+                gst::info!(CAT, obj = self.obj(), "snoozed {}", snoozed);
+                if let Some(sel) = self.selector() {
+                    let id = self.id();
+                    sel.imp()
+                        .update(|state, _| state.selection.set_snoozed(id, snoozed));
+                }
+            }
             other => {
                 gst::warning!(CAT, obj = self.obj(), "property {} is read-only", other);
             }
@@ -170,6 +195,7 @@ impl ObjectImpl for AlarmSelectorSinkPad {
         match pspec.name() {
             PROP_CAMERA_ID => lock(&self.settings).camera_id.to_value(),
             PROP_PRIORITY => lock(&self.settings).priority.to_value(),
+            PROP_SNOOZED => lock(&self.settings).snoozed.to_value(),
             PROP_ALARM => lock(&self.state).alarm.to_value(),
             PROP_STALLED => lock(&self.state).stalled.to_value(),
             // GObject only asks for the properties listed above.
