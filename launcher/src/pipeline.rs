@@ -97,24 +97,46 @@ pub fn wall_names(position: usize, wall: &Wall) -> (String, String) {
     }
 }
 
-/// Name of the tee that hands camera `index`'s frames to the walls that show it (when it is on
-/// more than one wall, or on none).
+/// Name of the tee that hands camera `index`'s frames to the walls that show it (and, in the
+/// launcher, to its peek branch).
 pub fn tee_name(index: usize) -> String {
     format!("tee{index}")
 }
 
-/// A wall's selector and everything after it. `position` is the wall's place in the
-/// configuration; `sink` is the sink with its properties; `pads` are extra selector
-/// properties (such as `sink_0::priority=2`).
-pub fn wall_tail(config: &Config, position: usize, wall: &Wall, pads: &str, sink: &str) -> String {
-    let scale = if config.stream.max_width > 0 {
+/// Name of the sink of camera `index`'s peek branch.
+pub fn peek_name(index: usize) -> String {
+    format!("peek{index}")
+}
+
+/// Scaling to `stream.max_width` (nothing when it is 0), as every encoder branch does.
+fn scale(config: &Config) -> String {
+    if config.stream.max_width > 0 {
         format!(
             "videoscale ! video/x-raw,width=[16,{}],pixel-aspect-ratio=1/1 ! ",
             config.stream.max_width.max(16)
         )
     } else {
         String::new()
-    };
+    }
+}
+
+/// One camera's peek branch, from its tee: the camera alone, no selector and no alarm
+/// takeover, named by a `title` tag as the selector would, then scaled and encoded like a wall.
+pub fn peek_branch(config: &Config, index: usize, camera_id: &str) -> String {
+    format!(
+        "taginject tags=\"title={camera_id}\" ! {}videoconvert ! jpegenc quality={} ! \
+         mjpegwssink name={} server-enabled=false async=false forward-alarms=false",
+        scale(config),
+        config.stream.jpeg_quality.get_ref(),
+        peek_name(index)
+    )
+}
+
+/// A wall's selector and everything after it. `position` is the wall's place in the
+/// configuration; `sink` is the sink with its properties; `pads` are extra selector
+/// properties (such as `sink_0::priority=2`).
+pub fn wall_tail(config: &Config, position: usize, wall: &Wall, pads: &str, sink: &str) -> String {
+    let scale = scale(config);
     format!(
         "alarmselector name={} alarm-override={} alarm-hold-ms={} alarm-policy={} \
          stall-timeout-ms={} keep-stalled-choice={}{} ! {}videoconvert ! jpegenc quality={} ! {}",

@@ -580,26 +580,30 @@ fn select_error(e: SelectError) -> warp::reply::Response {
     }
 }
 
-/// The viewers' routes (`/ws`, `/mjpeg`, `/snapshot.jpg`) of every wall, picked by `?wall=ID`;
-/// without it, the first wall's.
+/// The viewers' routes (`/ws`, `/mjpeg`, `/snapshot.jpg`) of every wall, picked by `?wall=ID`
+/// (without it, the first wall's), and of every camera alone, picked by `?camera=ID` (a peek: no
+/// wall moves, no alarm takes over, encoded only while someone peeks).
 fn wall_viewers(
     state: &Arc<AppState>,
     clients: ClientSet,
 ) -> BoxedFilter<(warp::reply::Response,)> {
-    let wall_param = || {
+    let param = |name: &'static str| {
         warp::query::<HashMap<String, String>>()
             .or(warp::any().map(HashMap::new))
             .unify()
-            .map(|q: HashMap<String, String>| q.get("wall").cloned())
+            .map(move |q: HashMap<String, String>| q.get(name).cloned())
     };
+    let wall_param = || param("wall");
     let mut all: Option<BoxedFilter<(warp::reply::Response,)>> = None;
     for (position, wall) in state.walls.iter().enumerate() {
         let id = wall.id.clone();
         let this_wall = wall_param()
-            .and_then(move |asked: Option<String>| {
+            .and(param("camera"))
+            .and_then(move |asked: Option<String>, camera: Option<String>| {
                 let mine = match &asked {
                     Some(asked) => *asked == id,
-                    None => position == 0,
+                    // Neither a wall nor a camera asked for: the first wall.
+                    None => position == 0 && camera.is_none(),
                 };
                 async move {
                     if mine {
@@ -627,17 +631,57 @@ fn wall_viewers(
             Some(before) => before.or(routes).unify().boxed(),
         });
     }
-    // A wall that is not there is said so, on the viewers' paths only.
-    let unknown = warp::path::full().and(wall_param()).and_then(
-        |path: warp::path::FullPath, asked: Option<String>| async move {
-            match asked {
-                Some(id) if matches!(path.as_str(), "/ws" | "/mjpeg" | "/snapshot.jpg") => {
-                    Ok(unknown_wall(&id))
+    // Peeks: one camera alone, whatever the walls do (`?camera=ID`, before `?wall=`).
+    for cam in &state.cameras {
+        let id = cam.id.clone();
+        let this_camera = param("camera")
+            .and_then(move |asked: Option<String>| {
+                let mine = asked.as_deref() == Some(id.as_str());
+                async move {
+                    if mine {
+                        Ok(())
+                    } else {
+                        Err(warp::reject::not_found())
+                    }
                 }
-                _ => Err(warp::reject::not_found()),
-            }
-        },
-    );
+            })
+            .untuple_one();
+        let routes = this_camera
+            .and(mjpegwssink::routes(
+                cam.peek.clone(),
+                RouteOptions {
+                    token: None,
+                    serve_viewer: false,
+                    clients: clients.clone(),
+                    ..RouteOptions::default()
+                },
+            ))
+            .boxed();
+        all = Some(match all {
+            None => routes,
+            Some(before) => routes.or(before).unify().boxed(),
+        });
+    }
+    // A wall or camera that is not there is said so, on the viewers' paths only.
+    let unknown = warp::path::full()
+        .and(param("camera"))
+        .and(wall_param())
+        .and_then(
+            |path: warp::path::FullPath, camera: Option<String>, wall: Option<String>| async move {
+                if !matches!(path.as_str(), "/ws" | "/mjpeg" | "/snapshot.jpg") {
+                    return Err(warp::reject::not_found());
+                }
+                match (camera, wall) {
+                    (Some(id), _) => Ok(json_error(
+                        StatusCode::NOT_FOUND,
+                        "unknown-camera",
+                        format!("no camera '{id}'"),
+                    )),
+                    (None, Some(id)) => Ok(unknown_wall(&id)),
+                    (None, None) => Err(warp::reject::not_found()),
+                }
+            },
+        );
     match all {
         Some(all) => all.or(unknown).unify().boxed(),
         None => unknown.boxed(),

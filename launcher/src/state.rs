@@ -59,6 +59,8 @@ pub struct CameraRuntime {
     failures: [AtomicU64; FailureKind::ALL.len()],
     /// The newest decoded frame and the decode errors, for snapshots and metrics.
     pub taps: crate::taps::CameraTaps,
+    /// What viewers peeking at this camera alone receive (`/ws?camera=ID`).
+    pub peek: FrameFeed,
 }
 
 impl CameraRuntime {
@@ -239,6 +241,12 @@ impl AppState {
                 fps_x100: AtomicU32::new(0),
                 reconnects: AtomicU64::new(0),
                 snoozed_until: AtomicU64::new(0),
+                peek: {
+                    // Nothing is encoded for a peek before someone peeks.
+                    let feed = FrameFeed::new();
+                    feed.forget_demand();
+                    feed
+                },
                 failures: Default::default(),
                 taps: Default::default(),
             })
@@ -377,6 +385,12 @@ impl AppState {
                 wall.feed.publish_json(event.json().clone());
             }
         }
+        // Peekers hear of alarms, cameras, acknowledges and snoozes, not of walls' switches.
+        if !matches!(msg, protocol::Message::Switch(_)) {
+            for cam in &self.cameras {
+                cam.peek.publish_json(event.json().clone());
+            }
+        }
         self.events.send(event);
     }
 
@@ -427,9 +441,17 @@ impl AppState {
     }
 
     /// Whether the stream is live: a frame reached the viewers' feed in the last few seconds.
+    /// Also when nobody watches it (it then encodes nothing) and the camera it shows is live.
     pub fn streaming(&self) -> bool {
-        self.feed()
+        let feed = self.feed();
+        let fresh = feed
             .latest()
-            .is_some_and(|f| unix_ms_now().saturating_sub(f.ts) < 5_000)
+            .is_some_and(|f| unix_ms_now().saturating_sub(f.ts) < 5_000);
+        let idle_but_live = feed.clients() == 0
+            && self
+                .main_wall()
+                .shown()
+                .is_some_and(|i| self.cameras[i].state() == CameraState::Live);
+        fresh || idle_but_live
     }
 }

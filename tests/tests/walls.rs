@@ -353,3 +353,78 @@ async fn an_acknowledged_alarm_gives_the_wall_back_and_a_snoozed_camera_takes_no
     }
     fc.control("cam3", "motion/off").unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peek_shows_one_camera_without_moving_any_wall_and_costs_nothing_unwatched() {
+    let fc = small_cameras(3);
+    let app = launcher_on(&fc, WALLS);
+    let addr = app.address();
+    wait_all_live(&addr, 3);
+    let peeks = |i: usize| app.state().cameras[i].peek.frames_encoded();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        (peeks(0), peeks(1), peeks(2)),
+        (0, 0, 0),
+        "nobody peeks: nothing encoded"
+    );
+
+    let mut control = Viewer::connect(&addr, None).await.unwrap();
+    control.frame_of("cam1", 0, T).await.unwrap();
+    // Two peekers of cam3 share one encoder; the control room stays on cam1.
+    let mut peek_a = Viewer::connect_to(&addr, "?camera=cam3").await.unwrap();
+    let mut peek_b = Viewer::connect_to(&addr, "?camera=cam3").await.unwrap();
+    peek_a.frame_of("cam3", 2, T).await.unwrap();
+    peek_b.frame_of("cam3", 2, T).await.unwrap();
+    let f = control.frame_of("cam1", 0, T).await.unwrap();
+    assert_eq!(f.width, 320);
+    let sel = http("GET", &addr, "/api/selection", None)
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(sel["camera"], "cam1");
+    assert_eq!(
+        (peeks(0), peeks(1)),
+        (0, 0),
+        "only the peeked camera is encoded"
+    );
+    let before = peeks(2);
+    std::thread::sleep(Duration::from_millis(1000));
+    let per_second = peeks(2) - before;
+    assert!(
+        (15..=30).contains(&per_second),
+        "one encoder for both peekers: {per_second}/s"
+    );
+
+    // An alarm on the peeked camera is heard, and takes over no peek.
+    fc.control("cam2", "motion/on").unwrap();
+    peek_a
+        .event("alarm", T, |e| e["camera"] == "cam2" && e["active"] == true)
+        .await
+        .unwrap();
+    let f = peek_a.frame_of("cam3", 2, T).await.unwrap();
+    assert_eq!(f.width, 320);
+    fc.control("cam2", "motion/off").unwrap();
+
+    // Nobody peeks any more: it stops after the grace.
+    drop(peek_a);
+    drop(peek_b);
+    let stopped = wait_for(Duration::from_secs(20), || {
+        let before = peeks(2);
+        std::thread::sleep(Duration::from_millis(600));
+        (peeks(2) == before).then_some(())
+    });
+    assert!(
+        stopped.is_some(),
+        "the peek stops encoding once nobody peeks"
+    );
+
+    let res = http("GET", &addr, "/snapshot.jpg?camera=nope", None).unwrap();
+    assert_eq!(res.status, 404);
+    assert_eq!(res.json().unwrap()["error"], "unknown-camera");
+    let snap = http("GET", &addr, "/snapshot.jpg?camera=cam2", None).unwrap();
+    assert_eq!(
+        snap.status, 200,
+        "a snapshot asks the peek for a fresh frame"
+    );
+    drop(control);
+}

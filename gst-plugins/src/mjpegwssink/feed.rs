@@ -394,6 +394,12 @@ impl FrameFeed {
         self.inner.wanted_ms.store(unix_ms_now(), Ordering::Relaxed);
     }
 
+    /// Forgets that frames were wanted: until a viewer comes or [`Self::want`] is called, the
+    /// feed is not [`in demand`](Self::in_demand) (a feed starts wanted for the grace time).
+    pub fn forget_demand(&self) {
+        self.inner.wanted_ms.store(0, Ordering::Relaxed);
+    }
+
     /// Whether frames are wanted: a viewer is connected, or one left or a frame was asked for
     /// (or the feed was made) within `grace`. A publisher may skip encoding while it is not.
     pub fn in_demand(&self, grace: std::time::Duration) -> bool {

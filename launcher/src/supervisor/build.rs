@@ -61,9 +61,15 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         let runtime = &state.walls[position];
         sink.set_feed(&runtime.feed);
         if config.stream.max_fps > 0 {
-            limit_rate(&selector, config.stream.max_fps);
+            limit_rate(
+                &selector.static_pad("src").context("selector without src")?,
+                config.stream.max_fps,
+            );
         }
-        encode_while_watched(&selector, runtime.feed.clone());
+        encode_while_watched(
+            &selector.static_pad("src").context("selector without src")?,
+            runtime.feed.clone(),
+        );
         walls.push(WallSlot {
             selector,
             pads: vec![None; state.cameras.len()],
@@ -97,19 +103,14 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         // whole pipeline back from PLAYING, and restarting it must not touch the others.
         bin.set_locked_state(true);
         pipeline.add(&bin)?;
-        // Straight to the one wall that shows it, or through a tee to each wall (or none).
-        let shown_on = pipeline::walls_showing(&wall_configs, index);
-        let tee = if shown_on == 1 {
-            None
-        } else {
-            let tee = gst::ElementFactory::make("tee")
-                .name(pipeline::tee_name(index))
-                .property("allow-not-linked", true)
-                .build()?;
-            pipeline.add(&tee)?;
-            src.link(&tee.static_pad("sink").context("tee without sink pad")?)?;
-            Some(tee)
-        };
+        // A tee hands each frame to every wall showing the camera and to its peek branch.
+        let tee = gst::ElementFactory::make("tee")
+            .name(pipeline::tee_name(index))
+            .property("allow-not-linked", true)
+            .build()?;
+        pipeline.add(&tee)?;
+        src.link(&tee.static_pad("sink").context("tee without sink pad")?)?;
+        add_peek(state, &pipeline, &tee, index, cam.id())?;
         for (position, wall) in wall_configs.iter().enumerate() {
             if !wall.cameras.contains(&index) {
                 continue;
@@ -122,14 +123,9 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             pad.set_property("camera-id", cam.id());
             pad.set_property("priority", cam.priority);
             pad.set_property("snoozed", state.cameras[index].snoozed_until().is_some());
-            match &tee {
-                Some(tee) => tee
-                    .request_pad_simple("src_%u")
-                    .context("tee gave no src pad")?
-                    .link(&pad)
-                    .map(|_| ())?,
-                None => src.link(&pad).map(|_| ())?,
-            }
+            tee.request_pad_simple("src_%u")
+                .context("tee gave no src pad")?
+                .link(&pad)?;
             slot.pads[index] = Some(pad);
         }
         count_frames(state, index, src.upcast_ref(), bin.downgrade());
@@ -265,17 +261,49 @@ fn link_each_new_pad(element: &gst::Element, sink: gst::Pad) {
 
 /// Drops frames that come faster than `max_fps`, but never the first frame after a switch
 /// (the `title` tag announces it), so a switch is never delayed.
+/// Camera `index`'s peek branch from its tee: encoded only while someone peeks.
+fn add_peek(
+    state: &Arc<AppState>,
+    pipeline: &gst::Pipeline,
+    tee: &gst::Element,
+    index: usize,
+    camera_id: &str,
+) -> anyhow::Result<()> {
+    let description = pipeline::peek_branch(&state.config, index, camera_id);
+    let bin = gst::parse::bin_from_description(&description, true)
+        .with_context(|| format!("peek branch '{description}'"))?;
+    bin.set_property("name", format!("peekbin{index}"));
+    pipeline.add(&bin)?;
+    let sink = bin
+        .by_name(&pipeline::peek_name(index))
+        .and_then(|s| s.downcast::<MjpegWsSink>().ok())
+        .context("peek branch without mjpegwssink")?;
+    let feed = state.cameras[index].peek.clone();
+    sink.set_feed(&feed);
+    let from_tee = tee
+        .request_pad_simple("src_%u")
+        .context("tee gave no src pad")?;
+    if state.config.stream.max_fps > 0 {
+        limit_rate(&from_tee, state.config.stream.max_fps);
+    }
+    encode_while_watched(&from_tee, feed);
+    from_tee.link(
+        &bin.static_pad("sink")
+            .context("peek branch without sink pad")?,
+    )?;
+    Ok(())
+}
+
 /// How long a wall goes on encoding after its last viewer left: a page reloaded, or a viewer
 /// coming back, gets its first frame at once rather than one camera frame later.
 const ENCODE_GRACE: Duration = Duration::from_secs(5);
 
-/// A wall nobody watches encodes nothing: its selector's output is dropped before scaling and
-/// encoding while its feed is not in demand (no viewer, none left and no snapshot asked for
-/// within [`ENCODE_GRACE`]). Caps and other events pass.
-fn encode_while_watched(selector: &gst::Element, feed: FrameFeed) {
-    let Some(src) = selector.static_pad("src") else {
-        return;
-    };
+/// A wall (or a peek) nobody watches encodes nothing: what comes through `pad` (a selector's
+/// output, a peek branch's input) is dropped before scaling and encoding while its feed is not
+/// in demand (no viewer, none within [`ENCODE_GRACE`], no snapshot asked for). Caps and other
+/// events pass.
+fn encode_while_watched(pad: &gst::Pad, feed: FrameFeed) {
+    let src = pad;
     let idle = AtomicBool::new(false);
     src.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
         if feed.in_demand(ENCODE_GRACE) {
@@ -292,10 +320,7 @@ fn encode_while_watched(selector: &gst::Element, feed: FrameFeed) {
     });
 }
 
-fn limit_rate(selector: &gst::Element, max_fps: u32) {
-    let Some(src) = selector.static_pad("src") else {
-        return;
-    };
+fn limit_rate(src: &gst::Pad, max_fps: u32) {
     // 90 % of the interval, so jitter in a camera that runs at exactly max_fps drops nothing.
     let min_gap = gst::ClockTime::from_nseconds(900_000_000 / u64::from(max_fps));
     let last: Arc<Mutex<(Option<gst::ClockTime>, bool)>> = Arc::new(Mutex::new((None, true)));
