@@ -46,10 +46,13 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The launcher on the healthy cameras and the victim. `on_offline = "next-live"`: this matrix
+/// checks that a live camera stands in for a dead choice and that the choice comes back (the
+/// default, where the dead camera stays on screen, is checked in `walls.rs`).
 fn launcher(healthy: &FakeCamWithControl, victim_url: &str) -> App {
     let mut text = String::from(
         "[server]\nlisten = \"127.0.0.1:0\"\n\
-         [selector]\nstall_timeout_ms = 1000\n\
+         [selector]\nstall_timeout_ms = 1000\non_offline = \"next-live\"\n\
          [reconnect]\ninitial_ms = 250\nmax_ms = 1000\n",
     );
     let mut cams: Vec<(String, String)> = HEALTHY

@@ -428,3 +428,56 @@ async fn a_peek_shows_one_camera_without_moving_any_wall_and_costs_nothing_unwat
     );
     drop(control);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_a_dead_choice_stays_on_its_wall_and_next_live_stands_in() {
+    let fc = small_cameras(3);
+    let walls = "\n[[wall]]\nid = \"control\"\n\
+                 [[wall]]\nid = \"standin\"\non_offline = \"next-live\"\n";
+    let app = launcher_on(&fc, walls);
+    let addr = app.address();
+    wait_all_live(&addr, 3);
+    let mut control = Viewer::connect(&addr, None).await.unwrap();
+    let mut standin = Viewer::connect_to(&addr, "?wall=standin").await.unwrap();
+    for wall in ["control", "standin"] {
+        let path = format!("/api/walls/{wall}/selection");
+        let put = http("PUT", &addr, &path, Some(r#"{"camera":"cam2"}"#)).unwrap();
+        assert_eq!(put.status, 200);
+    }
+    control.frame_of("cam2", 1, T).await.unwrap();
+    standin.frame_of("cam2", 1, T).await.unwrap();
+
+    fc.control("cam2", "freeze").unwrap();
+    let offline = wait_for(T, || {
+        let cams = http("GET", &addr, "/api/cameras", None).ok()?.json().ok()?;
+        (cams[1]["state"] == "offline").then_some(())
+    });
+    assert!(offline.is_some(), "cam2 is marked offline");
+    // The stand-in wall shows another camera; the control room keeps cam2.
+    let moved = standin
+        .event("switch", T, |e| {
+            e["wall"] == "standin" && e["camera"] != "cam2"
+        })
+        .await
+        .unwrap();
+    assert_eq!(moved["reason"], "stalled");
+    let sel = |wall: &str| -> serde_json::Value {
+        http("GET", &addr, &format!("/api/walls/{wall}/selection"), None)
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    assert_ne!(sel("standin")["camera"], "cam2");
+    assert_eq!(
+        sel("control")["camera"],
+        "cam2",
+        "the dead camera stays itself"
+    );
+    assert_eq!(sel("control")["user_choice"], "cam2");
+
+    // Back: both walls show it again.
+    fc.control("cam2", "online").unwrap();
+    control.frame_of("cam2", 1, T).await.unwrap();
+    standin.frame_of("cam2", 1, T).await.unwrap();
+    assert_eq!(sel("standin")["camera"], "cam2");
+}

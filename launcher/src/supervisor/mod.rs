@@ -265,11 +265,7 @@ fn select(
     let slot = &running.walls[wall];
     // A choice while an alarm holds the wall is an acknowledge of that alarm as well: the
     // guard saw it and chose something else, and the choice is shown, not deferred.
-    let held_by = slot
-        .selector
-        .property::<Option<gst::Pad>>("active-pad")
-        .and_then(|a| slot.camera_of(&a))
-        .filter(|&i| i != index && runtime.selection().reason == SelectionReason::Alarm);
+    let held_by = alarm_on_screen(runtime).filter(|&i| i != index);
     if let Some(pad) = &slot.pads[index] {
         slot.selector.set_property("selected-pad", pad);
     }
@@ -290,6 +286,13 @@ fn select(
             s.camera = Some(id);
         }
     }))
+}
+
+/// The camera whose alarm holds `wall` now, if one does.
+fn alarm_on_screen(wall: &crate::state::WallRuntime) -> Option<usize> {
+    (wall.selection().reason == SelectionReason::Alarm)
+        .then(|| wall.shown())
+        .flatten()
 }
 
 /// Acknowledges camera `index`'s alarm on a wall's selector; publishes the `ack` when there
@@ -341,11 +344,7 @@ fn acknowledge(
     let running = running.ok_or(SelectError::NotRunning)?;
     let slot = &running.walls[wall];
     // Without a camera: the one whose alarm holds the wall now, if one does.
-    let index = index.or_else(|| {
-        (runtime.selection().reason == SelectionReason::Alarm)
-            .then(|| runtime.shown())
-            .flatten()
-    });
+    let index = index.or_else(|| alarm_on_screen(runtime));
     let acknowledged = index.is_some_and(|i| ack_on(state, slot, wall, i, by));
     Ok(crate::control::Acked {
         acknowledged,

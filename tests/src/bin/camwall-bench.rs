@@ -20,6 +20,8 @@ mod rig;
 mod sections;
 #[path = "camwall-bench/stats.rs"]
 mod stats;
+#[path = "camwall-bench/walls.rs"]
+mod walls;
 #[path = "camwall-bench/wsclient.rs"]
 mod wsclient;
 
@@ -33,7 +35,7 @@ use report::{Findings, PeerFinding, Report};
 use rig::{CamSize, Camwall, Fakecam};
 use stats::{fmt, Summary};
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "first-frame",
     "switch",
     "alarm",
@@ -43,6 +45,7 @@ const SECTIONS: [&str; 9] = [
     "overhead",
     "peers",
     "startup",
+    "walls",
 ];
 
 /// camwall beside its peers: latency, CPU, memory and bandwidth on simulated cameras.
@@ -53,7 +56,7 @@ struct Cli {
     #[arg(long)]
     quick: bool,
     /// Sections to run, comma-separated (default: all): first-frame, switch, alarm, viewers,
-    /// latency, cpu, overhead, peers, startup.
+    /// latency, cpu, overhead, peers, startup, walls.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The `camwall` binary (default: the one next to this program).
@@ -332,6 +335,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if wanted("peers") {
         let r = peers::peers(&exe, &p, &mut report, &mut found);
         record("peers", r, &mut report);
+    }
+    if wanted("walls") {
+        let r = rt.block_on(walls::walls(&exe, &p, &mut report));
+        record("walls", r, &mut report);
     }
     if wanted("startup") {
         let r = rt.block_on(sections::startup(&exe, &p, &mut report, &mut found));

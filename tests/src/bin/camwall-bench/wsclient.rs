@@ -83,8 +83,13 @@ pub struct LoadCounters {
 
 /// A viewer that reads `/ws` until `until`, counting messages and bytes.
 pub async fn load_viewer(addr: String, until: Instant, counters: Arc<LoadCounters>) {
+    load_viewer_at(format!("ws://{addr}/ws"), until, counters).await
+}
+
+/// [`load_viewer`] on the WebSocket at `url` (a wall's or a peek's, say).
+pub async fn load_viewer_at(url: String, until: Instant, counters: Arc<LoadCounters>) {
     let result: anyhow::Result<()> = async {
-        let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await?;
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
         let deadline = tokio::time::Instant::from_std(until);
         while let Ok(msg) = tokio::time::timeout_at(deadline, socket.next()).await {
             let msg = msg.ok_or_else(|| anyhow!("closed"))??;
