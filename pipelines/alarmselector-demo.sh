@@ -5,6 +5,10 @@
 # - "lobby" ends after 6 s and is passed over (reason "stalled"); "gate", next in priority,
 #   replaces it.
 # Watch the camwall-selector-switched messages printed by -m.
+# Add sink_1::snoozed=true and yard's alarms are still posted but take no screen; add
+# keep-stalled-choice=true (with sel's selected-pad set by an application) and a dead choice
+# stays on screen instead of being stood in for. An application acknowledges the alarm on
+# screen with the action signal: sel.emit_by_name::<bool>("acknowledge", &[&None::<gst::Pad>]).
 #
 #   pipelines/alarmselector-demo.sh                 # window (autovideosink)
 #   SINK=fakesink pipelines/alarmselector-demo.sh   # headless

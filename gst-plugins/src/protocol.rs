@@ -108,6 +108,9 @@ pub struct Switch<'a> {
     /// leaves it out).
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub wall: Option<Cow<'a, str>>,
+    /// Who chose, for a switch to a user's choice (camwall's launcher, with users).
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Cow<'a, str>>,
 }
 
 /// A camera's connection state changed (`connecting`, `live`, `offline`), or why it is down.
@@ -189,6 +192,7 @@ impl<'a> Message<'a> {
                 ts: s.ts,
                 user_choice: s.user_choice.map(owned),
                 wall: s.wall.map(owned),
+                by: s.by.map(owned),
             }),
             Message::Camera(c) => Message::Camera(CameraState {
                 camera: owned(c.camera),
@@ -262,6 +266,7 @@ impl<'a> From<&'a crate::messages::SelectorSwitched> for Switch<'a> {
             ts: unix_ms_now(),
             user_choice: None,
             wall: None,
+            by: None,
         }
     }
 }
@@ -334,6 +339,7 @@ mod tests {
                 ts: 4,
                 user_choice: None,
                 wall: None,
+                by: None,
             }),
             Message::Switch(Switch {
                 camera: "c".into(),
@@ -342,6 +348,7 @@ mod tests {
                 ts: 5,
                 user_choice: Some("b".into()),
                 wall: Some("lobby".into()),
+                by: Some("alice".into()),
             }),
             Message::Camera(CameraState {
                 camera: "c".into(),

@@ -875,6 +875,7 @@ fn an_application_serves_the_feed_from_its_own_server_across_rebuilds() {
             ts: protocol::unix_ms_now(),
             user_choice: Some("cam2".into()),
             wall: None,
+            by: None,
         }));
         let text = next_text(&mut ws).await;
         assert!(

@@ -107,6 +107,7 @@ mod tests {
             ts: 7,
             user_choice: Some("cam2".into()),
             wall: None,
+            by: None,
         }))));
         drop(camera);
         let got = rx.recv().await.unwrap();

@@ -166,6 +166,8 @@ pub struct WallRuntime {
     /// Index of the selection's camera ([`NONE_SHOWN`] when there is none), kept beside it
     /// by `update_selection` so that streaming threads can read it without the lock.
     shown: AtomicUsize,
+    /// Who made the last choice, told with the switch it brings.
+    chosen_by: Mutex<Option<String>>,
 }
 
 /// A wall, as `GET /api/walls` lists it.
@@ -203,6 +205,16 @@ impl WallRuntime {
     /// The camera on screen, if any, without a lock.
     pub fn shown(&self) -> Option<usize> {
         Some(self.shown.load(Ordering::Relaxed)).filter(|&i| i != NONE_SHOWN)
+    }
+
+    /// Records who made the choice just made, for the switch it brings.
+    pub(crate) fn chosen_by(&self, by: Option<String>) {
+        *lock(&self.chosen_by) = by;
+    }
+
+    /// Who made the choice a switch to the user's choice shows (told once).
+    pub(crate) fn take_chosen_by(&self) -> Option<String> {
+        lock(&self.chosen_by).take()
     }
 
     /// Whether the wall may show camera `index`.
@@ -266,6 +278,7 @@ impl AppState {
                 cameras: w.cameras,
                 feed: FrameFeed::new(),
                 shown: AtomicUsize::new(NONE_SHOWN),
+                chosen_by: Mutex::new(None),
             })
             .collect();
         Arc::new(AppState {

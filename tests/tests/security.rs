@@ -350,6 +350,11 @@ async fn each_user_may_do_what_their_role_allows_and_events_say_who_acted() {
         Some(r#"{"camera":"cam2"}"#),
     );
     assert_eq!(put.status, 200);
+    let switch = viewer
+        .event("switch", T, |e| e["camera"] == "cam2")
+        .await
+        .unwrap();
+    assert_eq!(switch["by"], "olga", "a switch to a choice says who chose");
     let snooze = call(
         "POST",
         "/api/cameras/cam1/snooze",
@@ -362,6 +367,18 @@ async fn each_user_may_do_what_their_role_allows_and_events_say_who_acted() {
         .await
         .unwrap();
     assert_eq!(event["by"], "olga");
+    // The history keeps it, with who it was.
+    let history = call("GET", "/api/events/history", "viewer-token", None)
+        .json()
+        .unwrap();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "snooze" && e["by"] == "olga"),
+        "{history}"
+    );
     // Changing anything else is an admin's.
     let refused = call("POST", "/api/cameras", "operator-token", Some("{}"));
     assert_eq!(refused.status, 403);

@@ -150,6 +150,11 @@ fn on_switch(state: &Arc<AppState>, wall: usize, sw: &SelectorSwitched) {
         // to guess it.
         user_choice: selection.user_choice.as_deref().map(Cow::Borrowed),
         wall: Some(Cow::Borrowed(&runtime.id)),
+        // A switch to the user's choice says who chose.
+        by: (sw.reason == SwitchReason::User)
+            .then(|| runtime.take_chosen_by())
+            .flatten()
+            .map(Cow::Owned),
     }));
 }
 

@@ -266,6 +266,7 @@ fn select(
     // A choice while an alarm holds the wall is an acknowledge of that alarm as well: the
     // guard saw it and chose something else, and the choice is shown, not deferred.
     let held_by = alarm_on_screen(runtime).filter(|&i| i != index);
+    runtime.chosen_by(by.clone());
     if let Some(pad) = &slot.pads[index] {
         slot.selector.set_property("selected-pad", pad);
     }

@@ -25,6 +25,7 @@
  * @property {boolean} active
  * @property {number} level
  * @property {number} ts
+ * @property {boolean} [snoozed]  the camera is snoozed: known and sent out, but it takes no wall
  */
 
 /**
@@ -33,10 +34,11 @@
  * @property {'switch'} type
  * @property {string} camera    empty when nothing is shown
  * @property {string} previous
- * @property {'user' | 'alarm' | 'alarm-ended' | 'stalled' | 'pad-removed'} reason
+ * @property {'user' | 'alarm' | 'alarm-ended' | 'stalled' | 'pad-removed' | 'acknowledged'} reason
  * @property {number} ts
  * @property {string} [user_choice]  the user's choice, when the sender knows it (camwall does)
  * @property {string} [wall]  the wall that switched (camwall's launcher; a sink on its own leaves it out)
+ * @property {string} [by]  who chose, for a switch to a user's choice (camwall, with users)
  */
 
 /**
@@ -58,6 +60,26 @@
  * @property {CameraError | null} [error]
  */
 
-/** @typedef {FrameMessage | AlarmMessage | SwitchMessage | CameraMessage} Message */
+/**
+ * Someone acknowledged a camera's alarm on a wall.
+ * @typedef {object} AckMessage
+ * @property {'ack'} type
+ * @property {string} camera
+ * @property {string} wall
+ * @property {string | null} by  who (null when the server has no users)
+ * @property {number} ts
+ */
+
+/**
+ * A camera was snoozed until `until` (unix ms), or woken (`until` null).
+ * @typedef {object} SnoozeMessage
+ * @property {'snooze'} type
+ * @property {string} camera
+ * @property {number | null} until
+ * @property {string | null} by
+ * @property {number} ts
+ */
+
+/** @typedef {FrameMessage | AlarmMessage | SwitchMessage | CameraMessage | AckMessage | SnoozeMessage} Message */
 
 export {};
