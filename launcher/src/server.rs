@@ -51,13 +51,17 @@ use crate::state::AppState;
 pub const PAGE: &str = include_str!("web/index.html");
 
 /// The page's own modules and style (`launcher/src/web/`).
-pub const PAGE_FILES: [Asset; 6] = [
+pub const PAGE_FILES: [Asset; 7] = [
     Asset::css("/style.css", include_str!("web/style.css")),
     Asset::js("/app.js", include_str!("web/app.js")),
     Asset::js("/api.js", include_str!("web/api.js")),
     Asset::js("/model.js", include_str!("web/model.js")),
     Asset::js("/views/cameras.js", include_str!("web/views/cameras.js")),
     Asset::js("/views/status.js", include_str!("web/views/status.js")),
+    Asset::js(
+        "/views/attention.js",
+        include_str!("web/views/attention.js"),
+    ),
 ];
 
 /// Largest request body accepted.
@@ -95,6 +99,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/model.js"),
     ("GET", "/views/cameras.js"),
     ("GET", "/views/status.js"),
+    ("GET", "/views/attention.js"),
     ("GET", "/player.js"),
     ("GET", "/decoder.worker.js"),
     ("GET", "/protocol.js"),

@@ -210,6 +210,54 @@ describe('the page in headless Chromium', () => {
     await page.close();
   });
 
+  test('an alarm reaches the tab title and icon, and one click acknowledges it without moving anything', async () => {
+    const page = await openPage(browser, `${camwall.base}/`);
+    await drawOf(page, index('cam1'), 0);
+    await page.click('.cam[data-camera-id=cam1]');
+    await waitUntil('cam1 chosen', T, () => page.evaluate(
+      () => window.camwall.selection?.camera === 'cam1' && window.camwall.selection?.reason === 'user'));
+    const quietTitle = await page.title();
+    assert.equal(await page.locator('#ack').isVisible(), false, 'no acknowledge button without an alarm');
+    const boxOf = (sel) => page.evaluate((s) => {
+      const r = document.querySelector(s).getBoundingClientRect();
+      return [Math.round(r.x), Math.round(r.y), Math.round(r.width)];
+    }, sel);
+    const before = { conn: await boxOf('#conn'), ack: await boxOf('#ack'), bar: await boxOf('.cam[data-camera-id=cam2]') };
+
+    const burst = await perfNow(page);
+    await fakecam.post('cam2', 'motion/on');
+    try {
+      await page.waitForSelector('#reason[data-reason=alarm]', { timeout: T });
+      await drawOf(page, index('cam2'), burst, 'a frame of the alarmed cam2');
+      await waitUntil('the title says so', T, async () => /ALARM cam2/.test(await page.title()));
+      assert.match(await page.getAttribute('link[rel=icon]', 'href'), /^data:image\/svg\+xml/);
+      await page.waitForSelector('#ack', { state: 'visible', timeout: T });
+      // Nothing under the guard's finger moved when the alarm started.
+      assert.deepEqual(await boxOf('#ack'), before.ack, 'the acknowledge button was already in its place');
+      assert.deepEqual(await boxOf('.cam[data-camera-id=cam2]'), before.bar, 'the camera buttons did not move');
+      await screenshot(page, 'alarm-acknowledge');
+      const clicked = await perfNow(page);
+      await page.click('#ack');
+      await waitUntil('back to the choice', T, () => page.evaluate(
+        () => window.camwall.selection?.camera === 'cam1' && window.camwall.selection?.reason === 'user'));
+      await drawOf(page, index('cam1'), clicked, 'cam1 again right after the acknowledge, the alarm still running');
+      const cams = await (await fetch(`${camwall.base}/api/cameras`)).json();
+      assert.equal(cams.find((c) => c.id === 'cam2').alarm, true, 'the alarm itself still runs');
+      await waitUntil('the title is quiet again', T, async () => (await page.title()) === quietTitle);
+      assert.equal(await page.locator('#ack').isVisible(), false);
+    } finally {
+      await fakecam.post('cam2', 'motion/off');
+    }
+    // The sound toggle is off until turned on, and remembered.
+    assert.equal(await page.getAttribute('#sound', 'aria-pressed'), 'false');
+    await page.click('#sound');
+    assert.equal(await page.getAttribute('#sound', 'aria-pressed'), 'true');
+    assert.equal(await page.evaluate(() => localStorage.getItem('camwall.sound')), 'on');
+    await page.click('#sound');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
   test('a frozen camera on screen is stood in for, the page says so, and it comes back', async () => {
     const page = await openPage(browser, `${camwall.base}/`);
     await drawOf(page, index('cam1'), 0);

@@ -11,6 +11,7 @@ import { createApi } from './api.js';
 import { Model, errText, idOf, normCamera, normError, normSelection, normState, num } from './model.js';
 import { CameraBar } from './views/cameras.js';
 import { StatusView, UNAUTH_TEXT } from './views/status.js';
+import { Attention } from './views/attention.js';
 
 /** @typedef {import('./protocol.js').Message} Message */
 /** @typedef {import('./model.js').Camera} Camera */
@@ -30,6 +31,8 @@ const token = params.get('token') || null;
 const wall = params.get('wall') || null;
 const wallQuery = wall ? '?wall=' + encodeURIComponent(wall) : '';
 const selectionPath = wall ? '/api/walls/' + encodeURIComponent(wall) + '/selection' : '/api/selection';
+/** The wall's id for the routes that need one; without `?wall=`, the first wall's, asked once. */
+let wallId = wall;
 // A desynchronized canvas is lower latency; ?desync=0 turns it off if a GPU or driver misbehaves.
 const useDesync = params.get('desync') !== '0';
 
@@ -74,6 +77,7 @@ const player = new Player(/** @type {HTMLCanvasElement} */ (document.getElementB
 const status = new StatusView(model, player, link, () => lastFrame);
 const bar = new CameraBar(/** @type {HTMLElement} */ (document.getElementById('bar')), model, (id) => { select(id); });
 const api = createApi(token, setUnauthorised);
+const attention = new Attention(model, { ack: () => { acknowledge(); }, snooze: (cam) => { snooze(cam); } });
 
 /** What tests and the curious read; the state itself lives in the model and the player. */
 const hooks = {
@@ -98,6 +102,7 @@ function render() {
   try { bar.render(); } catch (e) { /* ignore */ }
   try { status.renderHeader(); } catch (e) { /* ignore */ }
   try { status.updateOverlay(); } catch (e) { /* ignore */ }
+  try { attention.update(); } catch (e) { /* ignore */ }
 }
 
 /** @param {boolean} v */
@@ -347,7 +352,15 @@ function handleMessage(msg) {
       render();
       return;
     }
-    case 'switch': {
+    case 'snooze':
+      cam = idOf(msg.camera);
+      c = cam === null ? undefined : model.camById[cam];
+      if (!c) return;
+      c.snoozed_until = typeof msg.until === 'number' ? msg.until : null;
+      model.camEvt[/** @type {string} */ (cam)] = ++model.evtSeq;
+      render();
+      return;
+        case 'switch': {
       model.switchSeq++;
       cam = idOf(msg.camera);
       const why = typeof msg.reason === 'string' ? msg.reason : '';
@@ -368,6 +381,33 @@ function handleMessage(msg) {
     default:
       return;   // unknown type: ignored
   }
+}
+
+// ---------------------------------------------------------------- alarm actions
+/** The id of the wall this page follows (the first wall's when the URL names none). */
+async function ownWall() {
+  if (wallId) return wallId;
+  const r = await api('GET', '/api/walls');
+  const first = r.ok && Array.isArray(r.data) && r.data[0] ? r.data[0].id : null;
+  if (typeof first === 'string') wallId = first;
+  return wallId;
+}
+
+/** Acknowledges the alarm that holds the wall (key `a`): the user's choice comes back. */
+async function acknowledge() {
+  const sel = model.selection;
+  if (!sel || sel.reason !== 'alarm' || sel.camera === null) return;
+  const id = await ownWall();
+  if (!id) { status.showToast('Cannot acknowledge: the wall is not known'); return; }
+  const r = await api('POST', '/api/walls/' + encodeURIComponent(id) + '/ack', { camera: sel.camera });
+  if (!r.ok) status.showToast('Cannot acknowledge: ' + r.error + (r.status ? ' (' + r.status + ')' : ''));
+}
+
+/** @param {string} cam  snoozed for 30 minutes: its alarms take no wall meanwhile */
+async function snooze(cam) {
+  const r = await api('POST', '/api/cameras/' + encodeURIComponent(cam) + '/snooze', { minutes: 30 });
+  if (!r.ok) status.showToast('Cannot snooze ' + model.label(cam) + ': ' + r.error + (r.status ? ' (' + r.status + ')' : ''));
+  else status.showToast(model.label(cam) + ' snoozed for 30 minutes');
 }
 
 // ---------------------------------------------------------------- periodic work
@@ -393,6 +433,7 @@ document.addEventListener('keydown', (e) => {
     if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') return;
     const k = e.key;
     if (k === 'i' || k === 'I') { status.toggleHud(); return; }
+    if ((k === 'a' || k === 'A') && !e.repeat) { acknowledge(); return; }
     if (k && k.length === 1 && k >= '1' && k <= '9') {
       if (e.repeat) return;
       const c = model.cameras[k.charCodeAt(0) - 49];

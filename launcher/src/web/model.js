@@ -32,6 +32,7 @@
  * @property {number | null} [last_frame_age_ms]
  * @property {string} [alarm_kind]
  * @property {number} [alarm_level]
+ * @property {number | null} [snoozed_until]  unix ms; its alarms take no wall until then
  */
 
 /**

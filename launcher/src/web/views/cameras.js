@@ -77,6 +77,8 @@ export class CameraBar {
       const selected = sel ? (sel.camera === c.id) : c.selected;
       setAttr(b, 'data-state', c.state);
       setAttr(b, 'data-alarm', c.alarm ? 'true' : 'false');
+      const snoozed = typeof c.snoozed_until === 'number' && c.snoozed_until > Date.now();
+      setAttr(b, 'data-snoozed', snoozed ? 'true' : 'false');
       setAttr(b, 'data-selected', selected ? 'true' : 'false');
       setAttr(b, 'aria-pressed', selected ? 'true' : 'false');
       b.classList.toggle('pending', model.pendingSelect === c.id);
@@ -87,6 +89,7 @@ export class CameraBar {
       // Down: say why, in words; the tooltip has the camera's own message.
       setText(b._parts.st, c.state !== 'live' && c.error ? c.state + ': ' + c.error.words : c.state);
       let tip = c.name + ' (' + c.id + ') \u2014 ' + c.state + (c.alarm ? ', ALARM' : '');
+      if (snoozed) tip += ', snoozed until ' + new Date(/** @type {number} */ (c.snoozed_until)).toLocaleTimeString();
       if (c.state !== 'live' && c.error) tip += ' (' + c.error.words + ': ' + c.error.message + ')';
       if (typeof c.width === 'number' && typeof c.height === 'number') tip += ', ' + c.width + '\u00d7' + c.height;
       if (typeof c.fps === 'number') tip += ', ' + c.fps + ' fps';

@@ -146,17 +146,24 @@ pub async fn alarm(
     for i in 0..p.alarms {
         let index = 1 + i % (cams.cameras.len() - 1);
         let id = cams.cameras[index].0.clone();
-        // Back to the user's choice before each trial.
+        // Back to the user's choice before each trial, once no alarm runs: a choice during an
+        // alarm acknowledges it, and an acknowledged alarm takes no screen until it starts anew.
         let settle_deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let addr = cw.addr.clone();
             let u = user.clone();
-            let sel = blocking(move || {
-                rig::select(&addr, &u)?;
-                rig::selection(&addr)
+            let (sel, quiet) = blocking(move || {
+                let cams = camwall_tests::http("GET", &addr, "/api/cameras", None)?.json()?;
+                let quiet = cams
+                    .as_array()
+                    .is_some_and(|c| c.iter().all(|c| c["alarm"] == false));
+                if quiet {
+                    rig::select(&addr, &u)?;
+                }
+                Ok((rig::selection(&addr)?, quiet))
             })
             .await?;
-            if sel["camera"] == user.as_str() && sel["reason"] == "user" {
+            if quiet && sel["camera"] == user.as_str() && sel["reason"] == "user" {
                 break;
             }
             if Instant::now() > settle_deadline {
