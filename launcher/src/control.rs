@@ -121,6 +121,17 @@ impl Control {
         self.select_on(0, camera, None).await
     }
 
+    /// Sends the command `make` builds around a reply channel, and waits for the answer.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, SelectError>>) -> Command,
+    ) -> Result<T, SelectError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(make(reply))
+            .map_err(|_| SelectError::NotRunning)?;
+        answer.await.map_err(|_| SelectError::NotRunning)?
+    }
+
     /// Makes `camera` the user's choice on wall `wall` (its index in `AppState::walls`), for
     /// `by`. A choice while an alarm holds the wall acknowledges that alarm too.
     pub async fn select_on(
@@ -129,15 +140,13 @@ impl Control {
         camera: String,
         by: Option<String>,
     ) -> Result<Selection, SelectError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.send(Command::Select {
+        self.ask(|reply| Command::Select {
             wall,
             camera,
             by,
             reply,
         })
-        .map_err(|_| SelectError::NotRunning)?;
-        answer.await.map_err(|_| SelectError::NotRunning)?
+        .await
     }
 
     /// Acknowledges `camera`'s alarm on wall `wall` (`None`: the one on screen), for `by`.
@@ -147,15 +156,13 @@ impl Control {
         camera: Option<String>,
         by: Option<String>,
     ) -> Result<Acked, SelectError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.send(Command::Ack {
+        self.ask(|reply| Command::Ack {
             wall,
             camera,
             by,
             reply,
         })
-        .map_err(|_| SelectError::NotRunning)?;
-        answer.await.map_err(|_| SelectError::NotRunning)?
+        .await
     }
 
     /// Snoozes `camera` until `until` (unix ms), or wakes it (`None`), for `by`.
@@ -165,15 +172,13 @@ impl Control {
         until: Option<u64>,
         by: Option<String>,
     ) -> Result<(), SelectError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.send(Command::Snooze {
+        self.ask(|reply| Command::Snooze {
             camera,
             until,
             by,
             reply,
         })
-        .map_err(|_| SelectError::NotRunning)?;
-        answer.await.map_err(|_| SelectError::NotRunning)?
+        .await
     }
 
     /// Tears the pipeline down and builds it again; viewers stay connected.

@@ -37,7 +37,7 @@ use gstcamwall::http::{
     asset_reply, assets, json_error, recover, ApiError, Guard, Identity, Origins, Role,
 };
 use gstcamwall::mjpegwssink::web::Asset;
-use gstcamwall::mjpegwssink::{self, ClientSet, RouteOptions};
+use gstcamwall::mjpegwssink::{self, ClientSet, FrameFeed, RouteOptions};
 use serde::Deserialize;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -585,6 +585,9 @@ fn select_error(e: SelectError) -> warp::reply::Response {
     }
 }
 
+/// Whether a feed's routes take a request, from its `?wall=` and `?camera=`.
+type Takes = dyn Fn(Option<&str>, Option<&str>) -> bool + Send + Sync;
+
 /// The viewers' routes (`/ws`, `/mjpeg`, `/snapshot.jpg`) of every wall, picked by `?wall=ID`
 /// (without it, the first wall's), and of every camera alone, picked by `?camera=ID` (a peek: no
 /// wall moves, no alarm takes over, encoded only while someone peeks).
@@ -599,17 +602,13 @@ fn wall_viewers(
             .map(move |q: HashMap<String, String>| q.get(name).cloned())
     };
     let wall_param = || param("wall");
-    let mut all: Option<BoxedFilter<(warp::reply::Response,)>> = None;
-    for (position, wall) in state.walls.iter().enumerate() {
-        let id = wall.id.clone();
-        let this_wall = wall_param()
+    // The sink's routes on `feed`, for the requests whose `?wall=` and `?camera=` `takes` says.
+    let on_feed = |feed: &FrameFeed, takes: Box<Takes>| {
+        let takes = Arc::new(takes);
+        wall_param()
             .and(param("camera"))
-            .and_then(move |asked: Option<String>, camera: Option<String>| {
-                let mine = match &asked {
-                    Some(asked) => *asked == id,
-                    // Neither a wall nor a camera asked for: the first wall.
-                    None => position == 0 && camera.is_none(),
-                };
+            .and_then(move |wall: Option<String>, camera: Option<String>| {
+                let mine = takes(wall.as_deref(), camera.as_deref());
                 async move {
                     if mine {
                         Ok(())
@@ -618,10 +617,9 @@ fn wall_viewers(
                     }
                 }
             })
-            .untuple_one();
-        let routes = this_wall
+            .untuple_one()
             .and(mjpegwssink::routes(
-                wall.feed.clone(),
+                feed.clone(),
                 RouteOptions {
                     // The guard in front of every route checks the token.
                     token: None,
@@ -630,42 +628,27 @@ fn wall_viewers(
                     ..RouteOptions::default()
                 },
             ))
-            .boxed();
-        all = Some(match all {
-            None => routes,
-            Some(before) => before.or(routes).unify().boxed(),
-        });
-    }
-    // Peeks: one camera alone, whatever the walls do (`?camera=ID`, before `?wall=`).
+            .boxed()
+    };
+    let mut all: Vec<BoxedFilter<(warp::reply::Response,)>> = Vec::new();
+    // Peeks first: one camera alone, whatever the walls do (`?camera=ID` wins over `?wall=`).
     for cam in &state.cameras {
         let id = cam.id.clone();
-        let this_camera = param("camera")
-            .and_then(move |asked: Option<String>| {
-                let mine = asked.as_deref() == Some(id.as_str());
-                async move {
-                    if mine {
-                        Ok(())
-                    } else {
-                        Err(warp::reject::not_found())
-                    }
-                }
-            })
-            .untuple_one();
-        let routes = this_camera
-            .and(mjpegwssink::routes(
-                cam.peek.clone(),
-                RouteOptions {
-                    token: None,
-                    serve_viewer: false,
-                    clients: clients.clone(),
-                    ..RouteOptions::default()
-                },
-            ))
-            .boxed();
-        all = Some(match all {
-            None => routes,
-            Some(before) => routes.or(before).unify().boxed(),
-        });
+        all.push(on_feed(
+            &cam.peek,
+            Box::new(move |_, camera| camera == Some(id.as_str())),
+        ));
+    }
+    for (position, wall) in state.walls.iter().enumerate() {
+        let id = wall.id.clone();
+        all.push(on_feed(
+            &wall.feed,
+            Box::new(move |asked, camera| match asked {
+                Some(asked) => asked == id,
+                // Neither a wall nor a camera asked for: the first wall.
+                None => position == 0 && camera.is_none(),
+            }),
+        ));
     }
     // A wall or camera that is not there is said so, on the viewers' paths only.
     let unknown = warp::path::full()
@@ -687,8 +670,12 @@ fn wall_viewers(
                 }
             },
         );
-    match all {
-        Some(all) => all.or(unknown).unify().boxed(),
-        None => unknown.boxed(),
-    }
+    all.push(unknown.boxed());
+    all.into_iter()
+        .reduce(|a, b| a.or(b).unify().boxed())
+        .unwrap_or_else(|| {
+            warp::any()
+                .and_then(|| async { Err(warp::reject::not_found()) })
+                .boxed()
+        })
 }

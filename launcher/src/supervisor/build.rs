@@ -60,16 +60,11 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             .with_context(|| format!("no mjpegwssink {sink_name}"))?;
         let runtime = &state.walls[position];
         sink.set_feed(&runtime.feed);
+        let out = selector.static_pad("src").context("selector without src")?;
         if config.stream.max_fps > 0 {
-            limit_rate(
-                &selector.static_pad("src").context("selector without src")?,
-                config.stream.max_fps,
-            );
+            limit_rate(&out, config.stream.max_fps);
         }
-        encode_while_watched(
-            &selector.static_pad("src").context("selector without src")?,
-            runtime.feed.clone(),
-        );
+        encode_while_watched(&out, runtime.feed.clone());
         walls.push(WallSlot {
             selector,
             pads: vec![None; state.cameras.len()],
