@@ -31,45 +31,43 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::BufMut;
-use futures_util::{stream, TryStreamExt};
+use futures_util::stream;
 use gstcamwall::http::{
     asset_reply, assets, json_error, recover, ApiError, Guard, Identity, Origins, Role,
 };
 use gstcamwall::mjpegwssink::web::Asset;
-use gstcamwall::mjpegwssink::{self, ClientSet, FrameFeed, RouteOptions};
+use gstcamwall::mjpegwssink::ClientSet;
 use serde::Deserialize;
-use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use crate::control::{Control, SelectError};
 use crate::state::AppState;
 
+mod body;
+mod viewers;
+
+pub use body::BODY_READ_TIMEOUT;
+use body::{limited_body, RequestBody};
+use viewers::wall_viewers;
+
 /// The page, embedded in the binary; its code and style are [`PAGE_FILES`] and the player's
 /// files (`gstcamwall::mjpegwssink::web::PLAYER`), ES modules served as they are.
-pub const PAGE: &str = include_str!("web/index.html");
+pub const PAGE: &str = include_str!("../web/index.html");
 
 /// The page's own modules and style (`launcher/src/web/`).
 pub const PAGE_FILES: [Asset; 7] = [
-    Asset::css("/style.css", include_str!("web/style.css")),
-    Asset::js("/app.js", include_str!("web/app.js")),
-    Asset::js("/api.js", include_str!("web/api.js")),
-    Asset::js("/model.js", include_str!("web/model.js")),
-    Asset::js("/views/cameras.js", include_str!("web/views/cameras.js")),
-    Asset::js("/views/status.js", include_str!("web/views/status.js")),
+    Asset::css("/style.css", include_str!("../web/style.css")),
+    Asset::js("/app.js", include_str!("../web/app.js")),
+    Asset::js("/api.js", include_str!("../web/api.js")),
+    Asset::js("/model.js", include_str!("../web/model.js")),
+    Asset::js("/views/cameras.js", include_str!("../web/views/cameras.js")),
+    Asset::js("/views/status.js", include_str!("../web/views/status.js")),
     Asset::js(
         "/views/attention.js",
-        include_str!("web/views/attention.js"),
+        include_str!("../web/views/attention.js"),
     ),
 ];
-
-/// Largest request body accepted.
-const MAX_BODY: u64 = 4 * 1024;
-/// Time a client has to send a whole request body once its head is in (the head has
-/// [`gstcamwall::http::HEADER_READ_TIMEOUT`]); a client that trickles a body holds a task
-/// and a socket no longer than this.
-pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Every route the port serves, as `(method, path)` with `{id}` for a camera id: the page,
 /// the API, the viewers' routes and the integrations'. All of them but the [`is_public`] ones sit
@@ -156,92 +154,6 @@ pub fn guarded(
         + 'static,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
     guard(config).filter().and(routes).recover(recover).unify()
-}
-
-/// What became of a request body.
-enum RequestBody {
-    Complete(bytes::Bytes),
-    /// Over `MAX_BODY` bytes.
-    TooLarge,
-    /// Not all there within `BODY_READ_TIMEOUT`.
-    TooSlow,
-    /// The connection failed while it was read.
-    Broken(String),
-}
-
-impl RequestBody {
-    /// The body, or the answer that says why there is none.
-    fn complete(self) -> Result<bytes::Bytes, ApiError> {
-        match self {
-            RequestBody::Complete(body) => Ok(body),
-            RequestBody::TooLarge => Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                format!("request body over {MAX_BODY} bytes"),
-            )),
-            RequestBody::TooSlow => Err(ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "timeout",
-                format!(
-                    "request body not sent within {} s",
-                    BODY_READ_TIMEOUT.as_secs()
-                ),
-            )),
-            RequestBody::Broken(err) => Err(ApiError::bad_request(format!(
-                "request body could not be read: {err}"
-            ))),
-        }
-    }
-}
-
-/// Reads a whole body within `BODY_READ_TIMEOUT`.
-async fn read_body<B: bytes::Buf>(
-    body: impl futures_util::Stream<Item = Result<B, warp::Error>>,
-) -> RequestBody {
-    let read = async move {
-        let mut body = std::pin::pin!(body);
-        let mut all = bytes::BytesMut::new();
-        while let Some(chunk) = body.try_next().await? {
-            all.put(chunk);
-        }
-        Ok::<_, warp::Error>(all.freeze())
-    };
-    match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
-        Ok(Ok(body)) => RequestBody::Complete(body),
-        Ok(Err(err)) => RequestBody::Broken(err.to_string()),
-        Err(_) => RequestBody::TooSlow,
-    }
-}
-
-/// The request body, read within `BODY_READ_TIMEOUT` and at most `MAX_BODY` bytes.
-fn limited_body() -> impl Filter<Extract = (RequestBody,), Error = Rejection> + Clone {
-    warp::body::content_length_limit(MAX_BODY)
-        .and(warp::body::stream())
-        .then(read_body)
-        .or_else(|err: Rejection| async move {
-            if err.find::<warp::reject::PayloadTooLarge>().is_some() {
-                Ok((RequestBody::TooLarge,))
-            } else {
-                Err(err)
-            }
-        })
-        // No Content-Length and no chunked body (`curl -X POST` sends neither): an empty body,
-        // answered by the route rather than with a 411.
-        .or(
-            warp::header::optional::<String>("transfer-encoding").and_then(
-                |te: Option<String>| async move {
-                    match te {
-                        None => Ok(RequestBody::Complete(bytes::Bytes::new())),
-                        Some(_) => Err(warp::reject::custom(ApiError::new(
-                            StatusCode::LENGTH_REQUIRED,
-                            "length-required",
-                            "request body needs a Content-Length",
-                        ))),
-                    }
-                },
-            ),
-        )
-        .unify()
 }
 
 #[derive(Deserialize)]
@@ -583,99 +495,4 @@ fn select_error(e: SelectError) -> warp::reply::Response {
         }
         SelectError::NotRunning => ApiError::unavailable("not-applied", e.to_string()).response(),
     }
-}
-
-/// Whether a feed's routes take a request, from its `?wall=` and `?camera=`.
-type Takes = dyn Fn(Option<&str>, Option<&str>) -> bool + Send + Sync;
-
-/// The viewers' routes (`/ws`, `/mjpeg`, `/snapshot.jpg`) of every wall, picked by `?wall=ID`
-/// (without it, the first wall's), and of every camera alone, picked by `?camera=ID` (a peek: no
-/// wall moves, no alarm takes over, encoded only while someone peeks).
-fn wall_viewers(
-    state: &Arc<AppState>,
-    clients: ClientSet,
-) -> BoxedFilter<(warp::reply::Response,)> {
-    let param = |name: &'static str| {
-        warp::query::<HashMap<String, String>>()
-            .or(warp::any().map(HashMap::new))
-            .unify()
-            .map(move |q: HashMap<String, String>| q.get(name).cloned())
-    };
-    let wall_param = || param("wall");
-    // The sink's routes on `feed`, for the requests whose `?wall=` and `?camera=` `takes` says.
-    let on_feed = |feed: &FrameFeed, takes: Box<Takes>| {
-        let takes = Arc::new(takes);
-        wall_param()
-            .and(param("camera"))
-            .and_then(move |wall: Option<String>, camera: Option<String>| {
-                let mine = takes(wall.as_deref(), camera.as_deref());
-                async move {
-                    if mine {
-                        Ok(())
-                    } else {
-                        Err(warp::reject::not_found())
-                    }
-                }
-            })
-            .untuple_one()
-            .and(mjpegwssink::routes(
-                feed.clone(),
-                RouteOptions {
-                    // The guard in front of every route checks the token.
-                    token: None,
-                    serve_viewer: false,
-                    clients: clients.clone(),
-                    ..RouteOptions::default()
-                },
-            ))
-            .boxed()
-    };
-    let mut all: Vec<BoxedFilter<(warp::reply::Response,)>> = Vec::new();
-    // Peeks first: one camera alone, whatever the walls do (`?camera=ID` wins over `?wall=`).
-    for cam in &state.cameras {
-        let id = cam.id.clone();
-        all.push(on_feed(
-            &cam.peek,
-            Box::new(move |_, camera| camera == Some(id.as_str())),
-        ));
-    }
-    for (position, wall) in state.walls.iter().enumerate() {
-        let id = wall.id.clone();
-        all.push(on_feed(
-            &wall.feed,
-            Box::new(move |asked, camera| match asked {
-                Some(asked) => asked == id,
-                // Neither a wall nor a camera asked for: the first wall.
-                None => position == 0 && camera.is_none(),
-            }),
-        ));
-    }
-    // A wall or camera that is not there is said so, on the viewers' paths only.
-    let unknown = warp::path::full()
-        .and(param("camera"))
-        .and(wall_param())
-        .and_then(
-            |path: warp::path::FullPath, camera: Option<String>, wall: Option<String>| async move {
-                if !matches!(path.as_str(), "/ws" | "/mjpeg" | "/snapshot.jpg") {
-                    return Err(warp::reject::not_found());
-                }
-                match (camera, wall) {
-                    (Some(id), _) => Ok(json_error(
-                        StatusCode::NOT_FOUND,
-                        "unknown-camera",
-                        format!("no camera '{id}'"),
-                    )),
-                    (None, Some(id)) => Ok(unknown_wall(&id)),
-                    (None, None) => Err(warp::reject::not_found()),
-                }
-            },
-        );
-    all.push(unknown.boxed());
-    all.into_iter()
-        .reduce(|a, b| a.or(b).unify().boxed())
-        .unwrap_or_else(|| {
-            warp::any()
-                .and_then(|| async { Err(warp::reject::not_found()) })
-                .boxed()
-        })
 }

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+
+//! The viewers' routes of every wall and of every camera alone, picked by `?wall=` and
+//! `?camera=`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gstcamwall::http::json_error;
+use gstcamwall::mjpegwssink::{self, ClientSet, FrameFeed, RouteOptions};
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::Filter;
+
+use super::unknown_wall;
+use crate::state::AppState;
+
+/// Whether a feed's routes take a request, from its `?wall=` and `?camera=`.
+type Takes = dyn Fn(Option<&str>, Option<&str>) -> bool + Send + Sync;
+
+/// The viewers' routes (`/ws`, `/mjpeg`, `/snapshot.jpg`) of every wall, picked by `?wall=ID`
+/// (without it, the first wall's), and of every camera alone, picked by `?camera=ID` (a peek: no
+/// wall moves, no alarm takes over, encoded only while someone peeks).
+pub(super) fn wall_viewers(
+    state: &Arc<AppState>,
+    clients: ClientSet,
+) -> BoxedFilter<(warp::reply::Response,)> {
+    let param = |name: &'static str| {
+        warp::query::<HashMap<String, String>>()
+            .or(warp::any().map(HashMap::new))
+            .unify()
+            .map(move |q: HashMap<String, String>| q.get(name).cloned())
+    };
+    let wall_param = || param("wall");
+    // The sink's routes on `feed`, for the requests whose `?wall=` and `?camera=` `takes` says.
+    let on_feed = |feed: &FrameFeed, takes: Box<Takes>| {
+        let takes = Arc::new(takes);
+        wall_param()
+            .and(param("camera"))
+            .and_then(move |wall: Option<String>, camera: Option<String>| {
+                let mine = takes(wall.as_deref(), camera.as_deref());
+                async move {
+                    if mine {
+                        Ok(())
+                    } else {
+                        Err(warp::reject::not_found())
+                    }
+                }
+            })
+            .untuple_one()
+            .and(mjpegwssink::routes(
+                feed.clone(),
+                RouteOptions {
+                    // The guard in front of every route checks the token.
+                    token: None,
+                    serve_viewer: false,
+                    clients: clients.clone(),
+                    ..RouteOptions::default()
+                },
+            ))
+            .boxed()
+    };
+    let mut all: Vec<BoxedFilter<(warp::reply::Response,)>> = Vec::new();
+    // Peeks first: one camera alone, whatever the walls do (`?camera=ID` wins over `?wall=`).
+    for cam in &state.cameras {
+        let id = cam.id.clone();
+        all.push(on_feed(
+            &cam.peek,
+            Box::new(move |_, camera| camera == Some(id.as_str())),
+        ));
+    }
+    for (position, wall) in state.walls.iter().enumerate() {
+        let id = wall.id.clone();
+        all.push(on_feed(
+            &wall.feed,
+            Box::new(move |asked, camera| match asked {
+                Some(asked) => asked == id,
+                // Neither a wall nor a camera asked for: the first wall.
+                None => position == 0 && camera.is_none(),
+            }),
+        ));
+    }
+    // A wall or camera that is not there is said so, on the viewers' paths only.
+    let unknown = warp::path::full()
+        .and(param("camera"))
+        .and(wall_param())
+        .and_then(
+            |path: warp::path::FullPath, camera: Option<String>, wall: Option<String>| async move {
+                if !matches!(path.as_str(), "/ws" | "/mjpeg" | "/snapshot.jpg") {
+                    return Err(warp::reject::not_found());
+                }
+                match (camera, wall) {
+                    (Some(id), _) => Ok(json_error(
+                        StatusCode::NOT_FOUND,
+                        "unknown-camera",
+                        format!("no camera '{id}'"),
+                    )),
+                    (None, Some(id)) => Ok(unknown_wall(&id)),
+                    (None, None) => Err(warp::reject::not_found()),
+                }
+            },
+        );
+    all.push(unknown.boxed());
+    all.into_iter()
+        .reduce(|a, b| a.or(b).unify().boxed())
+        .unwrap_or_else(|| {
+            warp::any()
+                .and_then(|| async { Err(warp::reject::not_found()) })
+                .boxed()
+        })
+}
