@@ -113,7 +113,9 @@ export class StatusView {
     } else {
       const camId = (sel && sel.camera !== null) ? sel.camera : (lf ? lf.camera : null);
       const cam = camId !== null ? model.camById[camId] : null;
-      if (cam && cam.state === 'offline') {
+      // A camera retried after a failure (connecting, with the failure still known) is as down
+      // as when it was offline: the overlay does not flicker with every retry.
+      if (cam && (cam.state === 'offline' || (cam.state === 'connecting' && cam.error))) {
         kind = 'offline'; title = 'Camera offline';
         detail = cam.name + ' is offline' + (cam.error ? ': ' + cam.error.words : '') +
           ' \u2014 the picture is NOT live';
