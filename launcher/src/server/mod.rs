@@ -290,23 +290,14 @@ pub fn routes(
     };
 
     let snooze = {
-        let state = state.clone();
         let control = control.clone();
         warp::path!("api" / "cameras" / String / "snooze")
             .and(warp::post())
             .and(limited_body())
             .and(by())
             .then(move |id: String, body: RequestBody, by: Option<String>| {
-                let known = state.camera_index(&id).is_some();
                 let control = control.clone();
                 async move {
-                    if !known {
-                        return json_error(
-                            StatusCode::NOT_FOUND,
-                            "unknown-camera",
-                            format!("no camera '{id}'"),
-                        );
-                    }
                     let minutes = match body
                         .complete()
                         .map(|b| serde_json::from_slice::<SnoozeBody>(&b))
@@ -327,43 +318,17 @@ pub fn routes(
                         Err(e) => return e.response(),
                     };
                     let until = gstcamwall::protocol::unix_ms_now() + u64::from(minutes) * 60_000;
-                    match control.snooze(id.clone(), Some(until), by).await {
-                        Ok(()) => {
-                            warp::reply::json(&serde_json::json!({ "camera": id, "until": until }))
-                                .into_response()
-                        }
-                        Err(e) => select_error(e),
-                    }
+                    snooze_reply(control, id, Some(until), by).await
                 }
             })
     };
 
     let wake = {
-        let state = state.clone();
         let control = control.clone();
         warp::path!("api" / "cameras" / String / "snooze")
             .and(warp::delete())
             .and(by())
-            .then(move |id: String, by: Option<String>| {
-                let known = state.camera_index(&id).is_some();
-                let control = control.clone();
-                async move {
-                    if !known {
-                        return json_error(
-                            StatusCode::NOT_FOUND,
-                            "unknown-camera",
-                            format!("no camera '{id}'"),
-                        );
-                    }
-                    match control.snooze(id.clone(), None, by).await {
-                        Ok(()) => {
-                            warp::reply::json(&serde_json::json!({ "camera": id, "until": null }))
-                                .into_response()
-                        }
-                        Err(e) => select_error(e),
-                    }
-                }
-            })
+            .then(move |id: String, by: Option<String>| snooze_reply(control.clone(), id, None, by))
     };
 
     let walls = warp::path!("api" / "walls")
@@ -480,6 +445,22 @@ async fn select_reply(
     };
     match control.select_on(wall, req.camera, by).await {
         Ok(sel) => warp::reply::json(&sel).into_response(),
+        Err(e) => select_error(e),
+    }
+}
+
+/// Snoozes camera `id` until `until` (unix ms), or wakes it (`None`), for `by`; answers
+/// `{"camera", "until"}`, or 404 for a camera that is not there.
+async fn snooze_reply(
+    control: Control,
+    id: String,
+    until: Option<u64>,
+    by: Option<String>,
+) -> warp::reply::Response {
+    match control.snooze(id.clone(), until, by).await {
+        Ok(()) => {
+            warp::reply::json(&serde_json::json!({ "camera": id, "until": until })).into_response()
+        }
         Err(e) => select_error(e),
     }
 }
