@@ -52,7 +52,7 @@ pub async fn serve_with(
 ) -> anyhow::Result<()> {
     let clients = ClientSet::new();
     let routes = crate::server::guarded(
-        &state.config,
+        &state,
         crate::integrations::routes::routes(state.clone(), integrations)
             .or(crate::server::routes(
                 state.clone(),

@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod pipeline;
 pub mod sched;
 pub mod server;
+pub mod sessions;
 pub mod state;
 pub mod supervisor;
 pub mod taps;

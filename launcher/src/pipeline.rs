@@ -108,6 +108,11 @@ pub fn peek_name(index: usize) -> String {
     format!("peek{index}")
 }
 
+/// Name of the sink of camera `index`'s thumbnail branch.
+pub fn thumb_name(index: usize) -> String {
+    format!("thumb{index}")
+}
+
 /// Scaling to `stream.max_width` (nothing when it is 0), as every encoder branch does.
 fn scale(config: &Config) -> String {
     if config.stream.max_width > 0 {
@@ -129,6 +134,20 @@ pub fn peek_branch(config: &Config, index: usize, camera_id: &str) -> String {
         scale(config),
         config.stream.jpeg_quality.get_ref(),
         peek_name(index)
+    )
+}
+
+/// One camera's thumbnail branch, from its tee: the overview's tile, named by a `title` tag,
+/// scaled down to `stream.thumb_width` (and as high at most, for a camera on its side) and
+/// encoded with a lighter quality. The launcher limits it to `stream.thumb_fps` before scaling.
+pub fn thumb_branch(config: &Config, index: usize, camera_id: &str) -> String {
+    let width = (*config.stream.thumb_width.get_ref()).max(16);
+    format!(
+        "taginject tags=\"title={camera_id}\" ! videoscale ! \
+         video/x-raw,width=[16,{width}],height=[16,{width}],pixel-aspect-ratio=1/1 ! \
+         videoconvert ! jpegenc quality=70 ! \
+         mjpegwssink name={} server-enabled=false async=false forward-alarms=false",
+        thumb_name(index)
     )
 }
 

@@ -61,6 +61,8 @@ pub struct CameraRuntime {
     pub taps: crate::taps::CameraTaps,
     /// What viewers peeking at this camera alone receive (`/ws?camera=ID`).
     pub peek: FrameFeed,
+    /// The overview's live thumbnail of this camera (`/ws/grid`).
+    pub thumb: FrameFeed,
 }
 
 impl CameraRuntime {
@@ -229,11 +231,20 @@ pub struct AppState {
     pub cameras: Vec<CameraRuntime>,
     /// Never empty: a configuration without `[[wall]]` has the one wall `main`.
     pub walls: Vec<WallRuntime>,
+    /// Signed-in pages.
+    pub sessions: Arc<crate::sessions::Sessions>,
     events: EventBus,
 }
 
 /// A wall's `shown` when no camera is on screen.
 const NONE_SHOWN: usize = usize::MAX;
+
+/// A feed that is not in demand until someone looks at it.
+fn idle_feed() -> FrameFeed {
+    let feed = FrameFeed::new();
+    feed.forget_demand();
+    feed
+}
 
 impl AppState {
     pub fn new(config: Config) -> Arc<AppState> {
@@ -253,12 +264,9 @@ impl AppState {
                 fps_x100: AtomicU32::new(0),
                 reconnects: AtomicU64::new(0),
                 snoozed_until: AtomicU64::new(0),
-                peek: {
-                    // Nothing is encoded for a peek before someone peeks.
-                    let feed = FrameFeed::new();
-                    feed.forget_demand();
-                    feed
-                },
+                // Nothing is encoded for a peek or a thumbnail before someone looks.
+                peek: idle_feed(),
+                thumb: idle_feed(),
                 failures: Default::default(),
                 taps: Default::default(),
             })
@@ -285,6 +293,7 @@ impl AppState {
             config,
             cameras,
             walls,
+            sessions: Default::default(),
             events: EventBus::default(),
         })
     }

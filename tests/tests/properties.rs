@@ -241,7 +241,7 @@ fn requests_of_any_shape_get_an_answer_never_a_panic() {
     let (control, requests) = camwall::control::channel();
     let supervisor = Arc::new(Supervisor::start(state.clone(), control, requests).unwrap());
     let routes = camwall::server::guarded(
-        &state.config.clone(),
+        &state.clone(),
         camwall::server::routes(
             state,
             supervisor.control().clone(),

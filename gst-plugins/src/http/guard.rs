@@ -175,6 +175,24 @@ type Scope = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// The role a request needs, from its method and path.
 type Needs = Arc<dyn Fn(&warp::http::Method, &str) -> Role + Send + Sync>;
 
+/// Whose a session cookie's value is, if it is a live session.
+type Sessions = Arc<dyn Fn(&str) -> Option<Identity> + Send + Sync>;
+
+/// The session cookie a guard reads, and who its sessions belong to.
+#[derive(Clone)]
+struct SessionCookie {
+    name: &'static str,
+    lookup: Sessions,
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie_value<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
+    header?.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k == name).then_some(v.trim())
+    })
+}
+
 /// The token and origin check in front of a set of routes. Cheap to clone.
 #[derive(Clone)]
 pub struct Guard {
@@ -182,6 +200,7 @@ pub struct Guard {
     origins: Origins,
     guarded: Scope,
     needs: Needs,
+    sessions: Option<SessionCookie>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -219,7 +238,58 @@ impl Guard {
             origins,
             guarded: Arc::new(|_| true),
             needs: Arc::new(|_, _| Role::Viewer),
+            sessions: None,
         }
+    }
+
+    /// The same guard, also letting in a request whose cookie `name` holds a session that
+    /// `lookup` knows (a page signed in: its token stays out of URLs). A token, when one is
+    /// presented too, wins.
+    pub fn with_sessions(
+        mut self,
+        name: &'static str,
+        lookup: impl Fn(&str) -> Option<Identity> + Send + Sync + 'static,
+    ) -> Self {
+        self.sessions = Some(SessionCookie {
+            name,
+            lookup: Arc::new(lookup),
+        });
+        self
+    }
+
+    /// Whose `token` is (for a sign-in form), compared like a request's.
+    pub fn whose(&self, token: &str) -> Option<Identity> {
+        identify(
+            &self.credentials,
+            &HashMap::new(),
+            Some(&format!("Bearer {token}")),
+        )
+    }
+
+    /// Whether this guard asks for a token at all.
+    pub fn asks_for_credentials(&self) -> bool {
+        !self.credentials.is_empty()
+    }
+
+    /// Whether a browser page of `origin` may use the routes (see [`Origins`]).
+    pub fn origin_allowed(&self, origin: Option<&str>, host: Option<&str>) -> bool {
+        match &self.origins {
+            Origins::Any => true,
+            Origins::SameHostOr(allowed) => origin_allowed(origin, host, allowed),
+        }
+    }
+
+    /// Who presents a token or, failing that, a live session cookie.
+    fn who(
+        &self,
+        query: &HashMap<String, String>,
+        authorization: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Option<Identity> {
+        identify(&self.credentials, query, authorization).or_else(|| {
+            let s = self.sessions.as_ref()?;
+            (s.lookup)(cookie_value(cookie, s.name)?)
+        })
     }
 
     /// The same guard, covering only the paths `guarded` says yes to; the others pass as
@@ -249,6 +319,19 @@ impl Guard {
         origin: Option<&str>,
         host: Option<&str>,
     ) -> Result<Option<Identity>, ApiError> {
+        self.check_request(method, path, query, [authorization, None], origin, host)
+    }
+
+    /// [`Guard::check`] with the request's `Cookie` header too (`[authorization, cookie]`).
+    pub fn check_request(
+        &self,
+        method: &warp::http::Method,
+        path: &str,
+        query: &HashMap<String, String>,
+        [authorization, cookie]: [Option<&str>; 2],
+        origin: Option<&str>,
+        host: Option<&str>,
+    ) -> Result<Option<Identity>, ApiError> {
         if !(self.guarded)(path) {
             return Ok(None);
         }
@@ -256,7 +339,7 @@ impl Guard {
             None
         } else {
             Some(
-                identify(&self.credentials, query, authorization)
+                self.who(query, authorization, cookie)
                     .ok_or_else(ApiError::unauthorized)?,
             )
         };
@@ -295,6 +378,7 @@ impl Guard {
                     .unify(),
             )
             .and(warp::header::optional::<String>("authorization"))
+            .and(warp::header::optional::<String>("cookie"))
             .and(warp::header::optional::<String>("origin"))
             .and(warp::header::optional::<String>("host"))
             .and_then(
@@ -302,14 +386,15 @@ impl Guard {
                       path: warp::path::FullPath,
                       query: HashMap<String, String>,
                       auth: Option<String>,
+                      cookie: Option<String>,
                       origin: Option<String>,
                       host: Option<String>| {
                     let verdict = guard
-                        .check(
+                        .check_request(
                             &method,
                             path.as_str(),
                             &query,
-                            auth.as_deref(),
+                            [auth.as_deref(), cookie.as_deref()],
                             origin.as_deref(),
                             host.as_deref(),
                         )
@@ -327,14 +412,17 @@ impl Guard {
     pub fn identify(
         &self,
     ) -> impl Filter<Extract = (Option<Identity>,), Error = std::convert::Infallible> + Clone {
-        let credentials = self.credentials.clone();
+        let guard = self.clone();
         warp::query::<HashMap<String, String>>()
             .or(warp::any().map(HashMap::new))
             .unify()
             .and(warp::header::optional::<String>("authorization"))
+            .and(warp::header::optional::<String>("cookie"))
             .map(
-                move |query: HashMap<String, String>, auth: Option<String>| {
-                    identify(&credentials, &query, auth.as_deref())
+                move |query: HashMap<String, String>,
+                      auth: Option<String>,
+                      cookie: Option<String>| {
+                    guard.who(&query, auth.as_deref(), cookie.as_deref())
                 },
             )
             .or(warp::any().map(|| None))

@@ -55,7 +55,7 @@ impl ClientSet {
     }
 
     /// Takes a place for one viewer, unless `max` (0 = no limit) are already connected.
-    pub(super) fn try_join(&self, max: usize) -> Option<ClientSlot> {
+    pub fn try_join(&self, max: usize) -> Option<ClientSlot> {
         let before = self.active.fetch_add(1, Ordering::AcqRel);
         if max != 0 && before >= max {
             self.active.fetch_sub(1, Ordering::AcqRel);
@@ -72,14 +72,15 @@ impl ClientSet {
 }
 
 /// One viewer's place in a [`ClientSet`].
-pub(super) struct ClientSlot {
+#[derive(Debug)]
+pub struct ClientSlot {
     set: ClientSet,
     close: watch::Receiver<Option<CloseFrame>>,
 }
 
 impl ClientSlot {
     /// Resolves when the viewers are to be closed. Cancel-safe.
-    pub(super) async fn closing(&mut self) -> CloseFrame {
+    pub async fn closing(&mut self) -> CloseFrame {
         loop {
             if self.close.changed().await.is_err() {
                 std::future::pending::<()>().await;

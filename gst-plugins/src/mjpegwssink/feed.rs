@@ -495,6 +495,11 @@ impl FrameReceiver {
             .then_some(newest)
     }
 
+    /// The feed these frames come from.
+    pub fn feed(&self) -> &FrameFeed {
+        &self.feed
+    }
+
     /// The last frame sent, by sequence number.
     pub fn last_seq(&self) -> Option<u64> {
         self.last_seq

@@ -90,7 +90,7 @@ pub(crate) fn test_runtime() -> tokio::runtime::Runtime {
 }
 
 pub use crate::http::{constant_time_eq, is_authorized};
-pub use clients::{ClientSet, CloseFrame};
+pub use clients::{ClientSet, ClientSlot, CloseFrame};
 pub use feed::{
     ClientGuard, DirectAttachment, DirectViewer, EncodedFrame, EncodedMessage, FrameFeed,
     FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS,

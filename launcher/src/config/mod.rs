@@ -13,6 +13,8 @@
 //! jpeg_quality = 80              # 1..=100
 //! max_width = 1280               # scale the picture on screen down to this width (0 = never)
 //! max_fps = 25                   # at most this many frames a second to viewers (0 = no limit)
+//! thumb_width = 320              # the overview's live thumbnails: at most this wide (16..=1280)
+//! thumb_fps = 4                  # and this many frames a second (1..=25)
 //!
 //! [selector]
 //! alarm_override = true          # an alarm takes the screen over
@@ -125,6 +127,9 @@ pub struct StreamConfig {
     pub jpeg_quality: Spanned<u32>,
     pub max_width: u32,
     pub max_fps: u32,
+    /// The overview's thumbnails: at most this wide, and this many frames a second.
+    pub thumb_width: Spanned<u32>,
+    pub thumb_fps: Spanned<u32>,
 }
 
 impl Default for StreamConfig {
@@ -133,6 +138,8 @@ impl Default for StreamConfig {
             jpeg_quality: Spanned::new(0..0, 80),
             max_width: 1280,
             max_fps: 25,
+            thumb_width: Spanned::new(0..0, 320),
+            thumb_fps: Spanned::new(0..0, 4),
         }
     }
 }
@@ -431,6 +438,14 @@ impl Config {
         if !(1..=100).contains(q.get_ref()) {
             c.report(&q.span(), "stream.jpeg_quality", "must be from 1 to 100");
         }
+        let w = &self.stream.thumb_width;
+        if !(16..=1280).contains(w.get_ref()) {
+            c.report(&w.span(), "stream.thumb_width", "must be from 16 to 1280");
+        }
+        let f = &self.stream.thumb_fps;
+        if !(1..=25).contains(f.get_ref()) {
+            c.report(&f.span(), "stream.thumb_fps", "must be from 1 to 25");
+        }
         let stall = &self.selector.stall_timeout_ms;
         if *stall.get_ref() < 100 {
             c.report(
@@ -616,6 +631,8 @@ codec = "h264"
 
         let e = parse_err(&GOOD.replace("jpeg_quality = 70", "jpeg_quality = 170"));
         assert_eq!((e.key.as_str(), e.line), ("stream.jpeg_quality", Some(6)));
+        let e = parse_err(&GOOD.replace("jpeg_quality = 70", "jpeg_quality = 70\nthumb_fps = 0"));
+        assert_eq!((e.key.as_str(), e.line), ("stream.thumb_fps", Some(7)));
 
         let e = parse_err(&GOOD.replace("ignore:0,0,1,0.1", "ignore:0,0,1"));
         assert_eq!(

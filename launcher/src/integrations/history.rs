@@ -151,6 +151,20 @@ impl History {
             .collect()
     }
 
+    /// The latest `limit` events for which `keep` says yes, oldest first.
+    pub fn latest_of(&self, limit: usize, keep: impl Fn(&str) -> bool) -> Vec<Arc<str>> {
+        let events = lock(&self.events);
+        let mut picked: Vec<Arc<str>> = events
+            .iter()
+            .rev()
+            .filter(|e| keep(e))
+            .take(limit)
+            .cloned()
+            .collect();
+        picked.reverse();
+        picked
+    }
+
     /// How many events are kept in memory at most.
     pub fn capacity(&self) -> usize {
         self.keep

@@ -12,12 +12,14 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /api/cameras/{id}/snapshot.jpg` | that camera's newest frame as JPEG, encoded on demand |
-//! | `GET /api/events/history?limit=N` | the latest alarm, switch and camera events, oldest first |
+//! | `GET /api/events/history?limit=N&type=alarm,ack` | the latest events (of those types), oldest first |
+//! | `GET /api/events/picture.jpg?camera=ID&ts=MS` | the small picture kept for that camera's event (alarm start, acknowledge, snooze, offline) |
 //! | `GET /metrics` | Prometheus text format |
 
 pub mod history;
 pub mod metrics;
 pub mod mqtt;
+pub mod pictures;
 pub mod routes;
 pub mod snapshots;
 pub mod webhooks;
@@ -31,6 +33,7 @@ use crate::state::AppState;
 pub struct Integrations {
     pub history: Arc<history::History>,
     pub metrics: Arc<metrics::Metrics>,
+    pub pictures: Arc<pictures::EventPictures>,
 }
 
 impl Integrations {
@@ -47,17 +50,26 @@ impl Integrations {
             state.clone(),
             state.subscribe_events(),
         ));
-        if let Some(dir) = &config.snapshots.dir {
+        let store = config.snapshots.dir.as_ref().map(|dir| {
+            snapshots::SnapshotStore::new(
+                dir.get_ref().into(),
+                *config.snapshots.max_count.get_ref(),
+                *config.snapshots.max_bytes.get_ref(),
+            )
+        });
+        if let Some(store) = &store {
             tokio::spawn(snapshots::on_alarms(
                 state.clone(),
-                snapshots::SnapshotStore::new(
-                    dir.get_ref().into(),
-                    *config.snapshots.max_count.get_ref(),
-                    *config.snapshots.max_bytes.get_ref(),
-                ),
+                store.clone(),
                 state.subscribe_events(),
             ));
         }
+        let pictures = Arc::new(pictures::EventPictures::new(store));
+        tokio::spawn(pictures::record(
+            pictures.clone(),
+            state.clone(),
+            state.subscribe_events(),
+        ));
         if let Some(mqtt) = &config.mqtt {
             mqtt::start(
                 state.clone(),
@@ -74,6 +86,10 @@ impl Integrations {
                 state.subscribe_events(),
             );
         }
-        Ok(Arc::new(Integrations { history, metrics }))
+        Ok(Arc::new(Integrations {
+            history,
+            metrics,
+            pictures,
+        }))
     }
 }

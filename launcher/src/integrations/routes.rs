@@ -82,8 +82,22 @@ pub fn routes(
                         )
                     }
                 };
-                // The events are stored as JSON texts: joined, not parsed again.
-                let events = integrations.history.latest(limit);
+                // `?type=alarm,ack`: those types only (the newest `limit` of them).
+                let types: Option<Vec<&str>> = q.get("type").map(|t| {
+                    t.split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .collect()
+                });
+                // The events are stored as JSON texts: joined, not parsed again (only their
+                // type is read when a type is asked for).
+                let events = match &types {
+                    None => integrations.history.latest(limit),
+                    Some(types) => integrations.history.latest_of(limit, |json| {
+                        serde_json::from_str::<Typed>(json)
+                            .is_ok_and(|t| types.contains(&t.kind.as_ref()))
+                    }),
+                };
                 let mut body = String::with_capacity(events.iter().map(|e| e.len() + 1).sum());
                 body.push('[');
                 for (i, e) in events.iter().enumerate() {
@@ -112,7 +126,7 @@ pub fn routes(
             }
         }))
         .untuple_one()
-        .and(with_integrations)
+        .and(with_integrations.clone())
         .map(
             |integrations: Arc<Integrations>| match integrations.metrics.encode() {
                 Ok(text) => {
@@ -133,5 +147,73 @@ pub fn routes(
             },
         );
 
-    snapshot.or(history).unify().or(metrics).unify()
+    let picture =
+        warp::path!("api" / "events" / "picture.jpg")
+            .and(warp::get())
+            .and(query())
+            .and(with_state.clone())
+            .and(with_integrations.clone())
+            .then(
+                |q: HashMap<String, String>,
+                 state: Arc<AppState>,
+                 integrations: Arc<Integrations>| async move {
+                    let (Some(camera), Some(Ok(ts))) = (
+                        q.get("camera").cloned(),
+                        q.get("ts").map(|t| t.parse::<u64>()),
+                    ) else {
+                        return json_error(
+                            StatusCode::BAD_REQUEST,
+                            "bad-request",
+                            "expected ?camera=ID&ts=MS (an event's camera and time)",
+                        );
+                    };
+                    if state.camera_index(&camera).is_none() {
+                        return json_error(
+                            StatusCode::NOT_FOUND,
+                            "unknown-camera",
+                            format!("no camera '{camera}'"),
+                        );
+                    }
+                    let found = {
+                        let camera = camera.clone();
+                        tokio::task::spawn_blocking(move || integrations.pictures.get(&camera, ts))
+                            .await
+                            .ok()
+                            .flatten()
+                    };
+                    match found {
+                        Some(jpeg) => {
+                            let mut res = warp::reply::Response::new(jpeg.into());
+                            let h = res.headers_mut();
+                            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+                            // The picture of an event never changes.
+                            h.insert(
+                                header::CACHE_CONTROL,
+                                HeaderValue::from_static("private, max-age=86400, immutable"),
+                            );
+                            res
+                        }
+                        None => json_error(
+                            StatusCode::NOT_FOUND,
+                            "no-picture",
+                            format!("no picture kept for the event of '{camera}' at {ts}"),
+                        ),
+                    }
+                },
+            );
+
+    snapshot
+        .or(history)
+        .unify()
+        .or(picture)
+        .unify()
+        .or(metrics)
+        .unify()
+}
+
+/// An event's type, read from its JSON text.
+#[derive(serde::Deserialize)]
+struct Typed<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
 }

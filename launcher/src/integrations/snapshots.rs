@@ -35,9 +35,29 @@ pub enum SnapshotError {
 
 /// Encodes `sample` (raw video) to a JPEG. Blocking: call it from a blocking thread.
 pub fn encode_jpeg(sample: &gst::Sample) -> Result<Bytes, SnapshotError> {
-    let caps = gst::Caps::builder("image/jpeg").build();
+    convert(sample, &gst::Caps::builder("image/jpeg").build())
+}
+
+/// Encodes `sample` (raw video) to a JPEG at most `max_width` wide, its aspect kept. Blocking.
+pub fn encode_jpeg_scaled(sample: &gst::Sample, max_width: u32) -> Result<Bytes, SnapshotError> {
+    let info = sample
+        .caps()
+        .and_then(|c| gst_video::VideoInfo::from_caps(c).ok())
+        .ok_or_else(|| SnapshotError::Encode("the frame has no video caps".into()))?;
+    if info.width() <= max_width {
+        return encode_jpeg(sample);
+    }
+    let height = (u64::from(info.height()) * u64::from(max_width) / u64::from(info.width())).max(2);
+    let caps = gst::Caps::builder("image/jpeg")
+        .field("width", max_width as i32 & !1)
+        .field("height", height as i32 & !1)
+        .build();
+    convert(sample, &caps)
+}
+
+fn convert(sample: &gst::Sample, caps: &gst::Caps) -> Result<Bytes, SnapshotError> {
     let timeout = gst::ClockTime::from_mseconds(ENCODE_TIMEOUT.as_millis() as u64);
-    let jpeg = gst_video::convert_sample(sample, &caps, Some(timeout))
+    let jpeg = gst_video::convert_sample(sample, caps, Some(timeout))
         .map_err(|e| SnapshotError::Encode(e.to_string()))?;
     let buffer = jpeg
         .buffer()

@@ -7,6 +7,9 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /` | the page |
+//! | `POST /api/login` `{"token"}` | `{"name","role","signed_in"}` and an HttpOnly, SameSite=Strict session cookie that stands for the token (open, same-origin pages only; 401 `wrong-token`) |
+//! | `POST /api/logout` | ends the session |
+//! | `GET /api/me` | who the request comes from: `{"name","role","signed_in"}` |
 //! | `GET /api/cameras` | `[{"id","name","state","alarm","selected",...}]` |
 //! | `GET /api/selection` | `{"camera","reason","user_choice"}` |
 //! | `PUT /api/selection` `{"camera":id}` | the new selection; 404 unknown camera, 400 bad body |
@@ -18,6 +21,7 @@
 //! | `PUT /api/walls/{id}/selection` `{"camera":id}` | the new selection of that wall; 404 unknown wall or camera |
 //! | `GET /api/events` | server-sent events: `alarm`, `switch`, `camera` |
 //! | `GET /healthz` | 200 while frames reach the viewers, else 503 (never needs the token) |
+//! | `GET /ws/grid` | the overview: every camera's live thumbnail as `frame` messages, and every camera's events; `?cameras=a,b` for those only (a thumbnail is encoded only while a grid asks for it) |
 //! | `GET /ws` | frames and events, see `gstcamwall::protocol`; `?wall=ID` for a wall other than the first (also on `/mjpeg`, `/snapshot.jpg` and `/`) |
 //!
 //! A request with an `Origin` header (a browser's) is refused with 403 unless the origin is
@@ -45,6 +49,8 @@ use crate::control::{Control, SelectError};
 use crate::state::AppState;
 
 mod body;
+mod grid;
+mod login;
 mod viewers;
 
 pub use body::BODY_READ_TIMEOUT;
@@ -56,10 +62,11 @@ use viewers::wall_viewers;
 pub const PAGE: &str = include_str!("../web/index.html");
 
 /// The page's own modules and style (`launcher/src/web/`).
-pub const PAGE_FILES: [Asset; 7] = [
+pub const PAGE_FILES: [Asset; 13] = [
     Asset::css("/style.css", include_str!("../web/style.css")),
     Asset::js("/app.js", include_str!("../web/app.js")),
     Asset::js("/api.js", include_str!("../web/api.js")),
+    Asset::js("/link.js", include_str!("../web/link.js")),
     Asset::js("/model.js", include_str!("../web/model.js")),
     Asset::js("/views/cameras.js", include_str!("../web/views/cameras.js")),
     Asset::js("/views/status.js", include_str!("../web/views/status.js")),
@@ -67,6 +74,11 @@ pub const PAGE_FILES: [Asset; 7] = [
         "/views/attention.js",
         include_str!("../web/views/attention.js"),
     ),
+    Asset::js("/views/grid.js", include_str!("../web/views/grid.js")),
+    Asset::js("/views/events.js", include_str!("../web/views/events.js")),
+    Asset::js("/views/screen.js", include_str!("../web/views/screen.js")),
+    Asset::js("/views/login.js", include_str!("../web/views/login.js")),
+    Asset::js("/views/keys.js", include_str!("../web/views/keys.js")),
 ];
 
 /// Every route the port serves, as `(method, path)` with `{id}` for a camera id: the page,
@@ -74,6 +86,9 @@ pub const PAGE_FILES: [Asset; 7] = [
 /// behind the [`guard`]; the security tests walk this list.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
+    ("POST", "/api/login"),
+    ("POST", "/api/logout"),
+    ("GET", "/api/me"),
     ("GET", "/api/cameras"),
     ("GET", "/api/selection"),
     ("PUT", "/api/selection"),
@@ -85,19 +100,27 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/cameras/{id}/snooze"),
     ("GET", "/api/events"),
     ("GET", "/api/events/history"),
+    ("GET", "/api/events/picture.jpg"),
     ("GET", "/api/cameras/{id}/snapshot.jpg"),
     ("GET", "/metrics"),
     ("GET", "/healthz"),
     ("GET", "/ws"),
+    ("GET", "/ws/grid"),
     ("GET", "/snapshot.jpg"),
     ("GET", "/mjpeg"),
     ("GET", "/style.css"),
     ("GET", "/app.js"),
     ("GET", "/api.js"),
+    ("GET", "/link.js"),
     ("GET", "/model.js"),
     ("GET", "/views/cameras.js"),
     ("GET", "/views/status.js"),
     ("GET", "/views/attention.js"),
+    ("GET", "/views/grid.js"),
+    ("GET", "/views/events.js"),
+    ("GET", "/views/screen.js"),
+    ("GET", "/views/login.js"),
+    ("GET", "/views/keys.js"),
     ("GET", "/player.js"),
     ("GET", "/decoder.worker.js"),
     ("GET", "/protocol.js"),
@@ -107,7 +130,9 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// Whether `path` answers without the token and from any origin: `/healthz`, and the page's
 /// code and style, which hold no data (the page's module imports carry no token).
 pub fn is_public(path: &str) -> bool {
-    path == "/healthz"
+    // The page itself holds no data either: without a token it opens on its sign-in form.
+    // Signing in checks the origin itself.
+    matches!(path, "/healthz" | "/" | "/api/login")
         || PAGE_FILES
             .iter()
             .chain(&gstcamwall::mjpegwssink::web::PLAYER)
@@ -118,13 +143,16 @@ pub fn is_public(path: &str) -> bool {
 /// included: a route added later sits behind it too. A request needs the token (when one is
 /// configured; else 401), then an allowed `Origin` (a page elsewhere must not drive the API or
 /// read the cameras through a user's browser; else 403). Only [`is_public`] paths skip it.
-pub fn guard(config: &crate::config::Config) -> Guard {
+pub fn guard(state: &AppState) -> Guard {
+    let config = &state.config;
+    let sessions = state.sessions.clone();
     Guard::with_credentials(
         config.credentials(),
         Origins::SameHostOr(config.allowed_origins().into()),
     )
     .covering(|path| !is_public(path))
     .requiring(required_role)
+    .with_sessions(crate::sessions::COOKIE, move |id| sessions.lookup(id))
 }
 
 /// The role a request needs: reading anything is a viewer's; choosing what a wall shows,
@@ -136,6 +164,8 @@ pub fn required_role(method: &warp::http::Method, path: &str) -> Role {
     }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
+        // Anyone signed in may sign out.
+        (&Method::POST, ["api", "logout"]) => Role::Viewer,
         (&Method::PUT, ["api", "selection"])
         | (&Method::PUT, ["api", "walls", _, "selection"])
         | (&Method::POST, ["api", "walls", _, "ack"])
@@ -146,14 +176,14 @@ pub fn required_role(method: &warp::http::Method, path: &str) -> Role {
 
 /// `routes` behind the [`guard`], with every rejection answered in the one error shape.
 pub fn guarded(
-    config: &crate::config::Config,
+    state: &AppState,
     routes: impl Filter<Extract = (warp::reply::Response,), Error = Rejection>
         + Clone
         + Send
         + Sync
         + 'static,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
-    guard(config).filter().and(routes).recover(recover).unify()
+    guard(state).filter().and(routes).recover(recover).unify()
 }
 
 #[derive(Deserialize)]
@@ -189,7 +219,7 @@ pub fn routes(
         warp::any().map(move || state.clone())
     };
     // Who acts, for the events that say so.
-    let who = guard(&state.config).identify();
+    let who = guard(&state).identify();
     let by = move || {
         who.clone()
             .map(|w: Option<Identity>| w.map(|w| w.name.to_string()))
@@ -385,6 +415,8 @@ pub fn routes(
             warp::sse::reply(warp::sse::keep_alive().stream(events)).into_response()
         });
 
+    let grid = grid::grid(state.clone(), clients.clone());
+    let login = login::routes(state.clone());
     let viewer = wall_viewers(&state, clients);
 
     healthz
@@ -409,6 +441,10 @@ pub fn routes(
         .or(wake)
         .unify()
         .or(events)
+        .unify()
+        .or(grid)
+        .unify()
+        .or(login)
         .unify()
         .or(viewer)
         .unify()

@@ -105,7 +105,32 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             .build()?;
         pipeline.add(&tee)?;
         src.link(&tee.static_pad("sink").context("tee without sink pad")?)?;
-        add_peek(state, &pipeline, &tee, index, cam.id())?;
+        // Its peek (`/ws?camera=ID`) and its overview thumbnail (`/ws/grid`).
+        let runtime = &state.cameras[index];
+        add_side_branch(
+            &pipeline,
+            &tee,
+            index,
+            SideBranch {
+                what: "peek",
+                description: pipeline::peek_branch(config, index, cam.id()),
+                sink: pipeline::peek_name(index),
+                feed: &runtime.peek,
+                max_fps: config.stream.max_fps,
+            },
+        )?;
+        add_side_branch(
+            &pipeline,
+            &tee,
+            index,
+            SideBranch {
+                what: "thumb",
+                description: pipeline::thumb_branch(config, index, cam.id()),
+                sink: pipeline::thumb_name(index),
+                feed: &runtime.thumb,
+                max_fps: *config.stream.thumb_fps.get_ref(),
+            },
+        )?;
         for (position, wall) in wall_configs.iter().enumerate() {
             if !wall.cameras.contains(&index) {
                 continue;
@@ -254,37 +279,48 @@ fn link_each_new_pad(element: &gst::Element, sink: gst::Pad) {
     });
 }
 
-/// Drops frames that come faster than `max_fps`, but never the first frame after a switch
-/// (the `title` tag announces it), so a switch is never delayed.
-/// Camera `index`'s peek branch from its tee: encoded only while someone peeks.
-fn add_peek(
-    state: &Arc<AppState>,
+/// A branch of camera `index` off its tee that encodes into a feed of its own (a peek, a
+/// thumbnail): `description` ends in the mjpegwssink `sink`; at most `max_fps` frames a second
+/// (0: all) go in, and only while the feed is watched.
+struct SideBranch<'a> {
+    what: &'static str,
+    description: String,
+    sink: String,
+    feed: &'a FrameFeed,
+    max_fps: u32,
+}
+
+fn add_side_branch(
     pipeline: &gst::Pipeline,
     tee: &gst::Element,
     index: usize,
-    camera_id: &str,
+    branch: SideBranch<'_>,
 ) -> anyhow::Result<()> {
-    let description = pipeline::peek_branch(&state.config, index, camera_id);
+    let SideBranch {
+        what,
+        description,
+        sink,
+        feed,
+        max_fps,
+    } = branch;
     let bin = gst::parse::bin_from_description(&description, true)
-        .with_context(|| format!("peek branch '{description}'"))?;
-    bin.set_property("name", format!("peekbin{index}"));
+        .with_context(|| format!("{what} branch '{description}'"))?;
+    bin.set_property("name", format!("{what}bin{index}"));
     pipeline.add(&bin)?;
-    let sink = bin
-        .by_name(&pipeline::peek_name(index))
+    bin.by_name(&sink)
         .and_then(|s| s.downcast::<MjpegWsSink>().ok())
-        .context("peek branch without mjpegwssink")?;
-    let feed = state.cameras[index].peek.clone();
-    sink.set_feed(&feed);
+        .with_context(|| format!("{what} branch without mjpegwssink"))?
+        .set_feed(feed);
     let from_tee = tee
         .request_pad_simple("src_%u")
         .context("tee gave no src pad")?;
-    if state.config.stream.max_fps > 0 {
-        limit_rate(&from_tee, state.config.stream.max_fps);
+    if max_fps > 0 {
+        limit_rate(&from_tee, max_fps);
     }
-    encode_while_watched(&from_tee, feed);
+    encode_while_watched(&from_tee, feed.clone());
     from_tee.link(
         &bin.static_pad("sink")
-            .context("peek branch without sink pad")?,
+            .with_context(|| format!("{what} branch without sink pad"))?,
     )?;
     Ok(())
 }
@@ -315,6 +351,8 @@ fn encode_while_watched(pad: &gst::Pad, feed: FrameFeed) {
     });
 }
 
+/// Drops frames that come faster than `max_fps`, but never the first frame after a switch
+/// (the `title` tag announces it), so a switch is never delayed.
 fn limit_rate(src: &gst::Pad, max_fps: u32) {
     // 90 % of the interval, so jitter in a camera that runs at exactly max_fps drops nothing.
     let min_gap = gst::ClockTime::from_nseconds(900_000_000 / u64::from(max_fps));

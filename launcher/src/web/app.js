@@ -2,7 +2,8 @@
 // @ts-check
 //
 // camwall's page: the live picture of the camera on screen, a button per camera, why the
-// picture is what it is. The WebSocket brings frames and events (alarm, switch, camera);
+// picture is what it is; the overview grid, the event list, signing in. The wall's WebSocket
+// brings frames and events (alarm, switch, camera); the grid's brings thumbnails and events;
 // the API gives the camera list and the selection, and takes the user's choice. This module
 // wires the model, the player and the views; `window.camwall` exposes what tests read.
 
@@ -12,17 +13,24 @@ import { Model, errText, idOf, normCamera, normError, normSelection, normState, 
 import { CameraBar } from './views/cameras.js';
 import { StatusView, UNAUTH_TEXT } from './views/status.js';
 import { Attention } from './views/attention.js';
+import { GridLink, TileSet } from './views/grid.js';
+import { EventList, EVENT_TYPES } from './views/events.js';
+import { Screen } from './views/screen.js';
+import { Login } from './views/login.js';
+import { WallLink } from './link.js';
+import { installKeys } from './views/keys.js';
 
 /** @typedef {import('./protocol.js').Message} Message */
 /** @typedef {import('./model.js').Camera} Camera */
 /** @typedef {import('./model.js').Selection} Selection */
 /** @typedef {import('./views/status.js').LastFrame} LastFrame */
 
-const BACKOFF_MIN = 250, BACKOFF_MAX = 2000;
 const CAM_POLL_MS = 5000;         // safety-net refetch of /api/cameras
-const WS_OPEN_TIMEOUT_MS = 5000;
 const WS_SILENCE_MS = 10000;      // live camera on screen but no message at all -> reconnect
 const TICK_MS = 250;
+const GONE_PAGE_MS = 15000;       // the live link down this long: a page says so
+const LAYOUTS = ['wall', 'grid', 'spot'];
+const LAYOUT_KEY = 'camwall.layout';
 
 // ---------------------------------------------------------------- URL options
 const params = new URLSearchParams(window.location.search);
@@ -35,6 +43,24 @@ const selectionPath = wall ? '/api/walls/' + encodeURIComponent(wall) + '/select
 let wallId = wall;
 // A desynchronized canvas is lower latency; ?desync=0 turns it off if a GPU or driver misbehaves.
 const useDesync = params.get('desync') !== '0';
+/** `?kiosk=1`: the picture fills the screen; the controls show while the pointer moves. */
+const kiosk = params.get('kiosk') === '1';
+/** @returns {string} the layout from `?layout=`, else the one last used here, else the wall */
+function initialLayout() {
+  const asked = params.get('layout');
+  if (asked && LAYOUTS.includes(asked)) return asked;
+  let stored = null;
+  try { stored = window.localStorage.getItem(LAYOUT_KEY); } catch (e) { /* private mode */ }
+  return stored && LAYOUTS.includes(stored) && !kiosk ? stored : 'wall';
+}
+let layout = initialLayout();
+/** The picture layout to go back to from the grid. */
+let pictureLayout = layout === 'grid' ? 'wall' : layout;
+/** @type {string | null} a camera watched alone (`/ws?camera=`), instead of the wall */
+let peekCam = params.get('camera') || null;
+/** @type {import('./views/login.js').Me} what the signed-in user may do */
+// Until `/api/me` answers, a click tries the wall (a viewer's is refused and peeks instead).
+let me = { name: null, role: 'operator', signed_in: false };
 
 // ---------------------------------------------------------------- parts
 const model = new Model();
@@ -51,6 +77,8 @@ const link = {
   openedPerf: 0,
   unauthorised: false,
   token,
+  grid: false,
+  gridUp: false,
 };
 
 const player = new Player(/** @type {HTMLCanvasElement} */ (document.getElementById('view')), {
@@ -74,10 +102,27 @@ const player = new Player(/** @type {HTMLCanvasElement} */ (document.getElementB
     if (status.overlayKind === 'stale') status.updateOverlay();
   },
 });
-const status = new StatusView(model, player, link, () => lastFrame);
-const bar = new CameraBar(/** @type {HTMLElement} */ (document.getElementById('bar')), model, (id) => { select(id); });
+const status = new StatusView(model, player, link, () => lastFrame, () => peekCam);
+const bar = new CameraBar(/** @type {HTMLElement} */ (document.getElementById('bar')), model, (id) => { pick(id); });
 const api = createApi(token, setUnauthorised);
 const attention = new Attention(model, { ack: () => { acknowledge(); }, snooze: (cam) => { snooze(cam); } });
+/** @param {string} id */
+const el = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const gridTiles = new TileSet(el('grid'), model, (id) => { pick(id); });
+const sideTiles = new TileSet(el('sidetiles'), model, (id) => { pick(id); });
+const gridLink = new GridLink({
+  token,
+  onFrame(camera, b64, ts) { gridTiles.frame(camera, b64, ts); sideTiles.frame(camera, b64, ts); },
+  onMessage(msg) { handleMessage(msg); },
+  onState(up) { link.gridUp = up; render(); },
+});
+const events = new EventList(el('eventlist'), el('eventsempty'), model, { token, onShow: (id) => { pick(id); } });
+const screen = new Screen({ kiosk });
+const login = new Login({
+  urlToken: token,
+  onSignedIn(who) { me = who; signedIn(); },
+  onRetry() { reconnectNow(); refreshAll(); fetchMe(); },
+});
 
 /** What tests and the curious read; the state itself lives in the model and the player. */
 const hooks = {
@@ -93,13 +138,22 @@ const hooks = {
   get selection() { return model.selection; },
   get cameras() { return model.cameras; },
   get overlay() { return status.overlayKind; },
+  get layout() { return layout; },
+  get peek() { return peekCam; },
+  get me() { return me; },
+  get tiles() { return gridTiles.tiles; },
+  get sideTiles() { return sideTiles.tiles; },
+  get gridFrames() { return gridLink.framesReceived; },
+  get events() { return events.entries; },
   select,
+  setLayout,
 };
 // @ts-ignore: the page's one global, for tests
 window.camwall = hooks;
 
 function render() {
   try { bar.render(); } catch (e) { /* ignore */ }
+  try { renderLayout(); } catch (e) { /* ignore */ }
   try { status.renderHeader(); } catch (e) { /* ignore */ }
   try { status.updateOverlay(); } catch (e) { /* ignore */ }
   try { attention.update(); } catch (e) { /* ignore */ }
@@ -109,8 +163,112 @@ function render() {
 function setUnauthorised(v) {
   if (link.unauthorised === v) return;
   link.unauthorised = v;
-  if (v) status.showToast(token ? 'unauthorised: the token in the URL was rejected' : UNAUTH_TEXT);
   status.updateOverlay();
+  if (!v) return;
+  // A page to sign in on (or to say the address's token was refused), never raw JSON.
+  if (token) {
+    login.showError('This address\u2019s token was refused',
+      'The token in this page\u2019s address (?token=) is not one of camwall\u2019s. Ask for a new address, or sign in with your own token.',
+      { signIn: true });
+  } else if (!login.open) {
+    login.show();
+  }
+}
+
+/** Signed in: everything is asked for again with the session. */
+function signedIn() {
+  link.unauthorised = false;
+  login.hide();
+  login.hideError();
+  renderMe();
+  dropSocket();
+  reconnectNow();
+  gridLink.close();
+  renderLayout();
+  refreshAll();
+  if (!el('events').hidden) loadEvents();
+}
+
+function fetchMe() {
+  return api('GET', '/api/me').then((r) => {
+    if (r.ok && r.data && typeof r.data === 'object') { me = r.data; renderMe(); render(); }
+  });
+}
+
+function renderMe() {
+  const out = el('logout');
+  out.hidden = !me.signed_in;
+  out.title = me.name ? 'signed in as ' + me.name + ' (' + me.role + ')' : '';
+  document.body.setAttribute('data-role', me.role);
+}
+
+/** Whether this user may choose what the wall shows. */
+function mayOperate() { return me.role === 'operator' || me.role === 'admin'; }
+
+// ---------------------------------------------------------------- layouts and peeks
+/** @param {string} next  'wall', 'grid' or 'spot' */
+function setLayout(next) {
+  if (!LAYOUTS.includes(next) || next === layout) return;
+  layout = next;
+  if (next !== 'grid') pictureLayout = next;
+  try { window.localStorage.setItem(LAYOUT_KEY, next); } catch (e) { /* ignore */ }
+  render();
+  player.scheduleResize();
+}
+
+/** Opens and closes the sockets the layout needs, and shows its parts. */
+function renderLayout() {
+  document.body.setAttribute('data-layout', layout);
+  link.grid = layout === 'grid';
+  for (const b of document.querySelectorAll('.layouts button')) {
+    b.setAttribute('aria-pressed', b.getAttribute('data-layout') === layout ? 'true' : 'false');
+  }
+  const ids = model.cameras.map((c) => c.id);
+  const alarmed = model.cameras.filter((c) => c.alarm).map((c) => c.id);
+  el('grid').hidden = layout !== 'grid';
+  el('side').hidden = layout !== 'spot';
+  if (layout === 'grid') gridTiles.render(ids);
+  if (layout === 'spot') {
+    sideTiles.render(alarmed);
+    el('sideempty').hidden = alarmed.length > 0;
+  }
+  // The grid has no wall picture: its socket is closed, so the wall encodes nothing for it.
+  if (layout === 'grid') {
+    wallLink.close();
+    gridLink.want(null);
+  } else {
+    if (!wallLink.active) connect();
+    gridLink.want(layout === 'spot' ? alarmed : []);
+  }
+}
+
+/**
+ * A camera picked in the grid, the bar, the alarms' column or the event list: on the wall for
+ * an operator, watched alone for a viewer (who may not move the wall).
+ * @param {string} id
+ */
+function pick(id) {
+  if (layout === 'grid') setLayout(pictureLayout);
+  if (mayOperate()) {
+    if (peekCam) setPeek(null);
+    return select(id).then((r) => {
+      // Refused for the role: this user watches it alone instead.
+      if (r && typeof r === 'object' && 'status' in r && r.status === 403) { fetchMe(); setPeek(id); }
+      return r;
+    });
+  }
+  setPeek(id);
+  return Promise.resolve(null);
+}
+
+/** @param {string | null} id  a camera to watch alone, or null for the wall again */
+function setPeek(id) {
+  if (id === peekCam) return;
+  peekCam = id;
+  lastFrame = null;
+  dropSocket();
+  reconnectNow();
+  render();
 }
 
 /** @param {Selection | null} sel */
@@ -215,7 +373,7 @@ function select(id) {
     }
     render();
     if (r.status === 401) status.showToast(UNAUTH_TEXT);
-    else status.showToast('Cannot switch to ' + model.label(camId) + ': ' + r.error + (r.status ? ' (' + r.status + ')' : ''));
+    else if (r.status !== 403) status.showToast('Cannot switch to ' + model.label(camId) + ': ' + r.error + (r.status ? ' (' + r.status + ')' : ''));
     return { error: r.error, status: r.status };
   }).catch((e) => {
     model.pendingSelect = null;
@@ -224,19 +382,12 @@ function select(id) {
 }
 
 // ---------------------------------------------------------------- WebSocket
-/** @type {WebSocket | null} */
-let ws = null;
-let wsOpenedAt = 0, lastMsgPerf = 0, backoff = BACKOFF_MIN;
-/** @type {ReturnType<typeof setTimeout> | null} */
-let reconnectTimer = null;
-/** @type {ReturnType<typeof setTimeout> | null} */
-let openTimer = null;
-
 function wsUrl() {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   const q = new URLSearchParams();
   if (token) q.set('token', token);
-  if (wall) q.set('wall', wall);
+  if (peekCam) q.set('camera', peekCam);
+  else if (wall) q.set('wall', wall);
   const query = q.toString();
   return proto + '//' + window.location.host + '/ws' + (query ? '?' + query : '');
 }
@@ -250,77 +401,32 @@ function setConnected(v) {
   render();
 }
 
-function connect() {
-  if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; }
-  if (ws) return;
-  let sock;
-  try { sock = new WebSocket(wsUrl()); } catch (e) { scheduleReconnect(); return; }
-  ws = sock;
-  if (openTimer) clearTimeout(openTimer);
-  openTimer = setTimeout(() => {
-    openTimer = null;
-    if (ws === sock && !link.connected) dropSocket();
-  }, WS_OPEN_TIMEOUT_MS);
-
-  sock.onopen = () => {
-    if (ws !== sock) return;
-    if (openTimer) { clearTimeout(openTimer); openTimer = null; }
+const wallLink = new WallLink({
+  url: wsUrl,
+  // The grid shows no wall picture: the wall's socket stays closed, and encodes nothing for it.
+  wanted: () => layout !== 'grid',
+  onOpen() {
     link.everConnected = true;
-    wsOpenedAt = Date.now();
-    link.openedPerf = lastMsgPerf = performance.now();
+    link.openedPerf = performance.now();
     setConnected(true);
     refreshAll();
-  };
-  sock.onmessage = (ev) => {
-    if (ws !== sock) return;
-    lastMsgPerf = performance.now();
-    const data = ev && ev.data;
-    if (typeof data !== 'string') return;
+  },
+  onText(data) {
     let msg;
     try { msg = JSON.parse(data); } catch (e) { return; }
     try { handleMessage(msg); } catch (e) { /* never throw on a bad message */ }
-  };
-  sock.onclose = () => {
-    if (ws !== sock) return;
-    ws = null;
-    if (openTimer) { clearTimeout(openTimer); openTimer = null; }
-    const wasUp = link.connected;
-    if (wasUp && Date.now() - wsOpenedAt > 1000) backoff = BACKOFF_MIN;
-    if (wasUp) setConnected(false);
-    scheduleReconnect();
-  };
-  sock.onerror = () => {};  // close follows
-}
-
-/** Abandons the current socket without waiting for a close handshake. */
-function dropSocket() {
-  const sock = ws;
-  if (!sock) return;
-  ws = null;
-  sock.onopen = sock.onmessage = sock.onclose = sock.onerror = null;
-  try { sock.close(); } catch (e) { /* ignore */ }
-  if (openTimer) { clearTimeout(openTimer); openTimer = null; }
-  if (link.connected) setConnected(false);
-  scheduleReconnect();
-}
-
-function scheduleReconnect() {
-  if (reconnectTimer) return;
-  const delay = Math.round(backoff * (0.9 + Math.random() * 0.2));
-  backoff = Math.min(backoff * 2, BACKOFF_MAX);
-  reconnectTimer = setTimeout(() => { reconnectTimer = null; connect(); }, delay);
-  render();
-}
-
-function reconnectNow() {
-  if (link.connected || ws) return;
-  if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; }
-  connect();
-}
+  },
+  onDown() { setConnected(false); },
+  onRetry() { render(); },
+});
+const connect = () => wallLink.connect();
+const dropSocket = () => wallLink.drop();
+const reconnectNow = () => wallLink.reconnectNow();
 
 /** @param {Partial<Message> & Record<string, unknown>} msg */
 function handleMessage(msg) {
   if (!msg || typeof msg !== 'object') return;
+  if (msg.type !== 'frame' && events.add(msg)) events.render();
   let cam, c;
   switch (msg.type) {
     case 'frame':
@@ -360,7 +466,7 @@ function handleMessage(msg) {
       model.camEvt[/** @type {string} */ (cam)] = ++model.evtSeq;
       render();
       return;
-        case 'switch': {
+    case 'switch': {
       model.switchSeq++;
       cam = idOf(msg.camera);
       const why = typeof msg.reason === 'string' ? msg.reason : '';
@@ -415,36 +521,84 @@ function tick() {
   try {
     player.tick();
     // half-open socket: a live camera is on screen but nothing at all arrives
-    if (link.connected && ws && performance.now() - lastMsgPerf > WS_SILENCE_MS) {
+    if (link.connected && performance.now() - wallLink.lastMsgPerf > WS_SILENCE_MS) {
       const sel = model.selection, cam = sel && sel.camera !== null ? model.camById[sel.camera] : null;
       if (cam && cam.state === 'live') dropSocket();
     }
     status.updateOverlay();
     status.updateHud();
+    status.updateClock();
+    // The server gone for a while: a page that says so (it goes when the link is back).
+    const down = layout !== 'grid' && !link.connected && link.everConnected &&
+      performance.now() - link.disconnectedPerf > GONE_PAGE_MS;
+    if (down && !login.errorShown && !login.open) {
+      login.showError('camwall is not answering',
+        'The live link has been down for a while. The page keeps retrying by itself; check the network, or whether camwall is running.');
+      goneShown = true;
+    } else if (!down && goneShown) {
+      goneShown = false;
+      login.hideError();
+    }
   } catch (e) { /* ignore */ }
 }
+let goneShown = false;
 
 // ---------------------------------------------------------------- input
-document.addEventListener('keydown', (e) => {
-  try {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    const target = /** @type {HTMLElement | null} */ (e.target);
-    const tag = target && target.tagName;
-    if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') return;
-    const k = e.key;
-    if (k === 'i' || k === 'I') { status.toggleHud(); return; }
-    if ((k === 'a' || k === 'A') && !e.repeat) { acknowledge(); return; }
-    if (k && k.length === 1 && k >= '1' && k <= '9') {
-      if (e.repeat) return;
-      const c = model.cameras[k.charCodeAt(0) - 49];
-      if (c) { e.preventDefault(); select(c.id); }
-    }
-  } catch (err) { /* ignore */ }
+installKeys({
+  blocked: () => login.open,
+  helpOpen: () => screen.helpOpen,
+  escape() {
+    if (screen.helpOpen) screen.closeHelp();
+    else if (!el('events').hidden) toggleEvents();
+    else if (peekCam) setPeek(null);
+  },
+  help: () => screen.toggleHelp(),
+  hud: () => status.toggleHud(),
+  ack: () => { acknowledge(); },
+  grid: () => setLayout(layout === 'grid' ? pictureLayout : 'grid'),
+  events: () => toggleEvents(),
+  fullscreen: () => screen.toggleFullscreen(),
+  nth(i) {
+    const c = model.cameras[i];
+    if (c) pick(c.id);
+    return !!c;
+  },
+  step(step) {
+    const n = model.cameras.length;
+    if (!n) return;
+    const now = peekCam || (model.selection ? model.selection.camera : null);
+    const at = model.cameras.findIndex((c) => c.id === now);
+    pick(model.cameras[((at < 0 ? 0 : at + step) % n + n) % n].id);
+  },
+  arrowsAreFocus: () => layout === 'grid',
 });
 window.addEventListener('online', () => reconnectNow());
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) { reconnectNow(); fetchCameras(); }
 });
+
+// ---------------------------------------------------------------- the event list
+let eventsLoaded = false;
+function loadEvents() {
+  return api('GET', '/api/events/history?limit=200&type=' + EVENT_TYPES).then((r) => {
+    if (r.ok && Array.isArray(r.data)) { events.load(r.data); eventsLoaded = true; events.render(); }
+  });
+}
+
+function toggleEvents() {
+  const panel = el('events');
+  panel.hidden = !panel.hidden;
+  el('eventsbtn').setAttribute('aria-pressed', panel.hidden ? 'false' : 'true');
+  document.body.classList.toggle('with-events', !panel.hidden);
+  player.scheduleResize();
+  if (!panel.hidden) { if (!eventsLoaded) loadEvents(); else events.render(); }
+}
+
+for (const b of document.querySelectorAll('.layouts button')) {
+  b.addEventListener('click', () => setLayout(b.getAttribute('data-layout') || 'wall'));
+}
+el('eventsbtn').addEventListener('click', () => toggleEvents());
+el('logout').addEventListener('click', () => { me = { ...me, signed_in: false }; renderMe(); login.logout(); });
 
 // ---------------------------------------------------------------- start
 if (wall) {
@@ -456,7 +610,7 @@ if (wall) {
 // The picture first: its socket is opened before anything else asks the server for anything.
 connect();
 render();
-status.updateHud();
 refreshAll();
+fetchMe();
 setInterval(tick, TICK_MS);
 setInterval(() => { if (!camFetch && !document.hidden) fetchCameras(); }, CAM_POLL_MS);

@@ -23,6 +23,8 @@ export const UNAUTH_TEXT = 'unauthorised: add ?token=... to the page URL';
  * @property {number} openedPerf        performance.now() when it opened
  * @property {boolean} unauthorised
  * @property {string | null} token
+ * @property {boolean} grid             the grid layout: the grid's socket is the live link
+ * @property {boolean} gridUp
  */
 
 /** The last drawn frame. @typedef {{camera: string | null, seq: number | null, ts: number | null, drawnAt: number}} LastFrame */
@@ -36,19 +38,23 @@ export class StatusView {
    * @param {Player} player
    * @param {Link} link
    * @param {() => LastFrame | null} lastFrame
+   * @param {() => string | null} peek  the camera watched alone instead of the wall, if any
    */
-  constructor(model, player, link, lastFrame) {
+  constructor(model, player, link, lastFrame, peek) {
     this.model = model;
     this.player = player;
     this.link = link;
     this.lastFrame = lastFrame;
+    this.peek = peek;
+    this.clockEl = $('clock'); this.peekEl = $('peek');
     this.overlayEl = $('overlay'); this.overlayTitle = $('overlay-title'); this.overlayDetail = $('overlay-detail');
     this.onscreenEl = $('onscreen'); this.reasonEl = $('reason'); this.switchingEl = $('switching');
     this.resumeEl = $('resume'); this.connEl = $('conn'); this.connText = $('conn-text');
     this.hudEl = $('hud'); this.toastEl = $('toast');
     /** @type {string} what the overlay shows: '', 'reconnecting', 'unauthorised', 'offline', 'stale' */
     this.overlayKind = 'reconnecting';
-    this.hudVisible = true;
+    // The figures are for whoever looks after camwall: off until `i`.
+    this.hudVisible = false;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.toastTimer = null;
   }
@@ -64,6 +70,19 @@ export class StatusView {
     else text = 'no camera';
     setText(this.onscreenEl, text);
 
+    const peek = this.peek();
+    if (peek !== null) {
+      setAttr(this.reasonEl, 'data-reason', 'peek');
+      setText(this.reasonEl, 'watching alone');
+      setText(this.peekEl, model.label(peek) + ' alone: the wall goes on without you \u2014 Esc returns to it');
+      this.peekEl.hidden = false;
+      this.switchingEl.hidden = true;
+      this.resumeEl.hidden = true;
+      document.body.classList.remove('alarm');
+      this.renderConn();
+      return;
+    }
+    this.peekEl.hidden = true;
     const isAlarm = !!(sel && sel.reason === 'alarm');
     // The user's choice has no picture (stalled, offline) and the selector shows another camera.
     const standIn = !!(sel && !isAlarm && sel.camera !== null && sel.user_choice !== null &&
@@ -90,7 +109,12 @@ export class StatusView {
       this.resumeEl.hidden = true;
     }
 
-    if (link.connected) { setAttr(this.connEl, 'data-state', 'up'); setText(this.connText, 'live link'); }
+    this.renderConn();
+  }
+
+  renderConn() {
+    const { link } = this;
+    if (link.grid ? link.gridUp : link.connected) { setAttr(this.connEl, 'data-state', 'up'); setText(this.connText, 'live link'); }
     else if (link.everConnected) { setAttr(this.connEl, 'data-state', 'down'); setText(this.connText, 'reconnecting\u2026'); }
     else { setAttr(this.connEl, 'data-state', 'connecting'); setText(this.connText, 'connecting\u2026'); }
   }
@@ -111,7 +135,8 @@ export class StatusView {
         ? 'live link lost ' + ((t - link.disconnectedPerf) / 1000).toFixed(1) + ' s ago \u2014 the picture is NOT live'
         : 'opening the live link';
     } else {
-      const camId = (sel && sel.camera !== null) ? sel.camera : (lf ? lf.camera : null);
+      const peek = this.peek();
+      const camId = peek !== null ? peek : (sel && sel.camera !== null) ? sel.camera : (lf ? lf.camera : null);
       const cam = camId !== null ? model.camById[camId] : null;
       // A camera retried after a failure (connecting, with the failure still known) is as down
       // as when it was offline: the overlay does not flicker with every retry.
@@ -124,7 +149,7 @@ export class StatusView {
         const base = Math.max(lastDraw, link.openedPerf);
         if (t - base > STALE_MS) {
           kind = 'stale'; title = lastDraw ? 'Stale picture' : 'No picture';
-          if (!sel || sel.camera === null) detail = model.cameras.length ? 'no camera on screen' : 'no cameras configured';
+          if (camId === null) detail = model.cameras.length ? 'no camera on screen' : 'no cameras configured';
           else if (!lastDraw) detail = 'waiting for the first frame of ' + model.label(camId);
           else detail = 'no new frame for ' + ((t - lastDraw) / 1000).toFixed(1) + ' s \u2014 the picture is NOT live';
         }
@@ -134,6 +159,23 @@ export class StatusView {
     setAttr(this.overlayEl, 'data-kind', kind);
     setText(this.overlayTitle, title);
     setText(this.overlayDetail, detail);
+  }
+
+  /**
+   * The picture's time as a clock shows it (when it reached camwall: the stream carries no
+   * capture time camwall reads), and how late it is, in words, once that is noticeable.
+   */
+  updateClock() {
+    const lf = this.lastFrame();
+    if (!lf || lf.ts === null) { setText(this.clockEl, ''); this.clockEl.removeAttribute('data-late'); return; }
+    const d = new Date(lf.ts);
+    let text = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    const age = Date.now() - lf.ts;
+    const late = age >= 2000;
+    if (late) text += ' \u00b7 ' + ageWords(age) + ' old';
+    setText(this.clockEl, text);
+    setAttr(this.clockEl, 'datetime', d.toISOString());
+    if (late) setAttr(this.clockEl, 'data-late', 'true'); else this.clockEl.removeAttribute('data-late');
   }
 
   toggleHud() {
@@ -174,4 +216,13 @@ export class StatusView {
     if (this.toastTimer) clearTimeout(this.toastTimer);
     this.toastTimer = setTimeout(() => { this.toastEl.hidden = true; this.toastTimer = null; }, 3500);
   }
+}
+
+/** @param {number} ms  an age, in the words a guard reads: "5 s", "3 min", "2 h" */
+export function ageWords(ms) {
+  const s = Math.round(ms / 1000);
+  if (s < 90) return s + ' s';
+  const m = Math.round(s / 60);
+  if (m < 90) return m + ' min';
+  return Math.round(m / 60) + ' h';
 }
