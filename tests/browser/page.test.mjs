@@ -404,6 +404,7 @@ describe('the page in headless Chromium', () => {
     await page.goto(`${camwall.base}/`);
     await waitUntil('a stamped frame drawn', T, () => page.evaluate(
       () => window.__draws.some((d) => d.camera !== null)));
+    await page.keyboard.press('i'); // the HUD is off until asked for
     await page.waitForTimeout(300); // the HUD refreshes four times a second
     const overflow = await page.evaluate(() => [...document.querySelectorAll('#top > *, #bar > *')]
       .filter((el) => !el.hidden)
@@ -418,7 +419,7 @@ describe('the page in headless Chromium', () => {
     await page.close();
   });
 
-  test('with a token, the page works with ?token= and the API refuses without it', async () => {
+  test('with a token: ?token= works, the API refuses without it, and the page signs in with an HttpOnly cookie', async () => {
     const token = 'br0wser-t0ken';
     const guarded = await startCamwall(camwallConfig(fakecam, { token }));
     try {
@@ -430,7 +431,7 @@ describe('the page in headless Chromium', () => {
       assert.deepEqual(page.errors, []);
       await page.close();
 
-      for (const p of ['/api/cameras', '/api/selection', '/snapshot.jpg', '/']) {
+      for (const p of ['/api/cameras', '/api/selection', '/snapshot.jpg', '/ws/grid', '/api/me']) {
         const res = await fetch(`${guarded.base}${p}`);
         assert.equal(res.status, 401, `${p} without the token`);
         const wrong = await fetch(`${guarded.base}${p}`, { headers: { Authorization: 'Bearer nope' } });
@@ -440,13 +441,53 @@ describe('the page in headless Chromium', () => {
       assert.equal(ok.status, 200);
       assert.equal((await ok.json()).length, CAMS.length);
 
-      // Without the token (or with a wrong one) the browser gets no page at all.
-      const bare = await browser.newPage();
-      for (const q of ['', '?token=wrong']) {
-        const res = await bare.goto(`${guarded.base}/${q}`);
-        assert.equal(res.status(), 401, `the page with '${q}'`);
-      }
+      // Without the token the page (which holds no data) opens on its sign-in form, never on
+      // raw JSON; a wrong token is refused at the form; the right one signs in with a cookie
+      // the page's script cannot read, and the address stays without a token.
+      const bare = await openPage(browser, `${guarded.base}/`);
+      await bare.waitForSelector('#login:not([hidden])', { timeout: T });
+      assert.doesNotMatch(await bare.textContent('body'), /"error"/);
+      await screenshot(bare, 'sign-in');
+      await bare.fill('#token', 'wrong-token');
+      await bare.click('#loginform button[type=submit]');
+      await waitUntil('the wrong token is refused', T, async () => /not valid/.test(await bare.textContent('#loginerror')));
+      await bare.fill('#token', token);
+      await bare.click('#loginform button[type=submit]');
+      await bare.waitForSelector('#login', { state: 'hidden', timeout: T });
+      await waitUntil('a stamped frame once signed in', T, () => bare.evaluate(
+        () => window.__draws.some((d) => d.camera !== null)));
+      const cookies = await browser.cookies(guarded.base);
+      const session = cookies.find((c) => c.name === 'camwall_session');
+      assert.ok(session, 'a session cookie');
+      assert.equal(session.httpOnly, true);
+      assert.equal(session.sameSite, 'Strict');
+      assert.equal(await bare.evaluate(() => document.cookie.includes('camwall_session')), false);
+      assert.doesNotMatch(bare.url(), /token/);
+      assert.equal((await bare.evaluate(() => window.camwall.me)).role, 'admin');
+      // A reload stays signed in; signing out brings the form back and ends the session.
+      await bare.reload();
+      await waitUntil('signed in after a reload', T, () => bare.evaluate(() => window.camwall.framesDrawn > 0));
+      assert.equal(await bare.isVisible('#login'), false);
+      await bare.click('#logout');
+      await bare.waitForSelector('#login:not([hidden])', { timeout: T });
+      const after = await fetch(`${guarded.base}/api/me`, { headers: { Cookie: `camwall_session=${session.value}` } });
+      assert.equal(after.status, 401, 'the session ended with the sign-out');
+      assert.deepEqual(bare.errors, []);
       await bare.close();
+      // A refused token in the address is a page that says so, with a way to sign in.
+      const wrong = await openPage(browser, `${guarded.base}/?token=wrong`);
+      await wrong.waitForSelector('#errorpage:not([hidden])', { timeout: T });
+      assert.match(await wrong.textContent('#error-title'), /refused/);
+      await screenshot(wrong, 'token-refused');
+      await wrong.click('#error-signin');
+      await wrong.waitForSelector('#login:not([hidden])', { timeout: T });
+      await wrong.close();
+      // A sign-in from another site is refused.
+      const foreign = await fetch(`${guarded.base}/api/login`, {
+        method: 'POST', headers: { Origin: 'https://evil.example', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
+      assert.equal(foreign.status, 403);
     } finally {
       await guarded.stop();
     }

@@ -197,7 +197,9 @@ export async function startSinkViewer() {
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 // Headless Chromium with a fresh profile; every page gets the stamp recorder below.
-export async function launchBrowser() {
+// `bypassCSP` lets a test inject a checker (axe-core) into the page despite its policy.
+// `hasTouch` makes it a touch screen (a phone's).
+export async function launchBrowser({ bypassCSP = false, hasTouch = false } = {}) {
   const userDataDir = fs.mkdtempSync(path.join(tmpRoot, 'chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
@@ -207,6 +209,8 @@ export async function launchBrowser() {
       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
     ],
     viewport: { width: 1280, height: 720 },
+    bypassCSP,
+    hasTouch,
   });
   await context.addInitScript({ content: `(${recordDraws.toString()})(${readStamp.toString()});` });
   return context;
@@ -288,4 +292,36 @@ export function figure(name, value, unit) {
   fs.writeFileSync(path.join(artifacts, 'browser-figures.json'), JSON.stringify({
     load_average: os.loadavg().map((v) => Number(v.toFixed(2))), cpus: os.cpus().length, figures,
   }, null, 2) + '\n');
+}
+
+// The serious and critical accessibility violations axe-core finds in the page as it is now
+// (the context must bypass the page's CSP to inject it), as `id: target` lines.
+const AXE = path.join(here, 'node_modules', 'axe-core', 'axe.min.js');
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
+  const found = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  return found;
+}
+
+// The fakecam stamps on the canvas of every tile in `selector`, as `{camera id: stamp camera index}`.
+export function tileStamps(page, selector) {
+  const body = function (sel, readStamp) {
+    const out = {};
+    for (const tile of document.querySelectorAll(sel)) {
+      const c = tile.querySelector('canvas');
+      if (!c || c.width < 108) continue;
+      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const s = readStamp(px, c.width, c.height, 0);
+      out[tile.getAttribute('data-camera-id')] = s ? s.camera : null;
+    }
+    return out;
+  };
+  // One expression with the reader's source in it: no eval in the page, whatever its CSP.
+  return page.evaluate(`(${body.toString()})(${JSON.stringify(selector)}, ${readStamp.toString()})`);
 }

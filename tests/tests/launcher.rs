@@ -243,8 +243,11 @@ async fn with_a_token_everything_but_healthz_needs_it() {
     let fc = small_cameras(1);
     let app = launcher_on(&fc, "token = \"s3cret\"");
     let addr = app.address();
+    // The page holds no data: it opens on its sign-in form.
+    assert_eq!(http("GET", &addr, "/", None).unwrap().status, 200);
     for path in [
-        "/",
+        "/api/me",
+        "/ws/grid",
         "/api/cameras",
         "/api/selection",
         "/api/events",

@@ -481,3 +481,73 @@ async fn by_default_a_dead_choice_stays_on_its_wall_and_next_live_stands_in() {
     standin.frame_of("cam2", 1, T).await.unwrap();
     assert_eq!(sel("standin")["camera"], "cam2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grid_shows_every_camera_small_and_live_and_encodes_only_while_watched() {
+    let fc = small_cameras(3);
+    let app = launcher_on(&fc, "");
+    let addr = app.address();
+    wait_all_live(&addr, 3);
+    let thumbs = |i: usize| app.state().cameras[i].thumb.frames_encoded();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        (thumbs(0), thumbs(1), thumbs(2)),
+        (0, 0, 0),
+        "no grid open: no thumbnail encoded"
+    );
+
+    // One socket brings every camera's thumbnail, each showing its own camera.
+    let mut grid = Viewer::connect_to(&addr, "/grid").await.unwrap();
+    for (i, id) in ["cam1", "cam2", "cam3"].iter().enumerate() {
+        let f = grid.frame_of(id, i as u8, T).await.unwrap();
+        assert!(f.width <= 320, "{id}: a thumbnail, {} wide", f.width);
+    }
+    // A few frames a second each (stream.thumb_fps = 4), not the camera's 25.
+    let before = thumbs(1);
+    std::thread::sleep(Duration::from_secs(2));
+    let per_second = (thumbs(1) - before) as f64 / 2.0;
+    assert!(
+        (2.0..=6.0).contains(&per_second),
+        "{per_second} thumbnails a second"
+    );
+    // The cameras' events come on it too.
+    fc.control("cam1", "motion/on").unwrap();
+    grid.event("alarm", T, |e| e["camera"] == "cam1" && e["active"] == true)
+        .await
+        .unwrap();
+    fc.control("cam1", "motion/off").unwrap();
+
+    // `?cameras=` asks for some only; the others are not encoded for it.
+    drop(grid);
+    let mut some = Viewer::connect_to(&addr, "/grid?cameras=cam2")
+        .await
+        .unwrap();
+    some.frame_of("cam2", 1, T).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        let f = some.next_frame(T).await.unwrap();
+        assert_eq!(f.camera.as_deref(), Some("cam2"));
+    }
+    assert!(
+        Viewer::connect_to(&addr, "/grid?cameras=nope")
+            .await
+            .is_err(),
+        "an unknown camera is refused"
+    );
+    let stopped = wait_for(Duration::from_secs(20), || {
+        let (a, c) = (thumbs(0), thumbs(2));
+        std::thread::sleep(Duration::from_millis(600));
+        (thumbs(0) == a && thumbs(2) == c).then_some(())
+    });
+    assert!(stopped.is_some(), "cameras nobody asks for stop encoding");
+    drop(some);
+    let stopped = wait_for(Duration::from_secs(20), || {
+        let b = thumbs(1);
+        std::thread::sleep(Duration::from_millis(600));
+        (thumbs(1) == b).then_some(())
+    });
+    assert!(
+        stopped.is_some(),
+        "the grid's thumbnails stop once it closes"
+    );
+}

@@ -133,7 +133,11 @@ mod tests {
             p.get(&format!("cam{}", last % 3), last),
             Some(Bytes::from(last.to_string()))
         );
-        assert_eq!(p.get("cam1", last), None, "another camera's time");
+        assert_eq!(
+            p.get(&format!("cam{}", (last + 1) % 3), last),
+            None,
+            "another camera's time"
+        );
     }
 
     #[test]

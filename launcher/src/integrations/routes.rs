@@ -174,13 +174,23 @@ pub fn routes(
                             format!("no camera '{camera}'"),
                         );
                     }
-                    let found = {
-                        let camera = camera.clone();
-                        tokio::task::spawn_blocking(move || integrations.pictures.get(&camera, ts))
-                            .await
-                            .ok()
-                            .flatten()
-                    };
+                    // An event of the last seconds may still have its picture being made (the
+                    // page asks as soon as the event reaches it): that is waited for, briefly.
+                    let fresh = gstcamwall::protocol::unix_ms_now().saturating_sub(ts) < 10_000;
+                    let mut found = None;
+                    for _ in 0..if fresh { 30 } else { 1 } {
+                        let (camera, integrations) = (camera.clone(), integrations.clone());
+                        found = tokio::task::spawn_blocking(move || {
+                            integrations.pictures.get(&camera, ts)
+                        })
+                        .await
+                        .ok()
+                        .flatten();
+                        if found.is_some() || !fresh {
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
                     match found {
                         Some(jpeg) => {
                             let mut res = warp::reply::Response::new(jpeg.into());

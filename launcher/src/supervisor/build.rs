@@ -62,7 +62,7 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         sink.set_feed(&runtime.feed);
         let out = selector.static_pad("src").context("selector without src")?;
         if config.stream.max_fps > 0 {
-            limit_rate(&out, config.stream.max_fps);
+            limit_rate(&out, config.stream.max_fps, true);
         }
         encode_while_watched(&out, runtime.feed.clone());
         walls.push(WallSlot {
@@ -315,7 +315,8 @@ fn add_side_branch(
         .request_pad_simple("src_%u")
         .context("tee gave no src pad")?;
     if max_fps > 0 {
-        limit_rate(&from_tee, max_fps);
+        // One camera, no switches: nothing lets a frame through early (a decoder's tags would).
+        limit_rate(&from_tee, max_fps, false);
     }
     encode_while_watched(&from_tee, feed.clone());
     from_tee.link(
@@ -351,9 +352,9 @@ fn encode_while_watched(pad: &gst::Pad, feed: FrameFeed) {
     });
 }
 
-/// Drops frames that come faster than `max_fps`, but never the first frame after a switch
-/// (the `title` tag announces it), so a switch is never delayed.
-fn limit_rate(src: &gst::Pad, max_fps: u32) {
+/// Drops frames that come faster than `max_fps`; with `after_switch`, never the first frame
+/// after a switch (a tag announces it), so a switch is never delayed.
+fn limit_rate(src: &gst::Pad, max_fps: u32, after_switch: bool) {
     // 90 % of the interval, so jitter in a camera that runs at exactly max_fps drops nothing.
     let min_gap = gst::ClockTime::from_nseconds(900_000_000 / u64::from(max_fps));
     let last: Arc<Mutex<(Option<gst::ClockTime>, bool)>> = Arc::new(Mutex::new((None, true)));
@@ -362,10 +363,9 @@ fn limit_rate(src: &gst::Pad, max_fps: u32) {
         move |_, info| {
             let mut last = lock(&last);
             if let Some(ev) = info.event() {
-                if matches!(
-                    ev.view(),
-                    gst::EventView::Tag(_) | gst::EventView::FlushStop(_)
-                ) {
+                if matches!(ev.view(), gst::EventView::FlushStop(_))
+                    || (after_switch && matches!(ev.view(), gst::EventView::Tag(_)))
+                {
                     last.1 = true;
                 }
                 return gst::PadProbeReturn::Ok;

@@ -92,8 +92,8 @@ export class Tile {
     if (c.state !== 'live' && c.error) st += ': ' + c.error.words;
     if (snoozed) st += ' \u00b7 snoozed';
     setText(this.parts.st, st);
+    // Its name for assistive technology is its visible text (name, state, the badges shown).
     let label = c.name + ', ' + st + (c.alarm ? ', alarm' : '') + (o.onWall ? ', on the wall' : '');
-    setAttr(b, 'aria-label', label);
     if (c.state !== 'live' && c.error && c.error.message) label += ' (' + c.error.message + ')';
     setAttr(b, 'title', label);
   }
