@@ -35,7 +35,7 @@ use report::{Findings, PeerFinding, Report};
 use rig::{CamSize, Camwall, Fakecam};
 use stats::{fmt, Summary};
 
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "first-frame",
     "switch",
     "alarm",
@@ -46,6 +46,7 @@ const SECTIONS: [&str; 10] = [
     "peers",
     "startup",
     "walls",
+    "grid",
 ];
 
 /// camwall beside its peers: latency, CPU, memory and bandwidth on simulated cameras.
@@ -56,7 +57,7 @@ struct Cli {
     #[arg(long)]
     quick: bool,
     /// Sections to run, comma-separated (default: all): first-frame, switch, alarm, viewers,
-    /// latency, cpu, overhead, peers, startup, walls.
+    /// latency, cpu, overhead, peers, startup, walls, grid.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The `camwall` binary (default: the one next to this program).
@@ -339,6 +340,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if wanted("walls") {
         let r = rt.block_on(walls::walls(&exe, &p, &mut report));
         record("walls", r, &mut report);
+    }
+    if wanted("grid") {
+        let r = rt.block_on(walls::grid(&exe, &p, &mut report));
+        record("grid", r, &mut report);
     }
     if wanted("startup") {
         let r = rt.block_on(sections::startup(&exe, &p, &mut report, &mut found));

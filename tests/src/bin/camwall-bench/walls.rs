@@ -205,3 +205,68 @@ pub async fn walls(exe: &std::path::Path, p: &Params, report: &mut Report) -> an
     );
     Ok(())
 }
+
+/// 9. The overview grid: what its live thumbnails cost, at 8 cameras (720p) and 16 (360p: the
+/// simulated cameras' own encoders would not keep 16 720p streams at 25 fps on this machine).
+pub async fn grid(exe: &std::path::Path, p: &Params, report: &mut Report) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for (n, size) in [
+        (8, CamSize::HD720),
+        (
+            16,
+            CamSize {
+                width: 640,
+                height: 360,
+            },
+        ),
+    ] {
+        let exe2 = exe.to_path_buf();
+        let cams = tokio::task::spawn_blocking(move || Fakecam::start(&exe2, n, size)).await??;
+        let exe2 = exe.to_path_buf();
+        let cameras = cams.cameras.clone();
+        let cw =
+            tokio::task::spawn_blocking(move || Camwall::start_on(&exe2, &cameras, BENCH_SELECTOR))
+                .await??;
+        for (label, queries) in [
+            ("one grid open (every camera)", vec!["/grid"]),
+            ("three grids open", vec!["/grid"; 3]),
+            (
+                "one grid of 4 cameras (?cameras=)",
+                vec!["/grid?cameras=cam1,cam2,cam3,cam4"],
+            ),
+        ] {
+            let (pct, se, failed) = cost_of(&cw, &queries, p.toggle_pairs, p).await?;
+            let streams = if label.contains("4 cameras") { 4 } else { n };
+            rows.push(vec![
+                format!("{n} × {}", size.label()),
+                label.to_string(),
+                format!("{} ± {}", fmt(Some(pct), 1), fmt(se, 1)),
+                fmt(Some(pct / streams as f64), 2),
+                failed.to_string(),
+            ]);
+        }
+        drop(cw);
+        drop(cams);
+    }
+    report.heading("9. The overview grid's thumbnails (camwall)");
+    report.note(&format!(
+        "Each camera's thumbnail is its newest decoded frame, 4 a second (stream.thumb_fps), \
+         scaled to at most 320 pixels wide and JPEG-encoded once however many grids show it; \
+         a camera no grid asks for costs nothing. CPU added (% of one core): camwall's CPU with \
+         the grid socket(s) open minus without, in {} pairs of {} s slices, ± the standard error \
+         of the pairs; per thumbnail stream = added ÷ cameras shown.",
+        p.toggle_pairs,
+        p.toggle_slice.as_secs_f64(),
+    ));
+    report.table(
+        &[
+            "cameras",
+            "watched",
+            "CPU % added",
+            "per thumbnail stream %",
+            "failed viewers",
+        ],
+        &rows,
+    );
+    Ok(())
+}
