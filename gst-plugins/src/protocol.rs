@@ -15,6 +15,9 @@
 //!
 //! With `envelope=none`, `mjpegwssink` sends frames as a bare base64 string instead, as the original
 //! design did, and no other messages.
+//!
+//! A viewer that asks for binary frames (`?binary=1`, and every H.264 viewer) gets each frame as
+//! one binary message instead: see [`binary`]. Events stay JSON text.
 
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -378,5 +381,127 @@ mod tests {
         }
         assert!(Message::from_json(r#"{"type":"nonsense"}"#).is_err());
         assert!(Message::from_json("not json").is_err());
+    }
+}
+
+/// Binary frame messages: a fixed header, the camera id, then the frame's bytes as the sink
+/// received them (a JPEG, or an H.264 access unit in Annex B byte-stream form). Integers are
+/// big-endian.
+///
+/// | bytes | field |
+/// |---|---|
+/// | 0 | magic `0xCA` |
+/// | 1 | kind: `1` JPEG, `2` H.264 |
+/// | 2 | flags: bit 0 keyframe (a decoder can start here; every JPEG) |
+/// | 3 | length of the camera id in bytes (0: none) |
+/// | 4..12 | `seq` (u64) |
+/// | 12..20 | `ts`, unix ms when the sink received the frame (u64) |
+/// | 20..22 | width (u16, 0 unknown) |
+/// | 22..24 | height (u16, 0 unknown) |
+/// | 24..24+n | camera id, UTF-8 |
+/// | 24+n.. | the frame's bytes |
+pub mod binary {
+    /// Bytes before the camera id.
+    pub const HEADER_LEN: usize = 24;
+    pub const MAGIC: u8 = 0xCA;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        Jpeg = 1,
+        H264 = 2,
+    }
+
+    /// A binary frame message's header.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Header<'a> {
+        pub kind: Kind,
+        pub keyframe: bool,
+        pub seq: u64,
+        pub ts: u64,
+        pub width: u32,
+        pub height: u32,
+        pub camera: &'a str,
+    }
+
+    /// Appends the header of `h` (camera id included) to `out`. A camera id longer than 255
+    /// bytes is cut at a character boundary.
+    pub fn write_header(out: &mut Vec<u8>, h: &Header<'_>) {
+        let mut camera = h.camera;
+        while camera.len() > 255 {
+            let mut end = 255;
+            while !camera.is_char_boundary(end) {
+                end -= 1;
+            }
+            camera = &camera[..end];
+        }
+        out.push(MAGIC);
+        out.push(h.kind as u8);
+        out.push(u8::from(h.keyframe));
+        out.push(camera.len() as u8);
+        out.extend_from_slice(&h.seq.to_be_bytes());
+        out.extend_from_slice(&h.ts.to_be_bytes());
+        out.extend_from_slice(&(h.width.min(u32::from(u16::MAX)) as u16).to_be_bytes());
+        out.extend_from_slice(&(h.height.min(u32::from(u16::MAX)) as u16).to_be_bytes());
+        out.extend_from_slice(camera.as_bytes());
+    }
+
+    /// Reads a binary frame message: its header and the frame's bytes.
+    pub fn parse(msg: &[u8]) -> Option<(Header<'_>, &[u8])> {
+        if msg.len() < HEADER_LEN || msg[0] != MAGIC {
+            return None;
+        }
+        let kind = match msg[1] {
+            1 => Kind::Jpeg,
+            2 => Kind::H264,
+            _ => return None,
+        };
+        let n = usize::from(msg[3]);
+        let camera = std::str::from_utf8(msg.get(HEADER_LEN..HEADER_LEN + n)?).ok()?;
+        let u64_at = |i: usize| u64::from_be_bytes(msg[i..i + 8].try_into().unwrap_or([0; 8]));
+        let u16_at = |i: usize| u16::from_be_bytes([msg[i], msg[i + 1]]);
+        Some((
+            Header {
+                kind,
+                keyframe: msg[2] & 1 == 1,
+                seq: u64_at(4),
+                ts: u64_at(12),
+                width: u32::from(u16_at(20)),
+                height: u32::from(u16_at(22)),
+                camera,
+            },
+            &msg[HEADER_LEN + n..],
+        ))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_header_round_trips_and_garbage_is_refused() {
+            let h = Header {
+                kind: Kind::H264,
+                keyframe: true,
+                seq: 7,
+                ts: 1_763_731_200_123,
+                width: 1280,
+                height: 720,
+                camera: "cam2",
+            };
+            let mut msg = Vec::new();
+            write_header(&mut msg, &h);
+            msg.extend_from_slice(b"\0\0\0\x01\x67");
+            assert_eq!(msg.len(), HEADER_LEN + 4 + 5);
+            let (back, data) = parse(&msg).unwrap();
+            assert_eq!(back, h);
+            assert_eq!(data, b"\0\0\0\x01\x67");
+            assert!(parse(&msg[..10]).is_none());
+            assert!(parse(b"{\"type\":\"frame\"....................").is_none());
+            let long = "é".repeat(200);
+            let mut out = Vec::new();
+            write_header(&mut out, &Header { camera: &long, ..h });
+            let (back, _) = parse(&out).unwrap();
+            assert!(back.camera.len() <= 255 && long.starts_with(back.camera));
+        }
     }
 }

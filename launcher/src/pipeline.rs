@@ -158,7 +158,8 @@ pub fn wall_tail(config: &Config, position: usize, wall: &Wall, pads: &str, sink
     let scale = scale(config);
     format!(
         "alarmselector name={} alarm-override={} alarm-hold-ms={} alarm-policy={} \
-         stall-timeout-ms={} keep-stalled-choice={}{} ! {}videoconvert ! jpegenc quality={} ! {}",
+         stall-timeout-ms={} keep-stalled-choice={}{} ! tee name={} allow-not-linked=true \
+         ! {}videoconvert ! jpegenc quality={} ! {}",
         wall_names(position, wall).0,
         wall.alarm_override,
         wall.alarm_hold_ms,
@@ -166,9 +167,48 @@ pub fn wall_tail(config: &Config, position: usize, wall: &Wall, pads: &str, sink
         config.selector.stall_timeout_ms.get_ref(),
         wall.on_offline == crate::config::OnOffline::Stay,
         pads,
+        wall_tee_name(position),
         scale,
         config.stream.jpeg_quality.get_ref(),
         sink
+    )
+}
+
+/// Name of the tee after wall `position`'s selector: its JPEG branch, and the H.264 branch the
+/// launcher adds.
+pub fn wall_tee_name(position: usize) -> String {
+    format!("walltee{position}")
+}
+
+/// Name of wall `position`'s H.264 sink.
+pub fn h264_sink_name(position: usize) -> String {
+    format!("h264sink{position}")
+}
+
+/// A wall's H.264 branch, from the tee after its selector: scaled like the JPEG branch, encoded
+/// for the lowest latency (no B-frames, one reference frame, a keyframe only when asked for:
+/// at a switch and for a new viewer, and every 10 s), SPS and PPS before every keyframe, one
+/// access unit a buffer. The same line works in gst-launch-1.0 after any raw video.
+pub fn h264_branch(config: &Config, position: usize) -> String {
+    let kbps = *config.stream.h264_bitrate.get_ref();
+    let encoder = match config.stream.h264_encoder {
+        crate::config::H264Encoder::X264 => format!(
+            "x264enc tune=zerolatency speed-preset=ultrafast bframes=0 ref=1 key-int-max=250 \
+             threads=1 sliced-threads=false bitrate={kbps} vbv-buf-capacity=200 \
+             ! video/x-h264,profile=constrained-baseline"
+        ),
+        crate::config::H264Encoder::OpenH264 => format!(
+            "openh264enc bitrate={} rate-control=bitrate complexity=low gop-size=250 \
+             ! video/x-h264,profile=constrained-baseline",
+            u64::from(kbps) * 1000
+        ),
+    };
+    format!(
+        "{}videoconvert ! {encoder} ! h264parse config-interval=-1 \
+         ! video/x-h264,stream-format=byte-stream,alignment=au \
+         ! mjpegwssink name={} server-enabled=false async=false forward-alarms=false",
+        scale(config),
+        h264_sink_name(position)
     )
 }
 

@@ -164,6 +164,8 @@ pub struct WallRuntime {
     /// What the wall's viewers receive: its encoded frames and the events. It outlives every
     /// pipeline, so viewers stay connected.
     pub feed: FrameFeed,
+    /// What its H.264 viewers receive (`/ws?video=h264`): binary access units and the events.
+    pub h264: FrameFeed,
     selection: Mutex<Selection>,
     /// Index of the selection's camera ([`NONE_SHOWN`] when there is none), kept beside it
     /// by `update_selection` so that streaming threads can read it without the lock.
@@ -285,6 +287,7 @@ impl AppState {
                 name: w.name,
                 cameras: w.cameras,
                 feed: FrameFeed::new(),
+                h264: idle_feed(),
                 shown: AtomicUsize::new(NONE_SHOWN),
                 chosen_by: Mutex::new(None),
             })
@@ -405,6 +408,7 @@ impl AppState {
         for wall in &self.walls {
             if only.is_none_or(|id| id == wall.id) {
                 wall.feed.publish_json(event.json().clone());
+                wall.h264.publish_json(event.json().clone());
             }
         }
         // Peekers hear of alarms, cameras, acknowledges and snoozes, not of walls' switches.

@@ -46,6 +46,21 @@ impl Drop for DirectAttachment {
     }
 }
 
+/// What a frame's bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// A JPEG image.
+    Jpeg,
+    /// An H.264 access unit, Annex B byte-stream (start codes; SPS and PPS before each IDR).
+    H264,
+}
+
+/// An H.264 viewer that connects is sent the frames since the last keyframe when there are at
+/// most this many (its decoder catches up in a burst); else a keyframe is asked for.
+pub const GOP_REPLAY_MAX: usize = 12;
+/// Frames kept since the last keyframe at most; a longer GOP is not kept.
+const GOP_KEEP_MAX: usize = 250;
+
 /// One frame, encoded once and shared by every client.
 #[derive(Debug)]
 pub struct EncodedFrame {
@@ -57,14 +72,21 @@ pub struct EncodedFrame {
     pub camera: Option<Arc<str>>,
     pub width: Option<u32>,
     pub height: Option<u32>,
-    /// The JPEG bytes, as received (used by `/snapshot.jpg` and `/mjpeg`).
-    pub jpeg: Bytes,
+    pub codec: Codec,
+    /// Whether a decoder can start here: every JPEG, an H.264 IDR access unit.
+    pub keyframe: bool,
+    /// The frame's bytes as received: the JPEG (used by `/snapshot.jpg` and `/mjpeg`), or the
+    /// H.264 access unit.
+    pub data: Bytes,
     /// The JSON `frame` message, as the WebSocket text message every viewer is sent (a clone
-    /// shares the text); the base64 of the JPEG is a slice of it.
+    /// shares the text); the base64 of the JPEG is a slice of it. Empty for H.264, which goes
+    /// out as binary messages only.
     json: WsMessage,
     base64: Base64Text,
     /// The bare base64 as a text message, made on first use (`envelope=none`).
     base64_message: OnceLock<WsMessage>,
+    /// The binary message (see [`crate::protocol::binary`]), made on first use.
+    binary_message: OnceLock<WsMessage>,
     _alive: AliveFrame,
 }
 
@@ -110,6 +132,35 @@ impl EncodedFrame {
             super::Envelope::Json => self.json_message(),
             super::Envelope::None => self.base64_message(),
         }
+    }
+
+    /// The binary frame message ([`crate::protocol::binary`]): a header, then the bytes as
+    /// received. Made once, shared by every viewer that asked for binary frames.
+    pub fn binary_message(&self) -> WsMessage {
+        self.binary_message
+            .get_or_init(|| {
+                let camera = self.camera.as_deref().unwrap_or("");
+                let mut out =
+                    Vec::with_capacity(protocol::binary::HEADER_LEN + camera.len() + self.data.len());
+                protocol::binary::write_header(
+                    &mut out,
+                    &protocol::binary::Header {
+                        kind: match self.codec {
+                            Codec::Jpeg => protocol::binary::Kind::Jpeg,
+                            Codec::H264 => protocol::binary::Kind::H264,
+                        },
+                        keyframe: self.keyframe,
+                        seq: self.seq,
+                        ts: self.ts,
+                        width: self.width.unwrap_or(0),
+                        height: self.height.unwrap_or(0),
+                        camera,
+                    },
+                );
+                out.extend_from_slice(&self.data);
+                WsMessage::binary(out)
+            })
+            .clone()
     }
 
     /// [`EncodedFrame::base64`] as a WebSocket message, shared the same way.
@@ -176,6 +227,10 @@ struct Inner {
     direct: Mutex<Vec<Arc<dyn DirectViewer>>>,
     /// Unix ms when a viewer last left or a frame was last asked for ([`FrameFeed::want`]).
     wanted_ms: AtomicU64,
+    /// H.264: the frames since the last keyframe, for viewers that connect.
+    gop: Mutex<Vec<Arc<EncodedFrame>>>,
+    /// H.264: a viewer needs a keyframe; the sink asks its encoder for one.
+    keyframe_wanted: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Inner {
@@ -222,6 +277,8 @@ impl FrameFeed {
                 alive: Arc::new(AtomicUsize::new(0)),
                 direct: Mutex::new(Vec::new()),
                 wanted_ms: AtomicU64::new(unix_ms_now()),
+                gop: Mutex::new(Vec::new()),
+                keyframe_wanted: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -257,16 +314,84 @@ impl FrameFeed {
             camera,
             width: size.map(|s| s.0),
             height: size.map(|s| s.1),
-            jpeg,
+            codec: Codec::Jpeg,
+            keyframe: true,
+            data: jpeg,
             // Takes the text over without a copy.
             json: WsMessage::text(json),
             base64,
             base64_message: OnceLock::new(),
-            _alive: {
-                self.inner.alive.fetch_add(1, Ordering::Relaxed);
-                AliveFrame(self.inner.alive.clone())
-            },
+            binary_message: OnceLock::new(),
+            _alive: self.alive(),
         });
+        self.publish(frame)
+    }
+
+    fn alive(&self) -> AliveFrame {
+        self.inner.alive.fetch_add(1, Ordering::Relaxed);
+        AliveFrame(self.inner.alive.clone())
+    }
+
+    /// Makes an H.264 access unit (Annex B) the newest frame; `keyframe` when a decoder can
+    /// start at it (an IDR with its SPS and PPS). It goes to viewers as a binary message only.
+    pub fn publish_h264(
+        &self,
+        data: Bytes,
+        keyframe: bool,
+        camera: Option<Arc<str>>,
+        size: Option<(u32, u32)>,
+        ts: u64,
+    ) -> Arc<EncodedFrame> {
+        let c = &self.inner.counters;
+        let seq = c.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        c.encoded.fetch_add(1, Ordering::Relaxed);
+        let frame = Arc::new(EncodedFrame {
+            seq,
+            ts,
+            camera,
+            width: size.map(|s| s.0),
+            height: size.map(|s| s.1),
+            codec: Codec::H264,
+            keyframe,
+            data,
+            json: WsMessage::text(""),
+            base64: Base64Text::Own("".into()),
+            base64_message: OnceLock::new(),
+            binary_message: OnceLock::new(),
+            _alive: self.alive(),
+        });
+        {
+            let mut gop = lock(&self.inner.gop);
+            if keyframe {
+                gop.clear();
+                gop.push(frame.clone());
+            } else if !gop.is_empty() && gop.len() < GOP_KEEP_MAX {
+                gop.push(frame.clone());
+            } else {
+                gop.clear();
+            }
+        }
+        self.publish(frame)
+    }
+
+    /// H.264: the frames from the last keyframe to the newest, in order (empty when there is no
+    /// keyframe kept).
+    pub fn gop(&self) -> Vec<Arc<EncodedFrame>> {
+        lock(&self.inner.gop).clone()
+    }
+
+    /// H.264: asks the publisher for a keyframe (a viewer joined, or fell behind).
+    pub fn request_keyframe(&self) {
+        self.inner.keyframe_wanted.store(true, Ordering::Relaxed);
+    }
+
+    /// H.264: whether a keyframe was asked for since the last call (the publisher then asks its
+    /// encoder for one).
+    pub fn take_keyframe_request(&self) -> bool {
+        self.inner.keyframe_wanted.swap(false, Ordering::Relaxed)
+    }
+
+    fn publish(&self, frame: Arc<EncodedFrame>) -> Arc<EncodedFrame> {
         // The newest frame first: a viewer that stops taking frames directly looks there.
         self.inner.frames.send_replace(Some(frame.clone()));
         for viewer in lock(&self.inner.direct).iter() {
@@ -324,6 +449,7 @@ impl FrameFeed {
     /// Forgets the newest frame, so that new viewers wait for the next one.
     pub fn clear(&self) {
         self.inner.frames.send_replace(None);
+        lock(&self.inner.gop).clear();
     }
 
     /// A subscription for one viewer: the newest frame (seen as changed, so the first `next_frame`

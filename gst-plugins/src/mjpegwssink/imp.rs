@@ -82,7 +82,14 @@ struct State {
     camera: Option<Arc<str>>,
     /// Whether the previous buffer was refused, so a run of bad frames posts one warning.
     in_bad_run: bool,
+    /// H.264 in (else JPEG), and its size from the caps.
+    h264: Option<(u32, u32)>,
+    /// When the encoder was last asked for a keyframe.
+    keyframe_asked: Option<std::time::Instant>,
 }
+
+/// Keyframes asked of the encoder for new or lagging H.264 viewers at most this often.
+const KEYFRAME_REQUEST_GAP: std::time::Duration = std::time::Duration::from_millis(250);
 
 struct FeedSlot {
     feed: FrameFeed,
@@ -115,6 +122,57 @@ fn valid_path(p: &str) -> bool {
 }
 
 impl MjpegWsSink {
+    /// One H.264 access unit: published as is; a keyframe is asked of the encoder upstream when
+    /// a viewer needs one (at most every [`KEYFRAME_REQUEST_GAP`]).
+    fn render_h264(
+        &self,
+        buffer: &gst::Buffer,
+        size: (u32, u32),
+        ts: u64,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let map = buffer.clone().into_mapped_buffer_readable().map_err(|_| {
+            gst::element_imp_error!(self, gst::StreamError::Failed, ["Could not map buffer"]);
+            gst::FlowError::Error
+        })?;
+        let keyframe = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
+        let feed = self.feed();
+        let camera = lock(&self.state).camera.clone();
+        let size = (size.0 > 0 && size.1 > 0).then_some(size);
+        let frame = feed.publish_h264(Bytes::from_owner(map), keyframe, camera, size, ts);
+        gst::log!(
+            CAT,
+            imp = self,
+            "published H.264 frame {} ({} bytes{})",
+            frame.seq,
+            frame.data.len(),
+            if keyframe { ", keyframe" } else { "" }
+        );
+        if !keyframe && feed.take_keyframe_request() {
+            let now = std::time::Instant::now();
+            let due = {
+                let mut state = lock(&self.state);
+                let due = state
+                    .keyframe_asked
+                    .is_none_or(|t| now.duration_since(t) >= KEYFRAME_REQUEST_GAP);
+                if due {
+                    state.keyframe_asked = Some(now);
+                }
+                due
+            };
+            if due {
+                gst::debug!(CAT, imp = self, "asking upstream for a keyframe");
+                let event = gst_video::UpstreamForceKeyUnitEvent::builder()
+                    .all_headers(true)
+                    .build();
+                self.obj().sink_pad().push_event(event);
+            } else {
+                // Asked again once the gap has passed.
+                feed.request_keyframe();
+            }
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+
     pub(super) fn feed(&self) -> FrameFeed {
         lock(&self.feed).feed.clone()
     }
@@ -330,8 +388,10 @@ impl ElementImpl for MjpegWsSink {
             gst::subclass::ElementMetadata::new(
                 "MJPEG WebSocket sink",
                 "Sink/Network/Video",
-                "Sends each JPEG frame as base64 over WebSocket to every connected browser, \
-                 newest frame first; also serves /snapshot.jpg, /mjpeg and a viewer page",
+                "Sends each JPEG frame as base64 (or binary) over WebSocket to every connected \
+                 browser, newest frame first; also serves /snapshot.jpg, /mjpeg and a viewer \
+                 page. Takes H.264 (byte-stream, one access unit a buffer) too: sent as binary \
+                 messages, each viewer starting at a keyframe",
                 "camwall developers",
             )
         });
@@ -340,7 +400,13 @@ impl ElementImpl for MjpegWsSink {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst::Caps::builder("image/jpeg").build();
+            let mut caps = gst::Caps::builder("image/jpeg").build();
+            caps.merge(
+                gst::Caps::builder("video/x-h264")
+                    .field("stream-format", "byte-stream")
+                    .field("alignment", "au")
+                    .build(),
+            );
             vec![gst::PadTemplate::new(
                 "sink",
                 gst::PadDirection::Sink,
@@ -425,8 +491,24 @@ impl BaseSinkImpl for MjpegWsSink {
         Ok(())
     }
 
+    fn set_caps(&self, caps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let s = caps
+            .structure(0)
+            .ok_or_else(|| gst::loggable_error!(CAT, "empty caps"))?;
+        let h264 = (s.name() == "video/x-h264").then(|| {
+            let dim = |k: &str| s.get::<i32>(k).ok().map_or(0, |v| v.max(0) as u32);
+            (dim("width"), dim("height"))
+        });
+        lock(&self.state).h264 = h264;
+        self.parent_set_caps(caps)
+    }
+
     fn render(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
         let ts = protocol::unix_ms_now();
+        let h264 = lock(&self.state).h264;
+        if let Some(size) = h264 {
+            return self.render_h264(buffer, size, ts);
+        }
         let map = buffer.clone().into_mapped_buffer_readable().map_err(|_| {
             gst::element_imp_error!(self, gst::StreamError::Failed, ["Could not map buffer"]);
             gst::FlowError::Error
@@ -467,7 +549,7 @@ impl BaseSinkImpl for MjpegWsSink {
             imp = self,
             "published frame {} ({} bytes, {}x{})",
             frame.seq,
-            frame.jpeg.len(),
+            frame.data.len(),
             info.width,
             info.height
         );
@@ -475,6 +557,11 @@ impl BaseSinkImpl for MjpegWsSink {
     }
 
     fn event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::FlushStop(_) = event.view() {
+            // Frames after a flush need not follow the ones before: viewers start again at a
+            // keyframe.
+            lock(&self.state).keyframe_asked = None;
+        }
         match event.view() {
             gst::EventView::Tag(tag) => {
                 let title = tag

@@ -13,7 +13,7 @@ use super::feed::{EncodedFrame, Subscription};
 pub const MJPEG_BOUNDARY: &str = "camwallframe";
 
 pub(super) fn jpeg_response(f: &EncodedFrame) -> warp::reply::Response {
-    let mut res = Response::new(f.jpeg.clone()).into_response();
+    let mut res = Response::new(f.data.clone()).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -56,11 +56,11 @@ pub(super) fn mjpeg_response(sub: Subscription, slot: ClientSlot) -> warp::reply
             f = st.sub.next_frame() => f,
         };
         st.sub.sent(&frame);
-        st.pending = vec![Bytes::from_static(b"\r\n"), frame.jpeg.clone()];
-        let header = mjpeg_part_header(frame.jpeg.len());
+        st.pending = vec![Bytes::from_static(b"\r\n"), frame.data.clone()];
+        let header = mjpeg_part_header(frame.data.len());
         st.sub
             .feed()
-            .count_bytes_sent(header.len() + frame.jpeg.len() + 2);
+            .count_bytes_sent(header.len() + frame.data.len() + 2);
         Some((Ok(header), st))
     });
     let mut res = warp::reply::stream(body).into_response();

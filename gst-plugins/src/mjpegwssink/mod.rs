@@ -92,8 +92,8 @@ pub(crate) fn test_runtime() -> tokio::runtime::Runtime {
 pub use crate::http::{constant_time_eq, is_authorized};
 pub use clients::{ClientSet, ClientSlot, CloseFrame};
 pub use feed::{
-    ClientGuard, DirectAttachment, DirectViewer, EncodedFrame, EncodedMessage, FrameFeed,
-    FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS,
+    ClientGuard, Codec, DirectAttachment, DirectViewer, EncodedFrame, EncodedMessage, FrameFeed,
+    FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS, GOP_REPLAY_MAX,
 };
 pub use mjpeg::{mjpeg_part_header, MJPEG_BOUNDARY};
 pub use routes::{routes, RouteOptions};

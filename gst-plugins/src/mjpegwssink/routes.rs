@@ -118,8 +118,15 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
         let (envelope, max) = (opts.envelope, opts.max_clients);
         exact_path(path.clone())
             .and(warp::get())
+            .and(
+                warp::query::<std::collections::HashMap<String, String>>()
+                    .or(warp::any().map(Default::default))
+                    .unify(),
+            )
             .and(warp::ws().map(Some).or(warp::any().map(|| None)).unify())
-            .map(move |ws: Option<Ws>| {
+            .map(move |q: std::collections::HashMap<String, String>, ws: Option<Ws>| {
+                // `?binary=1`: frames as binary messages (protocol::binary), no base64.
+                let binary = q.get("binary").is_some_and(|b| b == "1" || b == "true");
                 let Some(ws) = ws else {
                     return ApiError::new(
                         StatusCode::BAD_REQUEST,
@@ -136,7 +143,7 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
                 // a hostile client from making the server buffer megabytes.
                 ws.max_message_size(INCOMING_LIMIT)
                     .max_frame_size(INCOMING_LIMIT)
-                    .on_upgrade(move |socket| serve_websocket(socket, sub, slot, envelope))
+                    .on_upgrade(move |socket| serve_websocket(socket, sub, slot, envelope, binary))
                     .into_response()
             })
     };

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use warp::ws::{Message, WebSocket};
 
 use super::clients::{ClientSlot, CloseFrame};
-use super::feed::{DirectViewer, EncodedFrame, FrameFeed, Subscription};
+use super::feed::{Codec, DirectViewer, EncodedFrame, FrameFeed, Subscription, GOP_REPLAY_MAX};
 use super::Envelope;
 use crate::lock;
 
@@ -31,7 +31,23 @@ struct DirectSocket {
     state: Mutex<DirectState>,
     handover: Notify,
     envelope: Envelope,
+    binary: bool,
     feed: FrameFeed,
+}
+
+/// The message a viewer is sent for `frame`: binary when it asked for it (H.264 always is).
+fn frame_message(frame: &EncodedFrame, envelope: Envelope, binary: bool) -> Message {
+    if binary || frame.codec == Codec::H264 {
+        frame.binary_message()
+    } else {
+        frame.message(envelope)
+    }
+}
+
+/// Whether a viewer whose last frame was `last` can decode `frame`: any JPEG; an H.264 keyframe,
+/// or the access unit right after the last one it was sent.
+fn decodable(frame: &EncodedFrame, last: Option<u64>) -> bool {
+    frame.codec == Codec::Jpeg || frame.keyframe || last.is_some_and(|s| frame.seq == s + 1)
 }
 
 struct DirectState {
@@ -50,10 +66,20 @@ impl DirectViewer for DirectSocket {
             return;
         }
         // Without the socket the task is busy; it sends the newest frame itself when done.
+        if state.sink.is_none() {
+            return;
+        }
+        // An H.264 frame this viewer cannot decode: the task waits for a keyframe.
+        if !decodable(frame, state.last_seq) {
+            state.handed_over = true;
+            drop(state);
+            self.handover.notify_one();
+            return;
+        }
         let Some(sink) = state.sink.as_mut() else {
             return;
         };
-        let message = frame.message(self.envelope);
+        let message = frame_message(frame, self.envelope, self.binary);
         let len = message.as_bytes().len();
         // Polled once, never waited on: nothing is ever woken through this waker. A write
         // that is not done at once is the task's to finish, with its own waker.
@@ -81,10 +107,27 @@ pub(super) async fn serve_websocket(
     mut sub: Subscription,
     mut slot: ClientSlot,
     envelope: Envelope,
+    binary: bool,
 ) {
     let _guard = sub.feed().client_guard();
-    let (tx, mut rx) = socket.split();
+    let (mut tx, mut rx) = socket.split();
     let with_messages = envelope == Envelope::Json;
+    // H.264: a viewer starts at a keyframe. A short run since the last one is sent at once (its
+    // decoder catches up in a burst); otherwise the encoder is asked for a keyframe.
+    let gop = sub.feed().gop();
+    if !gop.is_empty() && gop.len() <= GOP_REPLAY_MAX {
+        for f in &gop {
+            let message = f.binary_message();
+            let len = message.as_bytes().len();
+            if tx.send(message).await.is_err() {
+                return;
+            }
+            sub.feed().count_bytes_sent(len);
+            sub.sent(f);
+        }
+    } else if !gop.is_empty() {
+        sub.feed().request_keyframe();
+    }
     let direct = Arc::new(DirectSocket {
         state: Mutex::new(DirectState {
             sink: None,
@@ -93,9 +136,12 @@ pub(super) async fn serve_websocket(
         }),
         handover: Notify::new(),
         envelope,
+        binary,
         feed: sub.feed().clone(),
     });
     let attachment = sub.feed().attach_direct(direct.clone());
+    // The newest H.264 frame passed over for want of a keyframe: not offered again.
+    let mut skipped_to = 0;
     let is_direct = attachment.is_some();
     let mut tx = Some(tx);
 
@@ -116,8 +162,8 @@ pub(super) async fn serve_websocket(
         if is_direct {
             let mut state = lock(&direct.state);
             match sub.frames.newest_unsent() {
-                Some(f) => waiting = Some(f),
-                None => {
+                Some(f) if f.seq > skipped_to => waiting = Some(f),
+                _ => {
                     state.sink = tx.take();
                     state.last_seq = sub.frames.last_seq();
                     state.handed_over = false;
@@ -160,7 +206,13 @@ pub(super) async fn serve_websocket(
             }
         }
         let (text, frame) = match next {
-            Next::Frame(f) => (f.message(envelope), Some(f)),
+            Next::Frame(f) if !decodable(&f, sub.frames.last_seq()) => {
+                // Behind on an H.264 stream: nothing until a keyframe, which is asked for.
+                sub.feed().request_keyframe();
+                skipped_to = f.seq;
+                continue;
+            }
+            Next::Frame(f) => (frame_message(&f, envelope, binary), Some(f)),
             Next::Text(t) => (Message::text(&*t), None),
             Next::Nothing => continue,
             Next::Close(c) => {

@@ -15,6 +15,10 @@
 //! max_fps = 25                   # at most this many frames a second to viewers (0 = no limit)
 //! thumb_width = 320              # the overview's live thumbnails: at most this wide (16..=1280)
 //! thumb_fps = 4                  # and this many frames a second (1..=25)
+//! default_video = "h264"         # what the page asks for: "h264" (JPEG where the browser
+//!                                # cannot decode it) or "jpeg"
+//! h264_bitrate = 1500            # kbit/s of each wall's H.264 stream (100..=20000)
+//! h264_encoder = "x264"          # or "openh264"
 //!
 //! [selector]
 //! alarm_override = true          # an alarm takes the screen over
@@ -53,7 +57,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 mod check;
@@ -130,6 +134,32 @@ pub struct StreamConfig {
     /// The overview's thumbnails: at most this wide, and this many frames a second.
     pub thumb_width: Spanned<u32>,
     pub thumb_fps: Spanned<u32>,
+    /// What the page asks for unless its address says (`?video=`).
+    pub default_video: Video,
+    pub h264_bitrate: Spanned<u32>,
+    pub h264_encoder: H264Encoder,
+}
+
+/// The picture's path to the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Video {
+    /// H.264, decoded by the browser's WebCodecs (JPEG where it cannot).
+    #[default]
+    H264,
+    /// JPEG frames.
+    Jpeg,
+}
+
+/// The element that encodes each wall's H.264 stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum H264Encoder {
+    /// x264enc (GStreamer's ugly plugins).
+    #[default]
+    X264,
+    /// openh264enc (GStreamer's bad plugins, with Cisco's OpenH264).
+    OpenH264,
 }
 
 impl Default for StreamConfig {
@@ -140,6 +170,9 @@ impl Default for StreamConfig {
             max_fps: 25,
             thumb_width: Spanned::new(0..0, 320),
             thumb_fps: Spanned::new(0..0, 4),
+            default_video: Video::default(),
+            h264_bitrate: Spanned::new(0..0, 1500),
+            h264_encoder: H264Encoder::default(),
         }
     }
 }
@@ -441,6 +474,10 @@ impl Config {
         let w = &self.stream.thumb_width;
         if !(16..=1280).contains(w.get_ref()) {
             c.report(&w.span(), "stream.thumb_width", "must be from 16 to 1280");
+        }
+        let b = &self.stream.h264_bitrate;
+        if !(100..=20_000).contains(b.get_ref()) {
+            c.report(&b.span(), "stream.h264_bitrate", "must be from 100 to 20000 (kbit/s)");
         }
         let f = &self.stream.thumb_fps;
         if !(1..=25).contains(f.get_ref()) {

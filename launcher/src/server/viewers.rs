@@ -15,12 +15,21 @@ use warp::Filter;
 use super::unknown_wall;
 use crate::state::AppState;
 
-/// Whether a feed's routes take a request, from its `?wall=` and `?camera=`.
-type Takes = dyn Fn(Option<&str>, Option<&str>) -> bool + Send + Sync;
+/// What picks a viewer route's feed: the path and `?wall=`, `?camera=`, `?video=`.
+struct Asked<'a> {
+    path: &'a str,
+    wall: Option<&'a str>,
+    camera: Option<&'a str>,
+    h264: bool,
+}
+
+/// Whether a feed's routes take a request.
+type Takes = dyn Fn(&Asked<'_>) -> bool + Send + Sync;
 
 /// The viewers' routes (`/ws`, `/mjpeg`, `/snapshot.jpg`) of every wall, picked by `?wall=ID`
 /// (without it, the first wall's), and of every camera alone, picked by `?camera=ID` (a peek: no
-/// wall moves, no alarm takes over, encoded only while someone peeks).
+/// wall moves, no alarm takes over, encoded only while someone peeks). `/ws?video=h264` is a
+/// wall's H.264 stream (binary messages); a peek is JPEG only.
 pub(super) fn wall_viewers(
     state: &Arc<AppState>,
     clients: ClientSet,
@@ -35,10 +44,17 @@ pub(super) fn wall_viewers(
     // The sink's routes on `feed`, for the requests whose `?wall=` and `?camera=` `takes` says.
     let on_feed = |feed: &FrameFeed, takes: Box<Takes>| {
         let takes = Arc::new(takes);
-        wall_param()
+        warp::path::full()
+            .and(wall_param())
             .and(param("camera"))
-            .and_then(move |wall: Option<String>, camera: Option<String>| {
-                let mine = takes(wall.as_deref(), camera.as_deref());
+            .and(param("video"))
+            .and_then(move |path: warp::path::FullPath, wall: Option<String>, camera: Option<String>, video: Option<String>| {
+                let mine = takes(&Asked {
+                    path: path.as_str(),
+                    wall: wall.as_deref(),
+                    camera: camera.as_deref(),
+                    h264: video.as_deref() == Some("h264"),
+                });
                 async move {
                     if mine {
                         Ok(())
@@ -66,18 +82,24 @@ pub(super) fn wall_viewers(
         let id = cam.id.clone();
         all.push(on_feed(
             &cam.peek,
-            Box::new(move |_, camera| camera == Some(id.as_str())),
+            Box::new(move |a| a.camera == Some(id.as_str())),
         ));
     }
     for (position, wall) in state.walls.iter().enumerate() {
         let id = wall.id.clone();
+        // Without `?wall=` (and without `?camera=`): the first wall.
+        let is_this = move |a: &Asked<'_>| match a.wall {
+            Some(asked) => asked == id,
+            None => position == 0 && a.camera.is_none(),
+        };
+        let is_this_too = is_this.clone();
+        all.push(on_feed(
+            &wall.h264,
+            Box::new(move |a| a.h264 && a.path == "/ws" && is_this(a)),
+        ));
         all.push(on_feed(
             &wall.feed,
-            Box::new(move |asked, camera| match asked {
-                Some(asked) => asked == id,
-                // Neither a wall nor a camera asked for: the first wall.
-                None => position == 0 && camera.is_none(),
-            }),
+            Box::new(move |a| !(a.h264 && a.path == "/ws") && is_this_too(a)),
         ));
     }
     // A wall or camera that is not there is said so, on the viewers' paths only.

@@ -64,7 +64,17 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         if config.stream.max_fps > 0 {
             limit_rate(&out, config.stream.max_fps, true);
         }
-        encode_while_watched(&out, runtime.feed.clone());
+        // After the selector, a tee: the JPEG branch (in the description) and the H.264 one.
+        let tee = pipeline
+            .by_name(&pipeline::wall_tee_name(position))
+            .context("no tee after the selector")?;
+        let jpeg_pad = tee
+            .src_pads()
+            .into_iter()
+            .next()
+            .context("the tee has no JPEG branch")?;
+        encode_while_watched(&jpeg_pad, runtime.feed.clone());
+        add_h264_branch(&pipeline, &tee, position, &pipeline::h264_branch(config, position), &runtime.h264)?;
         walls.push(WallSlot {
             selector,
             pads: vec![None; state.cameras.len()],
@@ -322,6 +332,79 @@ fn add_side_branch(
     from_tee.link(
         &bin.static_pad("sink")
             .with_context(|| format!("{what} branch without sink pad"))?,
+    )?;
+    Ok(())
+}
+
+/// Wall `position`'s H.264 branch off the tee after its selector (`description`, ending in its
+/// sink), encoding only while its feed is watched. Its encoder makes a keyframe at each switch
+/// (the selector's `title` tag) and when it starts again after an idle spell, so a viewer never
+/// waits for one; its sink asks for one when a viewer joins or falls behind.
+fn add_h264_branch(
+    pipeline: &gst::Pipeline,
+    tee: &gst::Element,
+    position: usize,
+    description: &str,
+    feed: &FrameFeed,
+) -> anyhow::Result<()> {
+    let bin = gst::parse::bin_from_description(description, true)
+        .with_context(|| format!("H.264 branch '{description}'"))?;
+    bin.set_property("name", format!("h264bin{position}"));
+    pipeline.add(&bin)?;
+    bin.by_name(&pipeline::h264_sink_name(position))
+        .and_then(|s| s.downcast::<MjpegWsSink>().ok())
+        .context("H.264 branch without mjpegwssink")?
+        .set_feed(feed);
+    let encoder = bin
+        .iterate_elements()
+        .into_iter()
+        .flatten()
+        .find(|e| {
+            e.factory()
+                .is_some_and(|f| f.klass().contains("Encoder"))
+        })
+        .context("H.264 branch without an encoder")?;
+    let from_tee = tee
+        .request_pad_simple("src_%u")
+        .context("tee gave no src pad")?;
+    let feed = feed.clone();
+    let idle = AtomicBool::new(true);
+    let weak = encoder.downgrade();
+    let key = move || {
+        if let Some(encoder) = weak.upgrade() {
+            encoder.send_event(
+                gst_video::DownstreamForceKeyUnitEvent::builder()
+                    .all_headers(true)
+                    .build(),
+            );
+        }
+    };
+    from_tee.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        move |_, info| {
+            if let Some(ev) = info.event() {
+                // A switch: the new camera's first frame is a keyframe.
+                if matches!(ev.view(), gst::EventView::Tag(_)) {
+                    key();
+                }
+                return gst::PadProbeReturn::Ok;
+            }
+            if feed.in_demand(ENCODE_GRACE) {
+                if idle.swap(false, Ordering::Relaxed) {
+                    key();
+                }
+                gst::PadProbeReturn::Ok
+            } else {
+                if !idle.swap(true, Ordering::Relaxed) {
+                    feed.clear();
+                }
+                gst::PadProbeReturn::Drop
+            }
+        },
+    );
+    from_tee.link(
+        &bin.static_pad("sink")
+            .context("H.264 branch without sink pad")?,
     )?;
     Ok(())
 }
