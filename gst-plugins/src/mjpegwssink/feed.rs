@@ -140,8 +140,9 @@ impl EncodedFrame {
         self.binary_message
             .get_or_init(|| {
                 let camera = self.camera.as_deref().unwrap_or("");
-                let mut out =
-                    Vec::with_capacity(protocol::binary::HEADER_LEN + camera.len() + self.data.len());
+                let mut out = Vec::with_capacity(
+                    protocol::binary::HEADER_LEN + camera.len() + self.data.len(),
+                );
                 protocol::binary::write_header(
                     &mut out,
                     &protocol::binary::Header {

@@ -124,28 +124,32 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
                     .unify(),
             )
             .and(warp::ws().map(Some).or(warp::any().map(|| None)).unify())
-            .map(move |q: std::collections::HashMap<String, String>, ws: Option<Ws>| {
-                // `?binary=1`: frames as binary messages (protocol::binary), no base64.
-                let binary = q.get("binary").is_some_and(|b| b == "1" || b == "true");
-                let Some(ws) = ws else {
-                    return ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "websocket-required",
-                        "this path serves a WebSocket: send an Upgrade: websocket request",
-                    )
-                    .response();
-                };
-                let Some(slot) = clients.try_join(max) else {
-                    return too_many_clients(max);
-                };
-                let sub = feed.subscribe();
-                // Viewers only listen; a few KB is plenty for anything they may send, and keeps
-                // a hostile client from making the server buffer megabytes.
-                ws.max_message_size(INCOMING_LIMIT)
-                    .max_frame_size(INCOMING_LIMIT)
-                    .on_upgrade(move |socket| serve_websocket(socket, sub, slot, envelope, binary))
-                    .into_response()
-            })
+            .map(
+                move |q: std::collections::HashMap<String, String>, ws: Option<Ws>| {
+                    // `?binary=1`: frames as binary messages (protocol::binary), no base64.
+                    let binary = q.get("binary").is_some_and(|b| b == "1" || b == "true");
+                    let Some(ws) = ws else {
+                        return ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "websocket-required",
+                            "this path serves a WebSocket: send an Upgrade: websocket request",
+                        )
+                        .response();
+                    };
+                    let Some(slot) = clients.try_join(max) else {
+                        return too_many_clients(max);
+                    };
+                    let sub = feed.subscribe();
+                    // Viewers only listen; a few KB is plenty for anything they may send, and keeps
+                    // a hostile client from making the server buffer megabytes.
+                    ws.max_message_size(INCOMING_LIMIT)
+                        .max_frame_size(INCOMING_LIMIT)
+                        .on_upgrade(move |socket| {
+                            serve_websocket(socket, sub, slot, envelope, binary)
+                        })
+                        .into_response()
+                },
+            )
     };
 
     let snapshot = {

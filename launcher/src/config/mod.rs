@@ -477,7 +477,11 @@ impl Config {
         }
         let b = &self.stream.h264_bitrate;
         if !(100..=20_000).contains(b.get_ref()) {
-            c.report(&b.span(), "stream.h264_bitrate", "must be from 100 to 20000 (kbit/s)");
+            c.report(
+                &b.span(),
+                "stream.h264_bitrate",
+                "must be from 100 to 20000 (kbit/s)",
+            );
         }
         let f = &self.stream.thumb_fps;
         if !(1..=25).contains(f.get_ref()) {

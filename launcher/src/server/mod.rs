@@ -237,9 +237,20 @@ pub fn routes(
             }
         });
 
+    // The page says which picture path it asks for unless its address says otherwise.
+    let page_html = {
+        let video = match state.config.stream.default_video {
+            crate::config::Video::H264 => "h264",
+            crate::config::Video::Jpeg => "jpeg",
+        };
+        bytes::Bytes::from(PAGE.replace(
+            "<meta name=\"camwall-default-video\" content=\"h264\">",
+            &format!("<meta name=\"camwall-default-video\" content=\"{video}\">"),
+        ))
+    };
     let page = warp::path::end()
         .and(warp::get())
-        .map(|| asset_reply("text/html; charset=utf-8", PAGE))
+        .map(move || asset_reply("text/html; charset=utf-8", page_html.clone()))
         .or(assets(&PAGE_FILES))
         .unify()
         .or(assets(&gstcamwall::mjpegwssink::web::PLAYER))

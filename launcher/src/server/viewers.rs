@@ -48,21 +48,26 @@ pub(super) fn wall_viewers(
             .and(wall_param())
             .and(param("camera"))
             .and(param("video"))
-            .and_then(move |path: warp::path::FullPath, wall: Option<String>, camera: Option<String>, video: Option<String>| {
-                let mine = takes(&Asked {
-                    path: path.as_str(),
-                    wall: wall.as_deref(),
-                    camera: camera.as_deref(),
-                    h264: video.as_deref() == Some("h264"),
-                });
-                async move {
-                    if mine {
-                        Ok(())
-                    } else {
-                        Err(warp::reject::not_found())
+            .and_then(
+                move |path: warp::path::FullPath,
+                      wall: Option<String>,
+                      camera: Option<String>,
+                      video: Option<String>| {
+                    let mine = takes(&Asked {
+                        path: path.as_str(),
+                        wall: wall.as_deref(),
+                        camera: camera.as_deref(),
+                        h264: video.as_deref() == Some("h264"),
+                    });
+                    async move {
+                        if mine {
+                            Ok(())
+                        } else {
+                            Err(warp::reject::not_found())
+                        }
                     }
-                }
-            })
+                },
+            )
             .untuple_one()
             .and(mjpegwssink::routes(
                 feed.clone(),

@@ -74,7 +74,13 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             .next()
             .context("the tee has no JPEG branch")?;
         encode_while_watched(&jpeg_pad, runtime.feed.clone());
-        add_h264_branch(&pipeline, &tee, position, &pipeline::h264_branch(config, position), &runtime.h264)?;
+        add_h264_branch(
+            &pipeline,
+            &tee,
+            position,
+            &pipeline::h264_branch(config, position),
+            &runtime.h264,
+        )?;
         walls.push(WallSlot {
             selector,
             pads: vec![None; state.cameras.len()],
@@ -359,10 +365,7 @@ fn add_h264_branch(
         .iterate_elements()
         .into_iter()
         .flatten()
-        .find(|e| {
-            e.factory()
-                .is_some_and(|f| f.klass().contains("Encoder"))
-        })
+        .find(|e| e.factory().is_some_and(|f| f.klass().contains("Encoder")))
         .context("H.264 branch without an encoder")?;
     let from_tee = tee
         .request_pad_simple("src_%u")

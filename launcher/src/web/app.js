@@ -19,6 +19,7 @@ import { Screen } from './views/screen.js';
 import { Login } from './views/login.js';
 import { WallLink } from './link.js';
 import { installKeys } from './views/keys.js';
+import { parseBinary } from './protocol.js';
 
 /** @typedef {import('./protocol.js').Message} Message */
 /** @typedef {import('./model.js').Camera} Camera */
@@ -43,6 +44,14 @@ const selectionPath = wall ? '/api/walls/' + encodeURIComponent(wall) + '/select
 let wallId = wall;
 // A desynchronized canvas is lower latency; ?desync=0 turns it off if a GPU or driver misbehaves.
 const useDesync = params.get('desync') !== '0';
+/**
+ * The picture's path: `?video=h264` or `?video=jpeg`, else what camwall's configuration says
+ * (`stream.default_video`); H.264 only where this browser's WebCodecs can decode it (else JPEG,
+ * as binary messages).
+ */
+const videoAsked = params.get('video') ||
+  (document.querySelector('meta[name=camwall-default-video]') || { getAttribute: () => 'h264' }).getAttribute('content');
+let video = videoAsked === 'h264' && typeof window.VideoDecoder === 'function' ? 'h264' : 'jpeg';
 /** `?kiosk=1`: the picture fills the screen; the controls show while the pointer moves. */
 const kiosk = params.get('kiosk') === '1';
 /** @returns {string} the layout from `?layout=`, else the one last used here, else the wall */
@@ -83,6 +92,12 @@ const link = {
 
 const player = new Player(/** @type {HTMLCanvasElement} */ (document.getElementById('view')), {
   desynchronized: useDesync,
+  onH264Error() {
+    // This browser cannot decode it after all: JPEG from now on.
+    if (video !== 'h264') return;
+    video = 'jpeg';
+    dropSocket();
+  },
   onDraw(f) {
     const drawnAt = Date.now();
     const prevCam = lastFrame ? lastFrame.camera : undefined;
@@ -139,6 +154,7 @@ const hooks = {
   get cameras() { return model.cameras; },
   get overlay() { return status.overlayKind; },
   get layout() { return layout; },
+  get video() { return video; },
   get peek() { return peekCam; },
   get me() { return me; },
   get tiles() { return gridTiles.tiles; },
@@ -388,6 +404,8 @@ function wsUrl() {
   if (token) q.set('token', token);
   if (peekCam) q.set('camera', peekCam);
   else if (wall) q.set('wall', wall);
+  // A peek is JPEG only.
+  if (video === 'h264' && !peekCam) q.set('video', 'h264'); else q.set('binary', '1');
   const query = q.toString();
   return proto + '//' + window.location.host + '/ws' + (query ? '?' + query : '');
 }
@@ -406,6 +424,7 @@ const wallLink = new WallLink({
   // The grid shows no wall picture: the wall's socket stays closed, and encodes nothing for it.
   wanted: () => layout !== 'grid',
   onOpen() {
+    player.resetH264();
     link.everConnected = true;
     link.openedPerf = performance.now();
     setConnected(true);
@@ -415,6 +434,13 @@ const wallLink = new WallLink({
     let msg;
     try { msg = JSON.parse(data); } catch (e) { return; }
     try { handleMessage(msg); } catch (e) { /* never throw on a bad message */ }
+  },
+  onBinary(data) {
+    const f = parseBinary(data);
+    if (!f) return;
+    framesReceived++;
+    if (f.kind === 'h264') player.enqueueH264({ camera: f.camera, seq: f.seq, ts: f.ts, keyframe: f.keyframe, data: f.data });
+    else player.enqueue({ camera: f.camera, seq: f.seq, ts: f.ts, jpeg: f.data });
   },
   onDown() { setConnected(false); },
   onRetry() { render(); },

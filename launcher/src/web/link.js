@@ -11,7 +11,7 @@ const OPEN_TIMEOUT_MS = 5000;
 export class WallLink {
   /**
    * @param {{url: () => string, wanted: () => boolean, onOpen: () => void, onText: (data: string) => void,
-   *          onDown: () => void, onRetry: () => void}} o
+   *          onBinary: (data: ArrayBuffer) => void, onDown: () => void, onRetry: () => void}} o
    *   `onDown` when an open link closes; `onRetry` when a reconnection is scheduled
    */
   constructor(o) {
@@ -36,6 +36,7 @@ export class WallLink {
     if (this.ws || !this.o.wanted()) return;
     let sock;
     try { sock = new WebSocket(this.o.url()); } catch (e) { this.scheduleRetry(); return; }
+    sock.binaryType = 'arraybuffer';
     this.ws = sock;
     if (this.openTimer) clearTimeout(this.openTimer);
     this.openTimer = setTimeout(() => {
@@ -54,6 +55,7 @@ export class WallLink {
       if (this.ws !== sock) return;
       this.lastMsgPerf = performance.now();
       if (typeof ev.data === 'string') this.o.onText(ev.data);
+      else if (ev.data instanceof ArrayBuffer) this.o.onBinary(ev.data);
     };
     sock.onclose = () => {
       if (this.ws !== sock) return;

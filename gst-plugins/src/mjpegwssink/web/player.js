@@ -5,7 +5,8 @@
 // Web Worker (on the main thread if the worker fails), keeps at most one frame waiting while one
 // decodes (a newer frame replaces it: frames are dropped, never queued), and draws each decoded
 // picture at once, letterboxed on its canvas. The last picture is kept (one, closed when the
-// next is drawn) so a resize can repaint it.
+// next is drawn) so a resize can repaint it. H.264 access units go to the worker's WebCodecs
+// decoder in order (none may be dropped), and each picture it puts out is drawn at once.
 
 import { base64ToBytes } from './base64.js';
 
@@ -18,7 +19,18 @@ const DECODE_TIMEOUT_MS = 3000;
  * @property {string | null} camera
  * @property {number | null} seq
  * @property {number | null} ts     unix ms when the server received it
- * @property {string} b64          the JPEG, base64
+ * @property {string} [b64]        the JPEG, base64
+ * @property {ArrayBuffer} [jpeg]  or its bytes (binary messages)
+ */
+
+/**
+ * An H.264 access unit to decode.
+ * @typedef {object} H264Frame
+ * @property {string | null} camera
+ * @property {number | null} seq
+ * @property {number | null} ts
+ * @property {boolean} keyframe
+ * @property {ArrayBuffer} data     Annex B
  */
 
 /**
@@ -49,9 +61,16 @@ function wrapBitmap(bmp) {
     close: () => { try { bmp.close(); } catch (e) { /* ignore */ } } };
 }
 
-/** @param {string} b64 @returns {Promise<Picture>} */
-function decodeMain(b64) {
-  return createImageBitmap(new Blob([base64ToBytes(b64)], { type: 'image/jpeg' })).then(wrapBitmap);
+/** @param {Frame} f @returns {Promise<Picture>} */
+function decodeMain(f) {
+  const bytes = f.jpeg ? new Uint8Array(f.jpeg) : base64ToBytes(f.b64 || '');
+  return createImageBitmap(new Blob([bytes], { type: 'image/jpeg' })).then(wrapBitmap);
+}
+
+/** @param {VideoFrame} vf @returns {Picture} */
+function wrapVideoFrame(vf) {
+  return { src: vf, width: vf.displayWidth, height: vf.displayHeight,
+    close: () => { try { vf.close(); } catch (e) { /* ignore */ } } };
 }
 
 export class Player {
@@ -60,10 +79,14 @@ export class Player {
    * @param {object} [opts]
    * @param {boolean} [opts.desynchronized]  a low-latency canvas (off with ?desync=0)
    * @param {(f: Frame, info: DrawInfo) => void} [opts.onDraw]  after each picture is drawn
+   * @param {(error: string) => void} [opts.onH264Error]  H.264 cannot be decoded here (any more)
    */
   constructor(canvas, opts = {}) {
     this.canvas = canvas;
     this.onDraw = opts.onDraw || (() => {});
+    this.onH264Error = opts.onH264Error || (() => {});
+    /** @type {Map<number, number>} H.264 frames sent to the decoder: seq -> performance.now() */
+    this.h264Sent = new Map();
     /** @type {CanvasRenderingContext2D | null} */
     this.ctx = null;
     try {
@@ -177,12 +200,45 @@ export class Player {
       const d = e && e.data;
       if (!d || typeof d !== 'object') return;
       if (d.type === 'hello') { if (!d.createImageBitmap) this.disableWorker(); return; }
+      if (d.type === 'h264-error') { this.decodeErrors++; this.onH264Error(String(d.error)); return; }
+      if (d.type === 'frame' && d.id === -1) {
+        // An H.264 picture: drawn at once, whatever else is being decoded.
+        const meta = d.meta || {};
+        const f = { camera: meta.camera ?? null, seq: meta.seq ?? null, ts: meta.ts ?? null };
+        const t0 = f.seq !== null ? this.h264Sent.get(f.seq) : undefined;
+        if (f.seq !== null) this.h264Sent.delete(f.seq);
+        if (d.bitmap) this.draw(wrapVideoFrame(d.bitmap), f, t0 !== undefined ? now() - t0 : 0);
+        return;
+      }
       if (d.type === 'frame') {
         if (d.bitmap) this.finish(d.id, wrapBitmap(d.bitmap)); else this.fail(d.id);
         return;
       }
       if (d.type === 'error') { if (d.fatal) this.disableWorker(); else this.fail(d.id); }
     } catch (err) { /* never throw */ }
+  }
+
+  /**
+   * Decodes an H.264 access unit (all of them, in order, from a keyframe on) in the worker;
+   * its picture is drawn as soon as it is out.
+   * @param {H264Frame} f
+   */
+  enqueueH264(f) {
+    if (!this.worker) { this.onH264Error('no worker to decode H.264 in'); return; }
+    if (f.seq !== null) {
+      this.h264Sent.set(f.seq, now());
+      if (this.h264Sent.size > 200) this.h264Sent.delete(/** @type {number} */ (this.h264Sent.keys().next().value));
+    }
+    try {
+      this.worker.postMessage({ type: 'h264', data: f.data, keyframe: f.keyframe,
+        meta: { camera: f.camera, seq: f.seq, ts: f.ts } }, [f.data]);
+    } catch (e) { this.onH264Error(String(e)); }
+  }
+
+  /** A new H.264 stream starts (another socket): the decoder waits for its keyframe. */
+  resetH264() {
+    this.h264Sent.clear();
+    if (this.worker) { try { this.worker.postMessage({ type: 'h264-reset' }); } catch (e) { /* ignore */ } }
   }
 
   /** Shows `f` as soon as it can: now, or after the decode under way (replacing a waiting one). @param {Frame} f */
@@ -205,7 +261,10 @@ export class Player {
     if (this.worker) {
       this.inFlight = { id, f, t0: now(), via: 'worker' };
       try {
-        this.worker.postMessage({ id, b64: f.b64, meta: { camera: f.camera, seq: f.seq, ts: f.ts } });
+        const meta = { camera: f.camera, seq: f.seq, ts: f.ts };
+        // The bytes are copied, not moved: the main thread may need them if the worker fails.
+        if (f.jpeg) this.worker.postMessage({ id, jpeg: f.jpeg.slice(0), meta });
+        else this.worker.postMessage({ id, b64: f.b64, meta });
         return;
       } catch (e) {
         this.inFlight = null;
@@ -213,7 +272,7 @@ export class Player {
       }
     }
     this.inFlight = { id, f, t0: now(), via: 'main' };
-    decodeMain(f.b64).then((img) => this.finish(id, img), () => this.fail(id)).catch(() => {});
+    decodeMain(f).then((img) => this.finish(id, img), () => this.fail(id)).catch(() => {});
   }
 
   /** @param {number} id @param {Picture} img */

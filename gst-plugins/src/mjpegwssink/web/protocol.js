@@ -2,7 +2,8 @@
 // @ts-check
 //
 // The messages of camwall's WebSocket, as JSDoc types: they mirror `gstcamwall::protocol`
-// (gst-plugins/src/protocol.rs), the one module that defines them. Only types live here.
+// (gst-plugins/src/protocol.rs), the one module that defines them, and the reader of its binary
+// frame messages.
 
 /**
  * One JPEG frame; `jpeg` is the base64 of the JPEG bytes.
@@ -83,3 +84,45 @@
 /** @typedef {FrameMessage | AlarmMessage | SwitchMessage | CameraMessage | AckMessage | SnoozeMessage} Message */
 
 export {};
+
+/**
+ * A binary frame message (`gstcamwall::protocol::binary`): its header and the frame's bytes.
+ * @typedef {object} BinaryFrame
+ * @property {'jpeg' | 'h264'} kind
+ * @property {boolean} keyframe   a decoder can start here (every JPEG)
+ * @property {number} seq
+ * @property {number} ts          unix ms when the sink received the frame
+ * @property {number} width       0: unknown
+ * @property {number} height
+ * @property {string | null} camera
+ * @property {ArrayBuffer} data   the JPEG, or the H.264 access unit (Annex B)
+ */
+
+const BINARY_HEADER = 24;
+
+/**
+ * Reads a binary frame message; null when it is not one.
+ * @param {ArrayBuffer} buf
+ * @returns {BinaryFrame | null}
+ */
+export function parseBinary(buf) {
+  if (!(buf instanceof ArrayBuffer) || buf.byteLength < BINARY_HEADER) return null;
+  const v = new DataView(buf);
+  if (v.getUint8(0) !== 0xca) return null;
+  const k = v.getUint8(1);
+  if (k !== 1 && k !== 2) return null;
+  const n = v.getUint8(3);
+  if (buf.byteLength < BINARY_HEADER + n) return null;
+  let camera = null;
+  try { camera = n ? new TextDecoder().decode(new Uint8Array(buf, BINARY_HEADER, n)) : null; } catch (e) { return null; }
+  return {
+    kind: k === 1 ? 'jpeg' : 'h264',
+    keyframe: (v.getUint8(2) & 1) === 1,
+    seq: Number(v.getBigUint64(4)),
+    ts: Number(v.getBigUint64(12)),
+    width: v.getUint16(20),
+    height: v.getUint16(22),
+    camera,
+    data: buf.slice(BINARY_HEADER + n),
+  };
+}

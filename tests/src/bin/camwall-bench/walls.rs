@@ -206,8 +206,8 @@ pub async fn walls(exe: &std::path::Path, p: &Params, report: &mut Report) -> an
     Ok(())
 }
 
-/// 9. The overview grid: what its live thumbnails cost, at 8 cameras (720p) and 16 (360p: the
-/// simulated cameras' own encoders would not keep 16 720p streams at 25 fps on this machine).
+/// Section 9, the overview grid: what its live thumbnails cost, at 8 cameras (720p) and 16
+/// (360p: the simulated cameras' own encoders would not keep 16 720p streams at 25 fps here).
 pub async fn grid(exe: &std::path::Path, p: &Params, report: &mut Report) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for (n, size) in [
