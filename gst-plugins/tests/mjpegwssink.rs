@@ -926,3 +926,64 @@ fn a_viewer_sending_huge_messages_is_cut_off_and_others_go_on() {
         assert_eq!(next_frame(&mut other).await.0, 1);
     });
 }
+
+/// The next binary frame message, parsed; text messages (events) are skipped.
+async fn next_binary(ws: &mut Ws) -> (protocol::binary::Kind, bool, u64, u32, Vec<u8>) {
+    loop {
+        let m = tokio::time::timeout(PATIENCE, ws.next())
+            .await
+            .expect("a message in time")
+            .expect("the socket stays open")
+            .expect("a good message");
+        if let tungstenite::Message::Binary(data) = m {
+            let (h, payload) = protocol::binary::parse(&data).expect("a binary frame message");
+            return (h.kind, h.keyframe, h.seq, h.width, payload.to_vec());
+        }
+    }
+}
+
+#[test]
+fn h264_goes_out_as_binary_and_every_viewer_starts_at_a_keyframe() {
+    init();
+    // A low-latency encoder whose keyframes come only when asked for (or every 10 s).
+    let pipeline = gst::parse::launch(
+        "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=25/1 \
+         ! x264enc tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=250 \
+         ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au \
+         ! taginject tags=\"title=cam7\" ! mjpegwssink name=sink port=0",
+    )
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<MjpegWsSink>()
+        .unwrap();
+    rt().block_on(async {
+        until("the server runs", || sink.bound_port().is_some()).await;
+        let port = port_of(&sink);
+        let mut first = ws_connect(port, "/ws").await;
+        let (kind, key, seq, width, data) = next_binary(&mut first).await;
+        assert_eq!(kind, protocol::binary::Kind::H264);
+        assert!(key, "the first frame a viewer gets is a keyframe");
+        assert_eq!(width, 320);
+        assert!(data.starts_with(&[0, 0, 0, 1]) || data.starts_with(&[0, 0, 1]));
+        // Then access units in order, none skipped.
+        let mut last = seq;
+        for _ in 0..20 {
+            let (_, _, seq, _, _) = next_binary(&mut first).await;
+            assert_eq!(seq, last + 1, "H.264 frames are never skipped");
+            last = seq;
+        }
+        // A viewer joining two seconds into a 10 s GOP starts at once on a keyframe made for it.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut second = ws_connect(port, "/ws").await;
+        let (_, key, seq, _, _) = next_binary(&mut second).await;
+        assert!(key, "the joining viewer starts at a keyframe (seq {seq})");
+        let (_, _, next, _, _) = next_binary(&mut second).await;
+        assert_eq!(next, seq + 1);
+    });
+    pipeline.set_state(gst::State::Null).unwrap();
+}

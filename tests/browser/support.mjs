@@ -107,11 +107,11 @@ class Child {
   }
 }
 
-// `camwall fakecam` with `cameras` cameras at 640x360 on free ports.
-export async function startFakecam(cameras = 3) {
+// `camwall fakecam` with `cameras` cameras (640x360 unless told) on free ports.
+export async function startFakecam(cameras = 3, { width = 640, height = 360 } = {}) {
   const child = new Child('fakecam', [
     'fakecam', '--port', '0', '--control-port', '0',
-    '--width', '640', '--height', '360', '--cameras', String(cameras),
+    '--width', String(width), '--height', String(height), '--cameras', String(cameras),
   ]);
   try {
     const control = (await child.waitFor(/^control\s+(http:\/\/\S+)\/cameras$/m, 30_000))[1];

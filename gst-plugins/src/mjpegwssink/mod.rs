@@ -21,6 +21,23 @@
 //! modules at `/viewer.js`, `/player.js`, `/base64.js`, `/decoder.worker.js`, `/protocol.js`, `/viewer.css`,
 //! under a Content-Security-Policy of `default-src 'self'`; see [`web`]).
 //!
+//! ## H.264
+//!
+//! The sink also takes `video/x-h264,stream-format=byte-stream,alignment=au` (one access unit a
+//! buffer, SPS and PPS before each keyframe: `h264parse config-interval=-1`). Each access unit
+//! goes to every viewer as one binary message ([`crate::protocol::binary`]); none is skipped, and
+//! every viewer starts at a keyframe: the frames since the last one when there are at most
+//! [`GOP_REPLAY_MAX`], else a keyframe asked of the encoder upstream (a force-key-unit event, at
+//! most every 250 ms). A viewer that falls behind waits for the next keyframe, asked for the
+//! same way. JPEG viewers may ask for binary messages too (`/ws?binary=1`: no base64).
+//!
+//! ```text
+//! gst-launch-1.0 videotestsrc is-live=true ! video/x-raw,width=1280,height=720,framerate=25/1 \
+//!     ! x264enc tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=250 \
+//!     ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au \
+//!     ! mjpegwssink port=8080
+//! ```
+//!
 //! The sink does not synchronise on the clock by default (`sync=false`): it is meant for live
 //! viewing, where a frame is best shown as soon as it exists.
 //!

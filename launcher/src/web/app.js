@@ -147,6 +147,7 @@ const hooks = {
   get decodeErrors() { return player.decodeErrors; },
   get decoder() { return player.decoder; },
   get drawnRect() { return player.drawnRect; },
+  get lastDraw() { return player.lastDraw; },
   get lastFrame() { return lastFrame; },
   get firstPaintAt() { return firstPaintAt; },
   get connected() { return link.connected; },

@@ -20,6 +20,8 @@ mod rig;
 mod sections;
 #[path = "camwall-bench/stats.rs"]
 mod stats;
+#[path = "camwall-bench/video.rs"]
+mod video;
 #[path = "camwall-bench/walls.rs"]
 mod walls;
 #[path = "camwall-bench/wsclient.rs"]
@@ -35,7 +37,7 @@ use report::{Findings, PeerFinding, Report};
 use rig::{CamSize, Camwall, Fakecam};
 use stats::{fmt, Summary};
 
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "first-frame",
     "switch",
     "alarm",
@@ -47,6 +49,7 @@ const SECTIONS: [&str; 11] = [
     "startup",
     "walls",
     "grid",
+    "video",
 ];
 
 /// camwall beside its peers: latency, CPU, memory and bandwidth on simulated cameras.
@@ -57,7 +60,7 @@ struct Cli {
     #[arg(long)]
     quick: bool,
     /// Sections to run, comma-separated (default: all): first-frame, switch, alarm, viewers,
-    /// latency, cpu, overhead, peers, startup, walls, grid.
+    /// latency, cpu, overhead, peers, startup, walls, grid, video.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The `camwall` binary (default: the one next to this program).
@@ -344,6 +347,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if wanted("grid") {
         let r = rt.block_on(walls::grid(&exe, &p, &mut report));
         record("grid", r, &mut report);
+    }
+    if wanted("video") {
+        let r = rt.block_on(video::video(&exe, &p, &mut report));
+        record("video", r, &mut report);
     }
     if wanted("startup") {
         let r = rt.block_on(sections::startup(&exe, &p, &mut report, &mut found));

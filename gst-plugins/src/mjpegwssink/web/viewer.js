@@ -3,9 +3,11 @@
 //
 // mjpegwssink's own viewer page: the shared player on the whole window, a status line, and a
 // WebSocket that reconnects when it closes. The socket's path comes from the page's
-// `camwall-ws` meta tag; the page's query (a `?token=`) is passed on.
+// `camwall-ws` meta tag; the page's query (a `?token=`) is passed on. Binary frames (a sink fed
+// H.264, or `?binary=1`) are read too: H.264 decoded with WebCodecs where the browser has it.
 
 import { Player } from './player.js';
+import { parseBinary } from './protocol.js';
 
 /** @typedef {import('./protocol.js').Message} Message */
 
@@ -14,13 +16,24 @@ const status = /** @type {HTMLElement} */ (document.getElementById('status'));
 const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="camwall-ws"]'));
 const wsPath = meta ? meta.content : '/ws';
 let camera = /** @type {string | null} */ (null);
-const player = new Player(canvas);
+const player = new Player(canvas, {
+  onH264Error(error) { status.textContent = 'this browser cannot decode H.264: ' + error; },
+});
 
 function connect() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(proto + '//' + location.host + wsPath + location.search);
-  ws.onopen = () => { status.textContent = 'live'; };
+  ws.binaryType = 'arraybuffer';
+  ws.onopen = () => { player.resetH264(); status.textContent = 'live'; };
   ws.onmessage = (ev) => {
+    if (ev.data instanceof ArrayBuffer) {
+      const f = parseBinary(ev.data);
+      if (!f) return;
+      if (f.kind === 'h264') player.enqueueH264({ camera: f.camera, seq: f.seq, ts: f.ts, keyframe: f.keyframe, data: f.data });
+      else player.enqueue({ camera: f.camera, seq: f.seq, ts: f.ts, jpeg: f.data });
+      if (f.camera !== camera) { camera = f.camera; status.textContent = camera || 'live'; }
+      return;
+    }
     const text = String(ev.data);
     if (text.charAt(0) !== '{') { // envelope=none: the base64 JPEG alone
       player.enqueue({ camera: null, seq: null, ts: null, b64: text });

@@ -93,9 +93,15 @@ pub async fn load_viewer_at(url: String, until: Instant, counters: Arc<LoadCount
         let deadline = tokio::time::Instant::from_std(until);
         while let Ok(msg) = tokio::time::timeout_at(deadline, socket.next()).await {
             let msg = msg.ok_or_else(|| anyhow!("closed"))??;
-            if let tungstenite::Message::Text(t) = msg {
+            // Text (base64 JPEG frames, events) and binary frames (binary JPEG, H.264).
+            let len = match &msg {
+                tungstenite::Message::Text(t) => Some(t.len()),
+                tungstenite::Message::Binary(b) => Some(b.len()),
+                _ => None,
+            };
+            if let Some(len) = len {
                 counters.frames.fetch_add(1, Ordering::Relaxed);
-                counters.bytes.fetch_add(t.len() as u64, Ordering::Relaxed);
+                counters.bytes.fetch_add(len as u64, Ordering::Relaxed);
             }
         }
         Ok(())
