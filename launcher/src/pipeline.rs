@@ -185,11 +185,16 @@ pub fn h264_sink_name(position: usize) -> String {
     format!("h264sink{position}")
 }
 
+/// Name of the H.264 sink of camera `index`'s peek.
+pub fn h264_peek_name(index: usize) -> String {
+    format!("h264peek{index}")
+}
+
 /// A wall's H.264 branch, from the tee after its selector: scaled like the JPEG branch, encoded
 /// for the lowest latency (no B-frames, one reference frame, a keyframe only when asked for:
 /// at a switch and for a new viewer, and every 10 s), SPS and PPS before every keyframe, one
 /// access unit a buffer. The same line works in gst-launch-1.0 after any raw video.
-pub fn h264_branch(config: &Config, position: usize) -> String {
+pub fn h264_branch(config: &Config, sink: &str) -> String {
     let kbps = *config.stream.h264_bitrate.get_ref();
     let encoder = match config.stream.h264_encoder {
         crate::config::H264Encoder::X264 => format!(
@@ -206,9 +211,8 @@ pub fn h264_branch(config: &Config, position: usize) -> String {
     format!(
         "{}videoconvert ! {encoder} ! h264parse config-interval=-1 \
          ! video/x-h264,stream-format=byte-stream,alignment=au \
-         ! mjpegwssink name={} server-enabled=false async=false forward-alarms=false",
+         ! mjpegwssink name={sink} server-enabled=false async=false forward-alarms=false",
         scale(config),
-        h264_sink_name(position)
     )
 }
 

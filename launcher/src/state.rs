@@ -61,6 +61,8 @@ pub struct CameraRuntime {
     pub taps: crate::taps::CameraTaps,
     /// What viewers peeking at this camera alone receive (`/ws?camera=ID`).
     pub peek: FrameFeed,
+    /// The same in H.264 (`/ws?camera=ID&video=h264`).
+    pub peek_h264: FrameFeed,
     /// The overview's live thumbnail of this camera (`/ws/grid`).
     pub thumb: FrameFeed,
 }
@@ -268,6 +270,7 @@ impl AppState {
                 snoozed_until: AtomicU64::new(0),
                 // Nothing is encoded for a peek or a thumbnail before someone looks.
                 peek: idle_feed(),
+                peek_h264: idle_feed(),
                 thumb: idle_feed(),
                 failures: Default::default(),
                 taps: Default::default(),
@@ -415,6 +418,7 @@ impl AppState {
         if !matches!(msg, protocol::Message::Switch(_)) {
             for cam in &self.cameras {
                 cam.peek.publish_json(event.json().clone());
+                cam.peek_h264.publish_json(event.json().clone());
             }
         }
         self.events.send(event);

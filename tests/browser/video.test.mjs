@@ -63,6 +63,15 @@ describe('H.264 to the page', () => {
     await page.close();
   });
 
+  test('a peek (?camera=) comes in H.264 too', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${camwall.base}/?camera=b3`);
+    await drawOf(page, 2, 0, 'b3 watched alone');
+    assert.equal(await page.evaluate(() => window.camwall.video), 'h264');
+    assert.equal(await page.evaluate(() => window.camwall.peek), 'b3');
+    await page.close();
+  });
+
   test('without WebCodecs the page falls back to JPEG', async () => {
     const page = await browser.newPage();
     await page.addInitScript(() => { delete window.VideoDecoder; delete window.VideoFrame; });

@@ -28,8 +28,8 @@ type Takes = dyn Fn(&Asked<'_>) -> bool + Send + Sync;
 
 /// The viewers' routes (`/ws`, `/mjpeg`, `/snapshot.jpg`) of every wall, picked by `?wall=ID`
 /// (without it, the first wall's), and of every camera alone, picked by `?camera=ID` (a peek: no
-/// wall moves, no alarm takes over, encoded only while someone peeks). `/ws?video=h264` is a
-/// wall's H.264 stream (binary messages); a peek is JPEG only.
+/// wall moves, no alarm takes over, encoded only while someone peeks). `/ws?video=h264` is the
+/// H.264 stream (binary messages) of a wall or a peek.
 pub(super) fn wall_viewers(
     state: &Arc<AppState>,
     clients: ClientSet,
@@ -85,9 +85,14 @@ pub(super) fn wall_viewers(
     // Peeks first: one camera alone, whatever the walls do (`?camera=ID` wins over `?wall=`).
     for cam in &state.cameras {
         let id = cam.id.clone();
+        let id2 = id.clone();
+        all.push(on_feed(
+            &cam.peek_h264,
+            Box::new(move |a| a.h264 && a.path == "/ws" && a.camera == Some(id2.as_str())),
+        ));
         all.push(on_feed(
             &cam.peek,
-            Box::new(move |a| a.camera == Some(id.as_str())),
+            Box::new(move |a| !(a.h264 && a.path == "/ws") && a.camera == Some(id.as_str())),
         ));
     }
     for (position, wall) in state.walls.iter().enumerate() {

@@ -74,11 +74,12 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
             .next()
             .context("the tee has no JPEG branch")?;
         encode_while_watched(&jpeg_pad, runtime.feed.clone());
+        let sink = pipeline::h264_sink_name(position);
         add_h264_branch(
             &pipeline,
             &tee,
-            position,
-            &pipeline::h264_branch(config, position),
+            &pipeline::h264_branch(config, &sink),
+            &sink,
             &runtime.h264,
         )?;
         walls.push(WallSlot {
@@ -134,6 +135,15 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
                 feed: &runtime.peek,
                 max_fps: config.stream.max_fps,
             },
+        )?;
+        // The peek in H.264 too (`/ws?camera=ID&video=h264`), encoded only while watched.
+        let sink = pipeline::h264_peek_name(index);
+        add_h264_branch(
+            &pipeline,
+            &tee,
+            &pipeline::h264_branch(config, &sink),
+            &sink,
+            &runtime.peek_h264,
         )?;
         add_side_branch(
             &pipeline,
@@ -349,15 +359,15 @@ fn add_side_branch(
 fn add_h264_branch(
     pipeline: &gst::Pipeline,
     tee: &gst::Element,
-    position: usize,
     description: &str,
+    sink: &str,
     feed: &FrameFeed,
 ) -> anyhow::Result<()> {
     let bin = gst::parse::bin_from_description(description, true)
         .with_context(|| format!("H.264 branch '{description}'"))?;
-    bin.set_property("name", format!("h264bin{position}"));
+    bin.set_property("name", format!("{sink}-bin"));
     pipeline.add(&bin)?;
-    bin.by_name(&pipeline::h264_sink_name(position))
+    bin.by_name(sink)
         .and_then(|s| s.downcast::<MjpegWsSink>().ok())
         .context("H.264 branch without mjpegwssink")?
         .set_feed(feed);

@@ -405,8 +405,7 @@ function wsUrl() {
   if (token) q.set('token', token);
   if (peekCam) q.set('camera', peekCam);
   else if (wall) q.set('wall', wall);
-  // A peek is JPEG only.
-  if (video === 'h264' && !peekCam) q.set('video', 'h264'); else q.set('binary', '1');
+  if (video === 'h264') q.set('video', 'h264'); else q.set('binary', '1');
   const query = q.toString();
   return proto + '//' + window.location.host + '/ws' + (query ? '?' + query : '');
 }
