@@ -204,6 +204,16 @@ fn frame_json(frame: protocol::Frame<'_>, jpeg: &[u8]) -> (String, Base64Text) {
     (json, Base64Text::Own(b64.into()))
 }
 
+/// What a frame is, besides its bytes and text.
+struct Head {
+    seq: u64,
+    ts: u64,
+    camera: Option<Arc<str>>,
+    size: Option<(u32, u32)>,
+    codec: Codec,
+    keyframe: bool,
+}
+
 /// A message other than a frame, serialised once.
 #[derive(Debug, Clone)]
 pub struct EncodedMessage {
@@ -308,29 +318,46 @@ impl FrameFeed {
             },
             &jpeg,
         );
-        c.encoded.fetch_add(1, Ordering::Relaxed);
-        let frame = Arc::new(EncodedFrame {
-            seq,
-            ts,
-            camera,
-            width: size.map(|s| s.0),
-            height: size.map(|s| s.1),
-            codec: Codec::Jpeg,
-            keyframe: true,
-            data: jpeg,
-            // Takes the text over without a copy.
-            json: WsMessage::text(json),
-            base64,
-            base64_message: OnceLock::new(),
-            binary_message: OnceLock::new(),
-            _alive: self.alive(),
-        });
+        // Takes the text over without a copy.
+        let frame = self.frame(
+            Head {
+                seq,
+                ts,
+                camera,
+                size,
+                codec: Codec::Jpeg,
+                keyframe: true,
+            },
+            jpeg,
+            (WsMessage::text(json), base64),
+        );
         self.publish(frame)
     }
 
-    fn alive(&self) -> AliveFrame {
+    /// A frame of this feed (counted as encoded and as held in memory).
+    fn frame(
+        &self,
+        h: Head,
+        data: Bytes,
+        (json, base64): (WsMessage, Base64Text),
+    ) -> Arc<EncodedFrame> {
+        self.inner.counters.encoded.fetch_add(1, Ordering::Relaxed);
         self.inner.alive.fetch_add(1, Ordering::Relaxed);
-        AliveFrame(self.inner.alive.clone())
+        Arc::new(EncodedFrame {
+            seq: h.seq,
+            ts: h.ts,
+            camera: h.camera,
+            width: h.size.map(|s| s.0),
+            height: h.size.map(|s| s.1),
+            codec: h.codec,
+            keyframe: h.keyframe,
+            data,
+            json,
+            base64,
+            base64_message: OnceLock::new(),
+            binary_message: OnceLock::new(),
+            _alive: AliveFrame(self.inner.alive.clone()),
+        })
     }
 
     /// Makes an H.264 access unit (Annex B) the newest frame; `keyframe` when a decoder can
@@ -343,24 +370,19 @@ impl FrameFeed {
         size: Option<(u32, u32)>,
         ts: u64,
     ) -> Arc<EncodedFrame> {
-        let c = &self.inner.counters;
-        let seq = c.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        c.encoded.fetch_add(1, Ordering::Relaxed);
-        let frame = Arc::new(EncodedFrame {
-            seq,
-            ts,
-            camera,
-            width: size.map(|s| s.0),
-            height: size.map(|s| s.1),
-            codec: Codec::H264,
-            keyframe,
+        let seq = self.inner.counters.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let frame = self.frame(
+            Head {
+                seq,
+                ts,
+                camera,
+                size,
+                codec: Codec::H264,
+                keyframe,
+            },
             data,
-            json: WsMessage::text(""),
-            base64: Base64Text::Own("".into()),
-            base64_message: OnceLock::new(),
-            binary_message: OnceLock::new(),
-            _alive: self.alive(),
-        });
+            (WsMessage::text(""), Base64Text::Own("".into())),
+        );
         {
             let mut gop = lock(&self.inner.gop);
             if keyframe {
