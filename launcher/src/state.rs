@@ -331,7 +331,7 @@ impl AppState {
                     .map(|&i| self.cameras[i].id.clone())
                     .collect(),
                 selection: w.selection(),
-                viewers: w.feed.clients(),
+                viewers: w.feed.clients() + w.h264.clients(),
             })
             .collect()
     }
@@ -473,11 +473,13 @@ impl AppState {
     /// Whether the stream is live: a frame reached the viewers' feed in the last few seconds.
     /// Also when nobody watches it (it then encodes nothing) and the camera it shows is live.
     pub fn streaming(&self) -> bool {
-        let feed = self.feed();
-        let fresh = feed
-            .latest()
-            .is_some_and(|f| unix_ms_now().saturating_sub(f.ts) < 5_000);
-        let idle_but_live = feed.clients() == 0
+        // JPEG and H.264 viewers alike.
+        let wall = self.main_wall();
+        let fresh = [&wall.feed, &wall.h264].iter().any(|feed| {
+            feed.latest()
+                .is_some_and(|f| unix_ms_now().saturating_sub(f.ts) < 5_000)
+        });
+        let idle_but_live = wall.feed.clients() + wall.h264.clients() == 0
             && self
                 .main_wall()
                 .shown()

@@ -305,9 +305,13 @@ impl Collector for Pulled {
                 }
             }
         }
-        // Summed over the walls.
+        // Summed over the walls, JPEG and H.264 viewers alike.
         let sum = |f: fn(&gstcamwall::mjpegwssink::FrameFeed) -> u64| {
-            state.walls.iter().map(|w| f(&w.feed)).sum::<u64>()
+            state
+                .walls
+                .iter()
+                .map(|w| f(&w.feed) + f(&w.h264))
+                .sum::<u64>()
         };
         let viewers = ConstGauge::new(sum(|f| f.clients() as u64) as i64);
         viewers.encode(encoder.encode_descriptor(

@@ -170,7 +170,8 @@ pub async fn video(exe: &std::path::Path, p: &Params, report: &mut Report) -> an
 async fn start(exe: &std::path::Path, cams: &Fakecam, extra: &str) -> anyhow::Result<Camwall> {
     let exe = exe.to_path_buf();
     let cameras = cams.cameras.clone();
-    let extra = format!("{BENCH_SELECTOR}{extra}");
+    // Motion is on everywhere: alarms must not take the wall from the switches measured here.
+    let extra = format!("{BENCH_SELECTOR}alarm_override = false\n{extra}");
     tokio::task::spawn_blocking(move || Camwall::start_on(&exe, &cameras, &extra)).await?
 }
 
