@@ -19,9 +19,10 @@ const API_TIMEOUT_MS = 5000;
 /**
  * @param {string | null} token
  * @param {(unauthorised: boolean) => void} onAuth  told after each answer whether it was a 401
+ * @param {() => void} [onForeign]  told when camwall refuses this page's origin (403 `forbidden-origin`)
  * @returns {(method: string, path: string, body?: unknown) => Promise<ApiAnswer>}
  */
-export function createApi(token, onAuth) {
+export function createApi(token, onAuth, onForeign = () => {}) {
   return async function api(method, path, body) {
     /** @type {Record<string, string>} */
     const headers = { Accept: 'application/json' };
@@ -39,6 +40,7 @@ export function createApi(token, onAuth) {
       try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
       if (res.status === 401) onAuth(true);
       else if (res.ok) onAuth(false);
+      else if (res.status === 403 && data && data.error === 'forbidden-origin') onForeign();
       let error = null;
       if (!res.ok) error = errorText(data, res.status);
       return { ok: res.ok, status: res.status, data, error };

@@ -119,7 +119,14 @@ const player = new Player(/** @type {HTMLCanvasElement} */ (document.getElementB
 });
 const status = new StatusView(model, player, link, () => lastFrame, () => peekCam);
 const bar = new CameraBar(/** @type {HTMLElement} */ (document.getElementById('bar')), model, (id) => { pick(id); });
-const api = createApi(token, setUnauthorised);
+const api = createApi(token, setUnauthorised, () => {
+  // The page came through an address camwall does not take as its own (a proxy, another name).
+  if (!login.errorShown) {
+    login.showError('This address is not one camwall accepts',
+      'camwall refuses requests from pages at ' + window.location.origin + '. Open camwall at its own address, ' +
+      'or ask its administrator to add this one to server.allowed_origins.');
+  }
+});
 const attention = new Attention(model, { ack: () => { acknowledge(); }, snooze: (cam) => { snooze(cam); } });
 /** @param {string} id */
 const el = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
