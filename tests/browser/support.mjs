@@ -285,6 +285,12 @@ export function percentile(values, p) {
 // Records a figure: printed in the test output and collected in tests/artifacts/browser-figures.json.
 const figures = {};
 export function figure(name, value, unit) {
+  // Each test file runs in its own process: the figures already written by the others stay.
+  if (!Object.keys(figures).length) {
+    try {
+      Object.assign(figures, JSON.parse(fs.readFileSync(path.join(artifacts, 'browser-figures.json'), 'utf8')).figures);
+    } catch { /* none yet */ }
+  }
   figures[name] = { value, unit };
   const load = os.loadavg()[0].toFixed(2);
   console.log(`figure: ${name} = ${typeof value === 'number' ? value.toFixed(1) : value} ${unit} (load average ${load})`);

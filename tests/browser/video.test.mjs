@@ -8,7 +8,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { FAKECAM_ZONES, launchBrowser, startCamwall, startFakecam, waitUntil } from './support.mjs';
+import { FAKECAM_ZONES, figure, launchBrowser, percentile, startCamwall, startFakecam, waitUntil } from './support.mjs';
 
 const T = 20_000;
 
@@ -61,6 +61,27 @@ describe('H.264 to the page', () => {
     assert.equal(errorsSeen, 0, 'no decode error');
     assert.deepEqual(errors, []);
     await page.close();
+  });
+
+  test('camera-to-viewer latency in the decoded picture, H.264 beside JPEG (a figure, not a limit)', async () => {
+    // The fakecam's capture stamp read back from each picture Chromium drew, against the time it
+    // was drawn: the whole path, the browser's decode included.
+    const lat = {};
+    for (const v of ['h264', 'jpeg']) {
+      const page = await browser.newPage();
+      await page.goto(`${camwall.base}/?video=${v}`);
+      await waitUntil('a stamped picture', T, () => page.evaluate(() => window.__draws.some((d) => d.camera !== null)));
+      const t0 = await perfNow(page);
+      await page.waitForTimeout(3000);
+      const ms = await page.evaluate((since) => window.__draws
+        .filter((d) => d.t > since && d.unixMs !== null).map((d) => d.at - d.unixMs), t0);
+      assert.ok(ms.length > 30, `${v}: ${ms.length} stamped pictures in 3 s`);
+      lat[v] = ms;
+      figure(`camera-to-viewer in Chromium, ${v}, p50`, percentile(ms, 50), `ms (${ms.length} pictures)`);
+      figure(`camera-to-viewer in Chromium, ${v}, p95`, percentile(ms, 95), 'ms');
+      await page.close();
+    }
+    figure('camera-to-viewer in Chromium, H.264 minus JPEG, p50', percentile(lat.h264, 50) - percentile(lat.jpeg, 50), 'ms');
   });
 
   test('a peek (?camera=) comes in H.264 too', async () => {
