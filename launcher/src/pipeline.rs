@@ -194,7 +194,8 @@ pub fn h264_peek_name(index: usize) -> String {
 /// for the lowest latency (no B-frames, one reference frame, a keyframe only when asked for:
 /// at a switch and for a new viewer, and every 10 s), SPS and PPS before every keyframe, one
 /// access unit a buffer. The same line works in gst-launch-1.0 after any raw video.
-pub fn h264_branch(config: &Config, sink: &str) -> String {
+/// `title`: the camera id a peek's frames are named by (a wall's selector names its own).
+pub fn h264_branch(config: &Config, sink: &str, title: Option<&str>) -> String {
     let kbps = *config.stream.h264_bitrate.get_ref();
     let encoder = match config.stream.h264_encoder {
         crate::config::H264Encoder::X264 => format!(
@@ -208,8 +209,11 @@ pub fn h264_branch(config: &Config, sink: &str) -> String {
             u64::from(kbps) * 1000
         ),
     };
+    let name = title
+        .map(|t| format!("taginject tags=\"title={t}\" ! "))
+        .unwrap_or_default();
     format!(
-        "{}videoconvert ! {encoder} ! h264parse config-interval=-1 \
+        "{name}{}videoconvert ! {encoder} ! h264parse config-interval=-1 \
          ! video/x-h264,stream-format=byte-stream,alignment=au \
          ! mjpegwssink name={sink} server-enabled=false async=false forward-alarms=false",
         scale(config),

@@ -78,7 +78,7 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         add_h264_branch(
             &pipeline,
             &tee,
-            &pipeline::h264_branch(config, &sink),
+            &pipeline::h264_branch(config, &sink, None),
             &sink,
             &runtime.h264,
         )?;
@@ -141,7 +141,7 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         add_h264_branch(
             &pipeline,
             &tee,
-            &pipeline::h264_branch(config, &sink),
+            &pipeline::h264_branch(config, &sink, Some(cam.id())),
             &sink,
             &runtime.peek_h264,
         )?;
@@ -397,7 +397,7 @@ fn add_h264_branch(
         move |_, info| {
             if let Some(ev) = info.event() {
                 // A switch: the new camera's first frame is a keyframe.
-                if matches!(ev.view(), gst::EventView::Tag(_)) {
+                if is_switch(ev) {
                     key();
                 }
                 return gst::PadProbeReturn::Ok;
@@ -448,8 +448,17 @@ fn encode_while_watched(pad: &gst::Pad, feed: FrameFeed) {
     });
 }
 
+/// Whether `ev` announces a switch: a tag event with a title (a selector's camera id). Decoders
+/// send tags of their own (bitrate, codec) all the time; those are not switches.
+fn is_switch(ev: &gst::EventRef) -> bool {
+    match ev.view() {
+        gst::EventView::Tag(t) => t.tag().get::<gst::tags::Title>().is_some(),
+        _ => false,
+    }
+}
+
 /// Drops frames that come faster than `max_fps`; with `after_switch`, never the first frame
-/// after a switch (a tag announces it), so a switch is never delayed.
+/// after a switch (a title tag announces it), so a switch is never delayed.
 fn limit_rate(src: &gst::Pad, max_fps: u32, after_switch: bool) {
     // 90 % of the interval, so jitter in a camera that runs at exactly max_fps drops nothing.
     let min_gap = gst::ClockTime::from_nseconds(900_000_000 / u64::from(max_fps));
@@ -460,7 +469,7 @@ fn limit_rate(src: &gst::Pad, max_fps: u32, after_switch: bool) {
             let mut last = lock(&last);
             if let Some(ev) = info.event() {
                 if matches!(ev.view(), gst::EventView::FlushStop(_))
-                    || (after_switch && matches!(ev.view(), gst::EventView::Tag(_)))
+                    || (after_switch && is_switch(ev))
                 {
                     last.1 = true;
                 }
