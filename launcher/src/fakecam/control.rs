@@ -8,6 +8,7 @@
 //! | `POST /cameras/{id}/motion/on`, `/off`, `/auto` | force motion on or off, or follow the schedule |
 //! | `POST /cameras/{id}/offline`, `/online`, `/freeze` | cut the camera off, bring it back, or hang it |
 //! | `POST /cameras/{id}/resolution/{W}x{H}` | restart the camera with another picture size |
+//! | `GET /cameras/{id}/sent` | the newest frames' stamps and when each left the camera (JSON array of `{"stamp_ms", "sent_ms"}`) |
 //!
 //! Answers are JSON; errors are camwall's `{"error": code, "reason": sentence}` with 404
 //! (unknown camera or path) or 400.
@@ -77,6 +78,13 @@ pub fn routes(
         .and(warp::get())
         .and(with_cams.clone())
         .map(|cams: FakeCam| warp::reply::json(&cams.cameras()).into_response());
+    let sent = warp::path!("cameras" / String / "sent")
+        .and(warp::get())
+        .and(with_cams.clone())
+        .map(|id: String, cams: FakeCam| match cams.sent(&id) {
+            Ok(sent) => warp::reply::json(&sent).into_response(),
+            Err(e) => error(StatusCode::NOT_FOUND, e.to_string()),
+        });
     let action = warp::path!("cameras" / String / String)
         .and(warp::post())
         .and(with_cams.clone())
@@ -93,7 +101,9 @@ pub fn routes(
         .map(|id: String, size: String, cams: FakeCam| {
             apply(&cams, &id, &format!("resolution/{size}"))
         });
-    list.or(motion)
+    list.or(sent)
+        .unify()
+        .or(motion)
         .unify()
         .or(resolution)
         .unify()
@@ -159,7 +169,17 @@ mod tests {
             .await;
         assert_eq!(res.status(), 400);
 
+        let res = warp::test::request()
+            .path("/cameras/cam1/sent")
+            .reply(&api)
+            .await;
+        assert_eq!(res.status(), 200);
+        assert!(serde_json::from_slice::<serde_json::Value>(res.body())
+            .unwrap()
+            .is_array());
+
         for (method, path) in [
+            ("GET", "/cameras/cam9/sent"),
             ("POST", "/cameras/cam9/offline"),
             ("POST", "/cameras/cam1/explode"),
             ("GET", "/nothing"),

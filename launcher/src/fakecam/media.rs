@@ -78,20 +78,82 @@ pub(super) fn make_factory(
         let Some(pad) = painter.static_pad("src") else {
             return;
         };
-        let cam = cam.clone();
-        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let painting = cam.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            let cam = &painting;
             if cam.mode() == CameraMode::Frozen {
                 return gst::PadProbeReturn::Drop;
             }
             if let Some(buffer) = info.buffer_mut() {
-                paint_buffer(buffer.make_mut(), width, height, &cam, started, stamp);
+                let buffer = buffer.make_mut();
+                let at = running_time(pad, buffer.pts());
+                let stamped = paint_buffer(buffer, width, height, cam, started, stamp);
+                if let (Some(at), Some(ms)) = (at, stamped) {
+                    lock(&cam.sent).painted(at.nseconds(), ms);
+                }
             }
             gst::PadProbeReturn::Ok
         });
+        if let Some(pay) = element
+            .downcast_ref::<gst::Bin>()
+            .and_then(|b| b.by_name("pay0"))
+            .and_then(|p| p.static_pad("src"))
+        {
+            watch_sent(&pay, cam.clone());
+            no_hold(&pay);
+        }
     });
     factory
 }
 
+/// The running time of `pts` in the segment of `pad`: the same for a frame before and after the
+/// encoder, which may shift timestamps (x264enc adds 1000 hours to keep DTS positive).
+fn running_time(pad: &gst::Pad, pts: Option<gst::ClockTime>) -> Option<gst::ClockTime> {
+    let segment = pad.sticky_event::<gst::event::Segment>(0)?;
+    segment
+        .segment()
+        .downcast_ref::<gst::ClockTime>()?
+        .to_running_time(pts?)
+}
+
+/// Answers the RTSP server's latency query with no latency. A live source reports a frame's
+/// duration (it pushes a frame when its capture interval ends) and the server's sinks hold every
+/// packet that long again before sending it, which no real camera does: its encoder sends a
+/// frame as soon as it is made.
+fn no_hold(pay: &gst::Pad) {
+    pay.add_probe(
+        gst::PadProbeType::QUERY_UPSTREAM | gst::PadProbeType::PULL,
+        |_, info| {
+            if let Some(gst::PadProbeData::Query(query)) = &mut info.data {
+                if let gst::QueryViewMut::Latency(q) = query.view_mut() {
+                    let (live, _, max) = q.result();
+                    q.set(live, gst::ClockTime::ZERO, max);
+                }
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+}
+
+/// Records, on the payloader's source pad, when each frame's first RTP packet leaves.
+fn watch_sent(pay: &gst::Pad, cam: Arc<Camera>) {
+    pay.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+        move |pad, info| {
+            let pts = match &info.data {
+                Some(gst::PadProbeData::Buffer(b)) => b.pts(),
+                Some(gst::PadProbeData::BufferList(l)) => l.get(0).and_then(|b| b.pts()),
+                _ => None,
+            };
+            if let Some(at) = running_time(pad, pts) {
+                lock(&cam.sent).packet(at.nseconds(), gstcamwall::protocol::unix_ms_now());
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+}
+
+/// Paints the frame's moving object and stamp; returns the stamp's time (Unix ms) when painted.
 pub(super) fn paint_buffer(
     buffer: &mut gst::BufferRef,
     width: usize,
@@ -99,21 +161,17 @@ pub(super) fn paint_buffer(
     cam: &Camera,
     started: Instant,
     stamp: bool,
-) {
-    let Ok(info) =
+) -> Option<u64> {
+    let info =
         gst_video::VideoInfo::builder(gst_video::VideoFormat::I420, width as u32, height as u32)
             .build()
-    else {
-        return;
-    };
+            .ok()?;
     let (offsets, strides) = (info.offset(), info.stride());
-    let Ok(mut map) = buffer.map_writable() else {
-        return;
-    };
+    let mut map = buffer.map_writable().ok()?;
     // The planes are disjoint, consecutive regions of the one mapped buffer.
     let data = map.as_mut_slice();
     if data.len() < info.size() {
-        return;
+        return None;
     }
     let (y, rest) = data.split_at_mut(offsets[1]);
     let (u, v) = rest.split_at_mut(offsets[2] - offsets[1]);
@@ -131,14 +189,16 @@ pub(super) fn paint_buffer(
     if cam.motion_at(t) {
         paint::paint_object(&mut planes, t);
     }
-    if stamp {
+    let stamped = stamp.then(gstcamwall::protocol::unix_ms_now);
+    if let Some(unix_ms) = stamped {
         paint::paint_stamp(
             &mut planes,
             Stamp {
                 camera: cam.index as u8,
-                unix_ms: gstcamwall::protocol::unix_ms_now(),
+                unix_ms,
             },
         );
     }
     cam.frames.fetch_add(1, Ordering::Relaxed);
+    stamped
 }

@@ -20,6 +20,7 @@ pub mod control;
 mod media;
 mod paint;
 pub mod schedule;
+pub mod sent;
 
 use media::{disconnect_clients_of, make_factory};
 
@@ -178,6 +179,8 @@ struct Camera {
     /// Picture size when changed at run time ([`FakeCam::set_resolution`]).
     size: Mutex<Option<(u32, u32)>>,
     frames: AtomicU64,
+    /// When its newest frames left it ([`sent`]).
+    sent: Mutex<sent::SentLog>,
 }
 
 impl Camera {
@@ -347,6 +350,7 @@ impl FakeCam {
                     mode: Mutex::new(CameraMode::Online),
                     size: Mutex::new(None),
                     frames: AtomicU64::new(0),
+                    sent: Mutex::default(),
                 })
             })
             .collect();
@@ -450,6 +454,12 @@ impl FakeCam {
                 frames: c.frames.load(Ordering::Relaxed),
             })
             .collect()
+    }
+
+    /// When the newest frames (up to 500) of camera `id` left the camera: the stamp painted into
+    /// each and the moment its first RTP packet was sent, oldest first.
+    pub fn sent(&self, id: &str) -> Result<Vec<sent::Sent>, FakeCamError> {
+        Ok(lock(&self.camera(id)?.sent).sent())
     }
 
     /// Forces motion on (`Some(true)`), off (`Some(false)`), or back to the schedule (`None`).

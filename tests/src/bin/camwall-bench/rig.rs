@@ -100,6 +100,23 @@ impl Fakecam {
         })
     }
 
+    /// When each of the newest frames of every camera left the fakecam: `(camera index, stamp
+    /// Unix ms) -> sent Unix ms`.
+    pub fn sent(&self) -> anyhow::Result<std::collections::HashMap<(u8, u64), u64>> {
+        let mut out = std::collections::HashMap::new();
+        for (index, (id, _)) in self.cameras.iter().enumerate() {
+            let res =
+                camwall_tests::http("GET", &self.control, &format!("/cameras/{id}/sent"), None)?;
+            anyhow::ensure!(res.status == 200, "GET /cameras/{id}/sent: {}", res.status);
+            for e in res.json()?.as_array().into_iter().flatten() {
+                if let (Some(stamp), Some(sent)) = (e["stamp_ms"].as_u64(), e["sent_ms"].as_u64()) {
+                    out.insert((index as u8, stamp), sent);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// POSTs a control action (`motion/on`, ...) for a camera.
     pub fn control(&self, id: &str, action: &str) -> anyhow::Result<()> {
         camwall_tests::fakecam_control(&self.control, id, action)

@@ -404,7 +404,11 @@ pub async fn latency(
     report.note(
         "One WebSocket viewer records every message with its receipt time and decodes after the \
          window, so decoding never delays receipt. The picture is scaled to 1280 wide before \
-         encoding (camwall's default max_width), so 1080p cameras are sent as 1280x720.",
+         encoding (camwall's default max_width), so 1080p cameras are sent as 1280x720. The \
+         split, frame by frame on the one clock: the camera side is the stamp -> its frame's first \
+         RTP packet leaving the fakecam's payloader (`GET /cameras/{id}/sent`; painting, x264 and \
+         payloading), camwall's side is that packet -> the frame received by the viewer \
+         (loopback, depayload, decode, analysis, selection, scaling, JPEG, WebSocket).",
     );
     let mut rows = Vec::new();
     for size in [CamSize::HD720, CamSize::HD1080] {
@@ -427,6 +431,10 @@ pub async fn latency(
             "p95 ms",
             "p99 ms",
             "max ms",
+            "camera side p50 ms",
+            "p95 ms",
+            "camwall side p50 ms",
+            "p95 ms",
             "fps",
             "JPEG KiB/frame",
             "Mbit/s on the wire",
@@ -458,8 +466,19 @@ async fn latency_one(
     let cpu = CpuWindow::start(cw.proc.pid())?;
     let recorded = wsclient::record(&cw.addr, p.window).await?;
     let pct = cpu.percent()?;
+    let sent = cams.sent()?;
     let d = tokio::task::spawn_blocking(move || wsclient::decode(&recorded)).await??;
     let s = summarize(&d.latencies_ms);
+    // The split, frame by frame: the camera's part (stamp -> its first RTP packet sent) and
+    // camwall's (that packet -> the frame at the viewer).
+    let (mut camera_side, mut camwall_side) = (Vec::new(), Vec::new());
+    for (stamp, received) in &d.stamps {
+        if let Some(&at) = sent.get(&(stamp.camera, stamp.unix_ms)) {
+            camera_side.push(at as f64 - stamp.unix_ms as f64);
+            camwall_side.push(*received as f64 - at as f64);
+        }
+    }
+    let (camera_side, camwall_side) = (summarize(&camera_side), summarize(&camwall_side));
     let secs = p.window.as_secs_f64();
     if n == 4 && size.height == 720 {
         found.latency_4x720 = s;
@@ -474,6 +493,10 @@ async fn latency_one(
         fmt(s.map(|s| s.p95), 0),
         fmt(s.map(|s| s.p99), 0),
         fmt(s.map(|s| s.max), 0),
+        fmt(camera_side.map(|s| s.p50), 0),
+        fmt(camera_side.map(|s| s.p95), 0),
+        fmt(camwall_side.map(|s| s.p50), 0),
+        fmt(camwall_side.map(|s| s.p95), 0),
         fmt(Some(d.frames as f64 / secs), 1),
         fmt(
             Some(d.jpeg_bytes as f64 / 1024.0 / d.frames.max(1) as f64),

@@ -48,6 +48,8 @@ pub async fn record(addr: &str, dur: Duration) -> anyhow::Result<Vec<Recorded>> 
 pub struct Decoded {
     /// Receipt minus capture stamp, ms, per frame with a readable stamp.
     pub latencies_ms: Vec<f64>,
+    /// The readable stamps and when their frames arrived (Unix ms).
+    pub stamps: Vec<(camwall::framestamp::Stamp, u64)>,
     pub frames: usize,
     pub unreadable_stamps: usize,
     pub jpeg_bytes: u64,
@@ -64,9 +66,15 @@ pub fn decode(recorded: &[Recorded]) -> anyhow::Result<Decoded> {
             d.frames += 1;
             d.jpeg_bytes += jpeg.len() as u64;
             let stamp = camwall_tests::viewer::decode_stamp(&jpeg)?.2;
-            match crate::stats::plausible_latency(r.received_unix_ms, stamp, None) {
-                Some(ms) => d.latencies_ms.push(ms),
-                None => d.unreadable_stamps += 1,
+            match (
+                crate::stats::plausible_latency(r.received_unix_ms, stamp, None),
+                stamp,
+            ) {
+                (Some(ms), Some(stamp)) => {
+                    d.latencies_ms.push(ms);
+                    d.stamps.push((stamp, r.received_unix_ms));
+                }
+                _ => d.unreadable_stamps += 1,
             }
         }
     }
