@@ -984,6 +984,31 @@ fn h264_goes_out_as_binary_and_every_viewer_starts_at_a_keyframe() {
         assert!(key, "the joining viewer starts at a keyframe (seq {seq})");
         let (_, _, next, _, _) = next_binary(&mut second).await;
         assert_eq!(next, seq + 1);
+
+        // keyframe-replay: a viewer joining a second after that keyframe is sent it and every
+        // frame since, in order, at once (no keyframe is made for it) ...
+        assert_eq!(sink.property::<u32>("keyframe-replay"), 12);
+        sink.set_property("keyframe-replay", 250u32);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut third = ws_connect(port, "/ws").await;
+        let (_, key, replayed, _, _) = next_binary(&mut third).await;
+        assert!(key);
+        assert_eq!(replayed, seq, "the replay starts at the last keyframe");
+        let mut last = replayed;
+        for _ in 0..30 {
+            let (_, key, n, _, _) = next_binary(&mut third).await;
+            assert_eq!(n, last + 1, "the replay and what follows are in order");
+            assert!(!key, "no keyframe was made for a replay");
+            last = n;
+        }
+        // ... and with 0, a keyframe is always made.
+        sink.set_property("keyframe-replay", 0u32);
+        let mut fourth = ws_connect(port, "/ws").await;
+        let (_, key, made, _, _) = next_binary(&mut fourth).await;
+        assert!(
+            key && made > last,
+            "a keyframe made for the viewer (seq {made})"
+        );
     });
     pipeline.set_state(gst::State::Null).unwrap();
 }

@@ -215,8 +215,10 @@ pub fn h264_branch(config: &Config, sink: &str, title: Option<&str>) -> String {
     format!(
         "{name}{}videoconvert ! {encoder} ! h264parse config-interval=-1 \
          ! video/x-h264,stream-format=byte-stream,alignment=au \
-         ! mjpegwssink name={sink} server-enabled=false async=false forward-alarms=false",
+         ! mjpegwssink name={sink} server-enabled=false async=false forward-alarms=false \
+         keyframe-replay={}",
         scale(config),
+        config.stream.h264_replay.get_ref(),
     )
 }
 

@@ -524,6 +524,7 @@ describe('the page in headless Chromium', () => {
     try {
       const page = await openPage(browser, `${server.base}/`);
       await drawOf(page, index('cam1'), 0);
+      assert.equal(await page.evaluate(() => window.camwall.video), 'h264', 'the default picture path here');
       await page.click('.cam[data-camera-id=cam2]');
       await drawOf(page, index('cam2'), 0);
 
@@ -540,6 +541,7 @@ describe('the page in headless Chromium', () => {
       server = await startCamwall(camwallConfig(fakecam, { listen: server.addr }));
       await waitUntil('the page to reconnect', T, () => page.evaluate(() => window.camwall.connected));
       await drawOf(page, index('cam1'), down, 'a frame after the restart');
+      assert.equal(await page.evaluate(() => window.camwall.video), 'h264', 'still H.264 after the restart');
       await page.waitForSelector('#overlay[data-kind=""]', { state: 'attached', timeout: T });
       await page.waitForSelector('#conn[data-state=up]', { timeout: T });
       assert.equal(await page.evaluate(() => document.body.classList.contains('linkdown')), false);

@@ -245,7 +245,7 @@ function recordDraws(readStamp) {
   var sockets = window.__sockets = [];
   window.WebSocket = function (url, protocols) {
     var ws = protocols === undefined ? new NativeWebSocket(url) : new NativeWebSocket(url, protocols);
-    var rec = { created: performance.now(), open: null, firstMessage: null };
+    var rec = { url: String(url), created: performance.now(), open: null, firstMessage: null };
     sockets.push(rec);
     ws.addEventListener('open', function () { rec.open = performance.now(); });
     ws.addEventListener('message', function () { if (rec.firstMessage === null) rec.firstMessage = performance.now(); });

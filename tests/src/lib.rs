@@ -3,6 +3,7 @@
 //! Helpers shared by camwall's end-to-end tests: start-up, a frame grabber that pulls a camera
 //! over RTSP, and a minimal HTTP client for loopback requests.
 
+pub mod clips;
 pub mod viewer;
 
 use std::io::Read;

@@ -147,15 +147,7 @@ impl Server {
                 .args(extra);
                 c
             }
-            Serve::Vlc(clip) => {
-                let mut c = Command::new("setpriv");
-                c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-                    .args(["env", "HOME=/tmp", "cvlc", "-I", "dummy", "--loop"])
-                    .arg(clip)
-                    .arg("--sout")
-                    .arg(format!("#rtp{{sdp=rtsp://127.0.0.1:{port}/cam1}}"));
-                c
-            }
+            Serve::Vlc(clip) => camwall_tests::clips::vlc_command(clip, self.port, "cam1"),
         };
         let child = cmd
             .stdin(Stdio::null())

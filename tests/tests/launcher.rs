@@ -335,6 +335,10 @@ fn bad_config_files_give_clear_errors() {
             "[stream]\njpeg_quality = 0\n[[camera]]\nid = \"a\"\nurl = \"rtsp://x\"\n",
             "bad.toml:2: stream.jpeg_quality",
         ),
+        (
+            "[stream]\nh264_replay = 251\n[[camera]]\nid = \"a\"\nurl = \"rtsp://x\"\n",
+            "bad.toml:2: stream.h264_replay",
+        ),
         ("[server\n", "bad.toml:1:"),
         (
             "[[camera]]\nid = \"a\"\nurl = \"rtsp://x\"\ncolour = 1\n",

@@ -56,10 +56,11 @@ pub enum Codec {
 }
 
 /// An H.264 viewer that connects is sent the frames since the last keyframe when there are at
-/// most this many (its decoder catches up in a burst); else a keyframe is asked for.
+/// most this many (its decoder catches up in a burst); else a keyframe is asked for. The default
+/// of the sink's `keyframe-replay` ([`FrameFeed::set_keyframe_replay`]).
 pub const GOP_REPLAY_MAX: usize = 12;
 /// Frames kept since the last keyframe at most; a longer GOP is not kept.
-const GOP_KEEP_MAX: usize = 250;
+pub const GOP_KEEP_MAX: usize = 250;
 
 /// One frame, encoded once and shared by every client.
 #[derive(Debug)]
@@ -242,7 +243,16 @@ struct Inner {
     gop: Mutex<Vec<Arc<EncodedFrame>>>,
     /// H.264: a viewer needs a keyframe; the sink asks its encoder for one.
     keyframe_wanted: std::sync::atomic::AtomicBool,
+    /// H.264: the most frames replayed to a viewer that connects.
+    replay_max: AtomicUsize,
+    /// H.264: called when a viewer asks for a keyframe (the sink asks its encoder at once).
+    keyframe_hook: Mutex<Option<KeyframeHook>>,
+    /// H.264: the sequence number of the newest keyframe (0 before the first).
+    last_keyframe: AtomicU64,
 }
+
+/// What a publisher does when a viewer asks for a keyframe ([`FrameFeed::set_keyframe_hook`]).
+pub type KeyframeHook = Arc<dyn Fn(&FrameFeed) + Send + Sync>;
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -290,6 +300,9 @@ impl FrameFeed {
                 wanted_ms: AtomicU64::new(unix_ms_now()),
                 gop: Mutex::new(Vec::new()),
                 keyframe_wanted: std::sync::atomic::AtomicBool::new(false),
+                replay_max: AtomicUsize::new(GOP_REPLAY_MAX),
+                keyframe_hook: Mutex::new(None),
+                last_keyframe: AtomicU64::new(0),
             }),
         }
     }
@@ -386,6 +399,9 @@ impl FrameFeed {
         {
             let mut gop = lock(&self.inner.gop);
             if keyframe {
+                // Whoever asked for a keyframe before this one has it now.
+                self.inner.last_keyframe.store(seq, Ordering::Relaxed);
+                self.inner.keyframe_wanted.store(false, Ordering::Relaxed);
                 gop.clear();
                 gop.push(frame.clone());
             } else if !gop.is_empty() && gop.len() < GOP_KEEP_MAX {
@@ -404,8 +420,57 @@ impl FrameFeed {
     }
 
     /// H.264: asks the publisher for a keyframe (a viewer joined, or fell behind).
+    /// H.264: a viewer that connects is sent the frames since the last keyframe when there are
+    /// at most `frames` (at most [`GOP_KEEP_MAX`]); else, and always with 0, a keyframe is
+    /// asked for.
+    pub fn set_keyframe_replay(&self, frames: usize) {
+        self.inner
+            .replay_max
+            .store(frames.min(GOP_KEEP_MAX), Ordering::Relaxed);
+    }
+
+    /// What a viewer that connects is sent: the frames since the last keyframe, or nothing when
+    /// a keyframe must be asked for instead (which this asks for).
+    pub fn replay_or_request_keyframe(&self) -> Vec<Arc<EncodedFrame>> {
+        let gop = self.gop();
+        if gop.is_empty() {
+            return gop;
+        }
+        if gop.len() <= self.inner.replay_max.load(Ordering::Relaxed) {
+            gop
+        } else {
+            self.request_keyframe();
+            Vec::new()
+        }
+    }
+
+    /// H.264: a viewer needs a keyframe. The publisher's hook, when it set one, asks its encoder
+    /// at once; otherwise it does at its next frame ([`FrameFeed::take_keyframe_request`]).
     pub fn request_keyframe(&self) {
         self.inner.keyframe_wanted.store(true, Ordering::Relaxed);
+        let hook = lock(&self.inner.keyframe_hook).clone();
+        if let Some(hook) = hook {
+            hook(self);
+        }
+    }
+
+    /// H.264: a viewer that could not decode frame `seq` needs a keyframe after it; nothing is
+    /// asked when one was published since (it is on its way to the viewer).
+    pub fn request_keyframe_after(&self, seq: u64) {
+        if self.inner.last_keyframe.load(Ordering::Relaxed) <= seq {
+            self.request_keyframe();
+        }
+    }
+
+    /// H.264: keeps a keyframe request for the publisher's next frame, without calling the hook
+    /// (the hook's own way to say "not yet").
+    pub fn defer_keyframe_request(&self) {
+        self.inner.keyframe_wanted.store(true, Ordering::Relaxed);
+    }
+
+    /// H.264: what the publisher does when a viewer asks for a keyframe; `None` to remove it.
+    pub fn set_keyframe_hook(&self, hook: Option<KeyframeHook>) {
+        *lock(&self.inner.keyframe_hook) = hook;
     }
 
     /// H.264: whether a keyframe was asked for since the last call (the publisher then asks its
@@ -684,6 +749,37 @@ impl MessageReceiver {
 mod tests {
     use super::*;
     use crate::mjpegwssink::test_runtime as rt;
+
+    #[test]
+    fn a_keyframe_answers_every_request_made_before_it() {
+        let feed = FrameFeed::new();
+        let asked = Arc::new(AtomicUsize::new(0));
+        let counter = asked.clone();
+        feed.set_keyframe_hook(Some(Arc::new(move |feed: &FrameFeed| {
+            if feed.take_keyframe_request() {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        })));
+        let au = || Bytes::from_static(&[0, 0, 0, 1, 0x65]);
+        let key = feed.publish_h264(au(), true, None, None, 1);
+        let delta = feed.publish_h264(au(), false, None, None, 2);
+        // Behind at the delta frame: asked at once, through the hook.
+        feed.request_keyframe_after(delta.seq);
+        assert_eq!(asked.load(Ordering::Relaxed), 1);
+        // Behind at a frame older than the newest keyframe: it is on its way, nothing is asked.
+        feed.request_keyframe_after(key.seq - 1);
+        assert_eq!(asked.load(Ordering::Relaxed), 1);
+        // A request the publisher deferred is answered by the next keyframe.
+        feed.defer_keyframe_request();
+        feed.publish_h264(au(), true, None, None, 3);
+        assert!(!feed.take_keyframe_request());
+        // Replay: a GOP of two frames is replayed with the default limit, not with 0.
+        feed.publish_h264(au(), false, None, None, 4);
+        assert_eq!(feed.replay_or_request_keyframe().len(), 2);
+        feed.set_keyframe_replay(0);
+        assert!(feed.replay_or_request_keyframe().is_empty());
+        assert_eq!(asked.load(Ordering::Relaxed), 2);
+    }
 
     #[test]
     fn frame_is_encoded_once_into_json_and_base64() {

@@ -14,7 +14,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
 use super::clients::ClientSet;
-use super::feed::FrameFeed;
+use super::feed::{FrameFeed, GOP_KEEP_MAX, GOP_REPLAY_MAX};
 use super::jpeg;
 use super::routes::{routes, RouteOptions};
 use super::server::ServerHandle;
@@ -56,6 +56,7 @@ struct Settings {
     serve_viewer: bool,
     server_enabled: bool,
     forward_alarms: bool,
+    keyframe_replay: u32,
 }
 
 impl Default for Settings {
@@ -70,6 +71,7 @@ impl Default for Settings {
             serve_viewer: DEFAULT_SERVE_VIEWER,
             server_enabled: DEFAULT_SERVER_ENABLED,
             forward_alarms: DEFAULT_FORWARD_ALARMS,
+            keyframe_replay: GOP_REPLAY_MAX as u32,
         }
     }
 }
@@ -148,29 +150,47 @@ impl MjpegWsSink {
             if keyframe { ", keyframe" } else { "" }
         );
         if !keyframe && feed.take_keyframe_request() {
-            let now = std::time::Instant::now();
-            let due = {
-                let mut state = lock(&self.state);
-                let due = state
-                    .keyframe_asked
-                    .is_none_or(|t| now.duration_since(t) >= KEYFRAME_REQUEST_GAP);
-                if due {
-                    state.keyframe_asked = Some(now);
-                }
-                due
-            };
-            if due {
-                gst::debug!(CAT, imp = self, "asking upstream for a keyframe");
-                let event = gst_video::UpstreamForceKeyUnitEvent::builder()
-                    .all_headers(true)
-                    .build();
-                self.obj().sink_pad().push_event(event);
-            } else {
-                // Asked again once the gap has passed.
-                feed.request_keyframe();
-            }
+            self.ask_keyframe(&feed);
         }
         Ok(gst::FlowSuccess::Ok)
+    }
+
+    /// Asks the encoder upstream for a keyframe now, unless one was asked for less than
+    /// [`KEYFRAME_REQUEST_GAP`] ago: then the request waits in the feed for a later frame.
+    fn ask_keyframe(&self, feed: &FrameFeed) {
+        let now = std::time::Instant::now();
+        let due = {
+            let mut state = lock(&self.state);
+            let due = state
+                .keyframe_asked
+                .is_none_or(|t| now.duration_since(t) >= KEYFRAME_REQUEST_GAP);
+            if due {
+                state.keyframe_asked = Some(now);
+            }
+            due
+        };
+        if due {
+            gst::debug!(CAT, imp = self, "asking upstream for a keyframe");
+            let event = gst_video::UpstreamForceKeyUnitEvent::builder()
+                .all_headers(true)
+                .build();
+            self.obj().sink_pad().push_event(event);
+        } else {
+            feed.defer_keyframe_request();
+        }
+    }
+
+    /// Lets the feed's viewers ask for a keyframe at once, from their own thread, rather than at
+    /// the next frame the sink renders (which would add up to a frame's interval).
+    fn hook_keyframe_requests(&self, feed: &FrameFeed) {
+        let sink = self.obj().downgrade();
+        feed.set_keyframe_hook(Some(std::sync::Arc::new(move |feed: &FrameFeed| {
+            if let Some(sink) = sink.upgrade() {
+                if feed.take_keyframe_request() {
+                    sink.imp().ask_keyframe(feed);
+                }
+            }
+        })));
     }
 
     pub(super) fn feed(&self) -> FrameFeed {
@@ -179,6 +199,8 @@ impl MjpegWsSink {
 
     pub(super) fn set_feed(&self, feed: FrameFeed) {
         gst::info!(CAT, imp = self, "publishing into an external feed");
+        feed.set_keyframe_replay(lock(&self.settings).keyframe_replay as usize);
+        self.hook_keyframe_requests(&feed);
         *lock(&self.feed) = FeedSlot { feed, own: false };
     }
 
@@ -278,6 +300,18 @@ impl ObjectImpl for MjpegWsSink {
                     .default_value(DEFAULT_FORWARD_ALARMS)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecUInt::builder("keyframe-replay")
+                    .nick("Keyframe replay")
+                    .blurb(
+                        "H.264: a viewer that connects is sent the frames since the last \
+                         keyframe when there are at most this many (its decoder catches up in a \
+                         burst); otherwise, and always with 0, a keyframe is asked of the \
+                         encoder upstream (at most one each 250 ms)",
+                    )
+                    .maximum(GOP_KEEP_MAX as u32)
+                    .default_value(GOP_REPLAY_MAX as u32)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecUInt::builder("clients")
                     .nick("Clients")
                     .blurb("Viewers currently connected (WebSocket and /mjpeg)")
@@ -347,6 +381,11 @@ impl ObjectImpl for MjpegWsSink {
             "forward-alarms" => {
                 settings.forward_alarms = value.get().unwrap_or(DEFAULT_FORWARD_ALARMS);
             }
+            "keyframe-replay" => {
+                settings.keyframe_replay = value.get().unwrap_or(GOP_REPLAY_MAX as u32);
+                self.feed()
+                    .set_keyframe_replay(settings.keyframe_replay as usize);
+            }
             other => {
                 gst::warning!(CAT, imp = self, "unknown writable property '{other}'");
             }
@@ -365,6 +404,7 @@ impl ObjectImpl for MjpegWsSink {
             "serve-viewer" => lock(&self.settings).serve_viewer.to_value(),
             "server-enabled" => lock(&self.settings).server_enabled.to_value(),
             "forward-alarms" => lock(&self.settings).forward_alarms.to_value(),
+            "keyframe-replay" => lock(&self.settings).keyframe_replay.to_value(),
             "clients" => (u32::try_from(self.feed().clients()).unwrap_or(u32::MAX)).to_value(),
             "frames-sent" => self.feed().frames_sent().to_value(),
             "frames-dropped" => self.feed().frames_dropped().to_value(),
@@ -423,6 +463,7 @@ impl BaseSinkImpl for MjpegWsSink {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = lock(&self.settings).clone();
         let feed = self.feed();
+        self.hook_keyframe_requests(&feed);
         {
             let mut state = lock(&self.state);
             state.camera = None;

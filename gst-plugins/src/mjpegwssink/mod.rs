@@ -27,8 +27,8 @@
 //! buffer, SPS and PPS before each keyframe: `h264parse config-interval=-1`). Each access unit
 //! goes to every viewer as one binary message ([`crate::protocol::binary`]); none is skipped, and
 //! every viewer starts at a keyframe: the frames since the last one when there are at most
-//! [`GOP_REPLAY_MAX`], else a keyframe asked of the encoder upstream (a force-key-unit event, at
-//! most every 250 ms). A viewer that falls behind waits for the next keyframe, asked for the
+//! `keyframe-replay` ([`GOP_REPLAY_MAX`] by default), else a keyframe asked of the encoder upstream
+//! (a force-key-unit event, at most every 250 ms). A viewer that falls behind waits for the next keyframe, asked for the
 //! same way. JPEG viewers may ask for binary messages too (`/ws?binary=1`: no base64).
 //!
 //! ```text
@@ -110,7 +110,7 @@ pub use crate::http::{constant_time_eq, is_authorized};
 pub use clients::{ClientSet, ClientSlot, CloseFrame};
 pub use feed::{
     ClientGuard, Codec, DirectAttachment, DirectViewer, EncodedFrame, EncodedMessage, FrameFeed,
-    FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS, GOP_REPLAY_MAX,
+    FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS, GOP_KEEP_MAX, GOP_REPLAY_MAX,
 };
 pub use mjpeg::{mjpeg_part_header, MJPEG_BOUNDARY};
 pub use routes::{routes, RouteOptions};

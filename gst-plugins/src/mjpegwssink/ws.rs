@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use warp::ws::{Message, WebSocket};
 
 use super::clients::{ClientSlot, CloseFrame};
-use super::feed::{Codec, DirectViewer, EncodedFrame, FrameFeed, Subscription, GOP_REPLAY_MAX};
+use super::feed::{Codec, DirectViewer, EncodedFrame, FrameFeed, Subscription};
 use super::Envelope;
 use crate::lock;
 
@@ -114,19 +114,14 @@ pub(super) async fn serve_websocket(
     let with_messages = envelope == Envelope::Json;
     // H.264: a viewer starts at a keyframe. A short run since the last one is sent at once (its
     // decoder catches up in a burst); otherwise the encoder is asked for a keyframe.
-    let gop = sub.feed().gop();
-    if !gop.is_empty() && gop.len() <= GOP_REPLAY_MAX {
-        for f in &gop {
-            let message = f.binary_message();
-            let len = message.as_bytes().len();
-            if tx.send(message).await.is_err() {
-                return;
-            }
-            sub.feed().count_bytes_sent(len);
-            sub.sent(f);
+    for f in &sub.feed().replay_or_request_keyframe() {
+        let message = f.binary_message();
+        let len = message.as_bytes().len();
+        if tx.send(message).await.is_err() {
+            return;
         }
-    } else if !gop.is_empty() {
-        sub.feed().request_keyframe();
+        sub.feed().count_bytes_sent(len);
+        sub.sent(f);
     }
     let direct = Arc::new(DirectSocket {
         state: Mutex::new(DirectState {
@@ -208,7 +203,7 @@ pub(super) async fn serve_websocket(
         let (text, frame) = match next {
             Next::Frame(f) if !decodable(&f, sub.frames.last_seq()) => {
                 // Behind on an H.264 stream: nothing until a keyframe, which is asked for.
-                sub.feed().request_keyframe();
+                sub.feed().request_keyframe_after(f.seq);
                 skipped_to = f.seq;
                 continue;
             }

@@ -19,6 +19,7 @@
 //!                                # cannot decode it) or "jpeg"
 //! h264_bitrate = 1500            # kbit/s of each wall's H.264 stream (100..=20000)
 //! h264_encoder = "x264"          # or "openh264"
+//! h264_replay = 12               # a new H.264 viewer gets up to this many frames since the last keyframe, else a keyframe is made (0..=250; 0: always a keyframe)
 //!
 //! [selector]
 //! alarm_override = true          # an alarm takes the screen over
@@ -138,6 +139,9 @@ pub struct StreamConfig {
     pub default_video: Video,
     pub h264_bitrate: Spanned<u32>,
     pub h264_encoder: H264Encoder,
+    /// A new H.264 viewer is sent up to this many frames since the last keyframe, else the
+    /// encoder makes a keyframe (the sink's `keyframe-replay`).
+    pub h264_replay: Spanned<u32>,
 }
 
 /// The picture's path to the browser.
@@ -173,6 +177,7 @@ impl Default for StreamConfig {
             default_video: Video::default(),
             h264_bitrate: Spanned::new(0..0, 1500),
             h264_encoder: H264Encoder::default(),
+            h264_replay: Spanned::new(0..0, 12),
         }
     }
 }
@@ -481,6 +486,14 @@ impl Config {
                 &b.span(),
                 "stream.h264_bitrate",
                 "must be from 100 to 20000 (kbit/s)",
+            );
+        }
+        let r = &self.stream.h264_replay;
+        if *r.get_ref() > 250 {
+            c.report(
+                &r.span(),
+                "stream.h264_replay",
+                "must be from 0 to 250 (frames)",
             );
         }
         let f = &self.stream.thumb_fps;

@@ -271,7 +271,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         "- date: {}\n- machine: {}\n- command: `{command}`\n- load average at start: {load_start} \
          (the machine was shared with other builds and tests while this ran)\n- all traffic on \
          127.0.0.1; cameras: `camwall fakecam` in its own process (H.264, x264 ultrafast \
-         zerolatency, one keyframe a second); camwall: `camwall run` in its own process with \
+         zerolatency, one keyframe a second, each frame sent as soon as it is encoded); camwall: `camwall run` in its own process with \
          default settings but `alarm_hold_ms = 300`; clients in the bench process",
         shell_date(),
         procs::machine()
