@@ -2,7 +2,8 @@
 # H.264 to the browser, the way camwall sends a wall: a low-latency encoder (no B-frames, one
 # reference frame, SPS and PPS before every keyframe) into mjpegwssink, which takes
 # video/x-h264 (byte-stream, one access unit a buffer) as well as image/jpeg. Each viewer
-# starts at a keyframe (the sink asks the encoder for one); frames go out as binary messages
+# starts at a keyframe: the frames since the last one when there are at most keyframe-replay
+# (12), else a keyframe the sink asks the encoder for at once; frames go out as binary messages
 # (see gstcamwall::protocol::binary). Open http://127.0.0.1:${PORT:-8080}/ in a browser with
 # WebCodecs (Chromium, Chrome, Edge, Safari) once it runs.
 set -euo pipefail
@@ -19,4 +20,4 @@ exec gst-launch-1.0 -e \
   ! h264parse config-interval=-1 \
   ! video/x-h264,stream-format=byte-stream,alignment=au \
   ! taginject tags="title=testsrc" \
-  ! mjpegwssink port="$PORT"
+  ! mjpegwssink port="$PORT" keyframe-replay=12

@@ -119,7 +119,15 @@ fn buffer_from_luma(info: &gst_video::VideoInfo, luma: &[u8]) -> gst::Buffer {
                     } else {
                         128
                     };
-                    data[y * stride + x * pstride + poffset] = value;
+                    let at = y * stride + x * pstride + poffset;
+                    let depth = finfo.depth()[c];
+                    if depth > 8 {
+                        // A little-endian word, the 8-bit value in its top bits.
+                        let word = u16::from(value) << (depth - 8 + finfo.shift()[c]);
+                        data[at..at + 2].copy_from_slice(&word.to_le_bytes());
+                    } else {
+                        data[at] = value;
+                    }
                 }
             }
         }
@@ -591,6 +599,16 @@ fn every_format_sees_the_same_motion() {
         VideoFormat::Uyvy,
         VideoFormat::Argb,
         VideoFormat::Rgb,
+        // What decoders of 10- and 12-bit and 4:2:2 streams give, hardware ones too.
+        VideoFormat::Nv16,
+        VideoFormat::Nv24,
+        VideoFormat::I42010le,
+        VideoFormat::I42012le,
+        VideoFormat::I42210le,
+        VideoFormat::Y44410le,
+        VideoFormat::P01010le,
+        VideoFormat::P016Le,
+        VideoFormat::Gray16Le,
     ];
     let mut reference: Option<(u64, f64)> = None;
     for format in formats {

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use tracing::{error, info};
@@ -29,10 +30,14 @@ enum Command {
     },
     /// Run the camera wall on simulated cameras started in this process.
     Demo(DemoArgs),
-    /// Check a configuration file and print the gst-launch-1.0 line it makes.
+    /// Check a configuration file and print the gst-launch-1.0 line it makes; then connect to
+    /// each camera and warn about a codec setting that cannot decode what it sends.
     Check {
         #[arg(long, short, default_value = "camwall.toml")]
         config: PathBuf,
+        /// Do not connect to the cameras.
+        #[arg(long)]
+        no_probe: bool,
     },
     /// Serve simulated IP cameras over RTSP on 127.0.0.1, with an HTTP control endpoint.
     Fakecam(FakecamArgs),
@@ -194,11 +199,36 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
     result
 }
 
-fn check(config: PathBuf) -> anyhow::Result<()> {
+fn check(config: PathBuf, probe: bool) -> anyhow::Result<()> {
     let config = Config::load(&config)?;
     camwall::init_gst();
     let line = camwall::pipeline::launch_line(&config, config.listen_addr().port(), false);
-    println!("configuration is valid; as a gst-launch-1.0 pipeline (passwords masked):\n\n{line}");
+    println!(
+        "configuration is valid; as a gst-launch-1.0 pipeline (passwords masked):\n\n{line}\n"
+    );
+    for warning in camwall::pipeline::missing_decoders(&config) {
+        println!("warning: {warning}");
+    }
+    if !probe {
+        return Ok(());
+    }
+    // Every camera at once, each within 5 s.
+    let probes: Vec<_> = config
+        .enabled_cameras()
+        .map(|cam| {
+            let (id, url, codec) = (cam.id().to_string(), cam.url().to_string(), cam.codec);
+            std::thread::spawn(move || {
+                let found = camwall::probe::probe(&url, Duration::from_secs(5));
+                (id, codec, found)
+            })
+        })
+        .collect();
+    for handle in probes {
+        let Ok((id, codec, found)) = handle.join() else {
+            continue;
+        };
+        println!("{}", camwall::probe::verdict(&id, codec, &found));
+    }
     Ok(())
 }
 
@@ -224,7 +254,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run { config } => run(config).await,
             Command::Demo(args) => run_demo(args).await,
-            Command::Check { config } => check(config),
+            Command::Check { config, no_probe } => check(config, !no_probe),
             Command::Fakecam(args) => run_fakecam(args).await,
         }
     });

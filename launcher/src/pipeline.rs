@@ -15,20 +15,119 @@
 //! others) and the tail once; [`launch_line`] prints the same pipeline as one line a user can
 //! paste into `gst-launch-1.0`.
 
-use crate::config::{CameraConfig, Codec, Config, Transport, Wall};
+use crate::config::{CameraConfig, Codec, Config, Decoder, Transport, Wall};
 
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// Depayload, parse and decode for a codec.
-fn decode_chain(codec: Codec) -> &'static str {
+fn decode_chain(codec: Codec, decoder: &str) -> String {
     match codec {
-        Codec::Auto => "decodebin ! videoconvert",
-        Codec::H264 => "rtph264depay ! h264parse ! avdec_h264",
-        Codec::H265 => "rtph265depay ! h265parse ! avdec_h265",
-        Codec::Mjpeg => "rtpjpegdepay ! jpegdec",
+        Codec::Auto => "decodebin ! videoconvert".into(),
+        // A camera joined mid-GOP: nothing reaches the decoder before a keyframe (it would only
+        // make corrupted pictures and decode errors).
+        Codec::H264 => format!("rtph264depay wait-for-keyframe=true ! h264parse ! {decoder}"),
+        Codec::H265 => format!("rtph265depay ! h265parse ! {decoder}"),
+        Codec::Mjpeg => format!("rtpjpegdepay ! {decoder}"),
     }
+}
+
+/// The decoders of `codec` by family, best first within each: VA-API, NVDEC, software.
+fn decoders_of(codec: Codec) -> [&'static [&'static str]; 3] {
+    match codec {
+        Codec::H264 | Codec::Auto => [
+            &["vah264dec", "vaapih264dec"],
+            &["nvh264dec"],
+            &["avdec_h264"],
+        ],
+        Codec::H265 => [
+            &["vah265dec", "vaapih265dec"],
+            &["nvh265dec"],
+            &["avdec_h265"],
+        ],
+        Codec::Mjpeg => [&["vajpegdec"], &["nvjpegdec"], &["jpegdec"]],
+    }
+}
+
+/// The decoder element for a camera of `codec` with the `decoder` choice, among those `usable`
+/// says GStreamer has and can run: `auto` takes VA-API, then NVDEC, then software; `vaapi` and
+/// `nvdec` take their family, else software; `software` takes software. `None` for
+/// `codec = "auto"`, which decodebin decides.
+pub fn choose_decoder(
+    codec: Codec,
+    decoder: Decoder,
+    usable: impl Fn(&str) -> bool,
+) -> Option<&'static str> {
+    if codec == Codec::Auto {
+        return None;
+    }
+    let [va, nv, sw] = decoders_of(codec);
+    let order: &[&[&'static str]] = match decoder {
+        Decoder::Auto => &[va, nv, sw],
+        Decoder::Vaapi => &[va, sw],
+        Decoder::Nvdec => &[nv, sw],
+        Decoder::Software => &[sw],
+    };
+    let found = order.iter().flat_map(|f| f.iter()).find(|e| usable(e));
+    // The software decoder is named even when missing: the pipeline's error then names it.
+    Some(found.copied().unwrap_or(sw[0]))
+}
+
+/// Whether this GStreamer has decoder `element` and, for a VA-API one, a render device to run
+/// it on (the `va` and `nvcodec` plugins only register decoders for devices that work).
+pub fn decoder_usable(element: &str) -> bool {
+    if gst::ElementFactory::find(element).is_none() {
+        return false;
+    }
+    if element.starts_with("va") {
+        return std::fs::read_dir("/dev/dri").is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+        });
+    }
+    true
+}
+
+/// The decoder a camera's branch uses: [`choose_decoder`] on this machine.
+pub fn decoder_for(cam: &CameraConfig) -> Option<&'static str> {
+    choose_decoder(cam.codec, cam.decoder, decoder_usable)
+}
+
+/// What is wrong with each camera's decoding on this machine: a decoder its codec setting
+/// needs that GStreamer lacks (with the package that has it), a hardware decoder asked for
+/// that is not there. One sentence each, naming the camera.
+pub fn missing_decoders(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for cam in config.enabled_cameras() {
+        let element = decoder_for(cam).unwrap_or("decodebin");
+        let setting = |v: &dyn std::fmt::Debug| format!("{v:?}").to_ascii_lowercase();
+        if gst::ElementFactory::find(element).is_none() {
+            let package = match element {
+                "decodebin" => "gstreamer1.0-plugins-base",
+                "jpegdec" => "gstreamer1.0-plugins-good",
+                _ => "gstreamer1.0-libav",
+            };
+            out.push(format!(
+                "camera '{}' needs the {element} element for codec = \"{}\"; install {package}",
+                cam.id(),
+                setting(&cam.codec)
+            ));
+        } else if matches!(cam.decoder, Decoder::Vaapi | Decoder::Nvdec)
+            && element.starts_with("avdec")
+            || element == "jpegdec"
+                && cam.decoder != Decoder::Software
+                && cam.decoder != Decoder::Auto
+        {
+            out.push(format!(
+                "camera '{}' asks for decoder = \"{}\", which this machine does not have: it \
+                 decodes with {element}",
+                cam.id(),
+                setting(&cam.decoder)
+            ));
+        }
+    }
+    out
 }
 
 fn protocols(t: Transport) -> &'static str {
@@ -82,7 +181,7 @@ pub fn camera_branch(cam: &CameraConfig, index: usize) -> String {
         source_name(index),
         quote(cam.url()),
         protocols(cam.transport),
-        decode_chain(cam.codec),
+        decode_chain(cam.codec, decoder_for(cam).unwrap_or("decodebin")),
         motion
     )
 }
@@ -287,6 +386,45 @@ pub fn launch_line(config: &Config, port: u16, reveal: bool) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_decoder_is_hardware_when_usable_and_software_otherwise() {
+        let only = |names: &'static [&'static str]| move |e: &str| names.contains(&e);
+        let sw = only(&["avdec_h264", "avdec_h265", "jpegdec"]);
+        let va = only(&["vah264dec", "avdec_h264", "vah265dec", "avdec_h265"]);
+        let old_va = only(&["vaapih264dec", "nvh264dec", "avdec_h264"]);
+        let nv = only(&["nvh264dec", "nvh265dec", "nvjpegdec", "avdec_h264"]);
+        use Codec::{Mjpeg, H264, H265};
+        use Decoder::{Nvdec, Software, Vaapi};
+        let auto = Decoder::Auto;
+        type Usable<'a> = &'a dyn Fn(&str) -> bool;
+        let cases: [(Codec, Decoder, Usable, Option<&str>); 12] = [
+            (H264, auto, &sw, Some("avdec_h264")),
+            (H264, auto, &va, Some("vah264dec")),
+            (H264, auto, &old_va, Some("vaapih264dec")),
+            (H264, auto, &nv, Some("nvh264dec")),
+            (H265, auto, &va, Some("vah265dec")),
+            (Mjpeg, auto, &nv, Some("nvjpegdec")),
+            (H264, Software, &va, Some("avdec_h264")),
+            (H264, Nvdec, &va, Some("avdec_h264")),
+            (H264, Nvdec, &old_va, Some("nvh264dec")),
+            (H264, Vaapi, &nv, Some("avdec_h264")),
+            // Nothing at all: the software decoder is named, and its absence reported.
+            (H265, auto, &|_: &str| false, Some("avdec_h265")),
+            (Codec::Auto, auto, &va, None),
+        ];
+        for (codec, decoder, usable, want) in cases {
+            assert_eq!(
+                choose_decoder(codec, decoder, usable),
+                want,
+                "{codec:?} {decoder:?}"
+            );
+        }
+        // This machine: no GPU, software.
+        crate::init_gst();
+        assert!(decoder_usable("avdec_h264"));
+        assert!(!decoder_usable("no_such_decoder"));
+    }
+
     fn config() -> Config {
         Config::parse(
             "t.toml",
@@ -326,7 +464,7 @@ transport = "tcp"
             "{b}"
         );
         assert!(
-            b.contains("! rtph264depay ! h264parse ! avdec_h264 !"),
+            b.contains("! rtph264depay wait-for-keyframe=true ! h264parse ! avdec_h264 !"),
             "{b}"
         );
         assert!(b.contains("camera-id=door"), "{b}");

@@ -65,6 +65,9 @@ pub struct CameraRuntime {
     pub peek_h264: FrameFeed,
     /// The overview's live thumbnail of this camera (`/ws/grid`).
     pub thumb: FrameFeed,
+    /// The decoder element its video goes through (for `codec = "auto"`, the one decodebin
+    /// took, once it took one).
+    pub(crate) decoder: Mutex<Option<String>>,
 }
 
 impl CameraRuntime {
@@ -145,6 +148,9 @@ pub struct CameraView {
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub fps: Option<f64>,
+    /// The decoder element its video goes through (`avdec_h264`, `vah265dec`...); `null`
+    /// until one is chosen.
+    pub decoder: Option<String>,
     pub last_frame_age_ms: Option<u64>,
     pub frames: u64,
     pub reconnects: u64,
@@ -274,6 +280,7 @@ impl AppState {
                 thumb: idle_feed(),
                 failures: Default::default(),
                 taps: Default::default(),
+                decoder: Mutex::new(None),
             })
             .collect();
         let walls = config
@@ -384,6 +391,7 @@ impl AppState {
                     width: (w > 0).then_some(w),
                     height: (h > 0).then_some(h),
                     fps: (status.state == CameraState::Live).then_some(f64::from(fps) / 100.0),
+                    decoder: lock(&c.decoder).clone(),
                     last_frame_age_ms: c.last_frame_age_ms(),
                     frames: c.frames.load(Ordering::Relaxed),
                     reconnects: c.reconnects.load(Ordering::Relaxed),

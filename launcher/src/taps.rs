@@ -74,23 +74,28 @@ impl CameraTaps {
 }
 
 /// Counts an error or warning posted by a camera's decoder as a decode error of that camera;
-/// `camera_of` finds the camera whose bin holds an object.
+/// `camera_of` finds the camera whose bin holds an object. A decoding bin's own messages (a
+/// decodebin's "Delayed linking failed", its missing plugins) are not decode errors unless they
+/// say so (a `StreamError::Decode`).
 pub(crate) fn count_decode_error<'a>(
     msg: &gst::Message,
     taps_of: impl Fn(&gst::Object) -> Option<&'a CameraTaps>,
 ) {
-    if !matches!(
-        msg.view(),
-        gst::MessageView::Error(_) | gst::MessageView::Warning(_)
-    ) {
-        return;
-    }
+    let error = match msg.view() {
+        gst::MessageView::Error(e) => e.error(),
+        gst::MessageView::Warning(w) => w.error(),
+        _ => return,
+    };
     let Some(src) = msg.src() else { return };
-    let is_decoder = src
-        .downcast_ref::<gst::Element>()
-        .and_then(|e| e.factory())
+    let Some(element) = src.downcast_ref::<gst::Element>() else {
+        return;
+    };
+    let is_decoder = element
+        .factory()
         .is_some_and(|f| f.klass().contains("Decoder"));
-    if let Some(taps) = is_decoder.then(|| taps_of(src)).flatten() {
+    let counts =
+        is_decoder && (!element.is::<gst::Bin>() || error.matches(gst::StreamError::Decode));
+    if let Some(taps) = counts.then(|| taps_of(src)).flatten() {
         taps.decode_error();
     }
 }
@@ -120,9 +125,18 @@ mod tests {
         );
         // Not a decoder, not a camera's, not an error: not counted.
         count_decode_error(&error(&source), on_b);
+        // A decodebin's linking warning is not a decode error; its decode error is.
+        let decodebin = gst::ElementFactory::make("decodebin").build().unwrap();
+        count_decode_error(
+            &gst::message::Warning::builder(gst::CoreError::Pad, "Delayed linking failed")
+                .src(&decodebin)
+                .build(),
+            on_b,
+        );
+        count_decode_error(&error(&decodebin), on_b);
         count_decode_error(&error(&decoder), |_| None);
         count_decode_error(&gst::message::Eos::builder().src(&decoder).build(), on_b);
         assert_eq!(a.decode_errors(), 0);
-        assert_eq!(b.decode_errors(), 2);
+        assert_eq!(b.decode_errors(), 3);
     }
 }

@@ -20,6 +20,11 @@ pub enum Video {
     H264 { bframes: u32 },
     /// H.265 (libx265), 10-bit when `ten_bit`.
     H265 { ten_bit: bool },
+    /// H.264 in another pixel format (`yuv422p`, `yuv422p10le`, `yuv420p10le`: the High 4:2:2
+    /// and High 10 profiles), no B-frames.
+    H264Format { pix_fmt: &'static str },
+    /// Motion JPEG (4:2:2, as many cameras send it).
+    Mjpeg,
 }
 
 /// A clip to make.
@@ -34,6 +39,9 @@ pub struct Clip {
     pub max_kbps: u32,
     /// A 440 Hz AAC track, when set.
     pub audio: bool,
+    /// The video starts this long after the clip (and its audio) does: a server sends audio
+    /// packets first.
+    pub video_delay_ms: u32,
 }
 
 impl Clip {
@@ -48,6 +56,7 @@ impl Clip {
             video: Video::H264 { bframes: 0 },
             max_kbps: 4000 * (width * height).div_ceil(1280 * 720).max(1),
             audio: false,
+            video_delay_ms: 0,
         }
     }
 
@@ -63,8 +72,9 @@ impl Clip {
              setpts=N/{fps}/TB,noise=alls=30:allf=p[bg];\
              color=c=0x404048:size={bw}x{bh}:rate={fps}[walker];\
              [bg][walker]overlay=x='mod(t*{speed}\\,{w}+{bw})-{bw}':y={y}:shortest=1,\
-             noise=alls=8:allf=t[v]",
+             noise=alls=8:allf=t,setpts=PTS+{delay}/1000/TB[v]",
             y = h / 3,
+            delay = self.video_delay_ms,
         )
     }
 
@@ -91,14 +101,25 @@ impl Clip {
                 ])
                 .args(["-bf", &bframes.to_string()]);
             }
+            Video::H264Format { pix_fmt } => {
+                cmd.args([
+                    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", pix_fmt,
+                ])
+                .args(["-bf", "0"]);
+            }
+            Video::Mjpeg => {
+                cmd.args(["-c:v", "mjpeg", "-pix_fmt", "yuvj422p", "-q:v", "5"]);
+            }
             Video::H265 { ten_bit } => {
                 let fmt = if *ten_bit { "yuv420p10le" } else { "yuv420p" };
                 cmd.args(["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", fmt])
                     .args(["-tag:v", "hvc1", "-x265-params", "log-level=error"]);
             }
         }
-        cmd.args(["-g", &gop, "-crf", "23", "-maxrate", &max, "-bufsize", &buf])
-            .args(["-t", &self.seconds.to_string()])
+        if self.video != Video::Mjpeg {
+            cmd.args(["-g", &gop, "-crf", "23", "-maxrate", &max, "-bufsize", &buf]);
+        }
+        cmd.args(["-t", &self.seconds.to_string()])
             .arg(path)
             .stdin(Stdio::null());
         let status = cmd
@@ -114,6 +135,53 @@ impl Clip {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
         }
         Ok(path.to_path_buf())
+    }
+}
+
+/// VLC serving a clip at `rtsp://127.0.0.1:{port}/{path}` in its own process, stopped (SIGKILL)
+/// when dropped.
+pub struct VlcServer {
+    child: std::process::Child,
+    pub port: u16,
+    pub path: String,
+}
+
+impl VlcServer {
+    /// Serves `clip` at `/{path}` on a free port; returns once the port accepts connections.
+    pub fn start(clip: &Path, path: &str) -> anyhow::Result<VlcServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = vlc_command(clip, port, path)
+            .spawn()
+            .context("VLC runs (scripts/setup.sh installs it)")?;
+        let mut server = VlcServer {
+            child,
+            port,
+            path: path.to_string(),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = server.child.try_wait()? {
+                bail!("VLC exited: {status}");
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("VLC never listened on port {port}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("rtsp://127.0.0.1:{}/{}", self.port, self.path)
+    }
+}
+
+impl Drop for VlcServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -64,6 +64,20 @@ const FORMATS: &[gst_video::VideoFormat] = &[
     gst_video::VideoFormat::Abgr,
     gst_video::VideoFormat::Rgb,
     gst_video::VideoFormat::Bgr,
+    // What decoders of 10- and 12-bit streams (H.265 Main10, 4:2:2 10-bit H.264) and hardware
+    // decoders output; luma is read from its 16-bit words where it lies, with no conversion.
+    gst_video::VideoFormat::Nv16,
+    gst_video::VideoFormat::Nv24,
+    gst_video::VideoFormat::I42010le,
+    gst_video::VideoFormat::I42012le,
+    gst_video::VideoFormat::I42210le,
+    gst_video::VideoFormat::I42212le,
+    gst_video::VideoFormat::Y44410le,
+    gst_video::VideoFormat::Y44412le,
+    gst_video::VideoFormat::P01010le,
+    gst_video::VideoFormat::P012Le,
+    gst_video::VideoFormat::P016Le,
+    gst_video::VideoFormat::Gray16Le,
 ];
 
 /// Raw video in every format of [`FORMATS`], in that order.
@@ -355,9 +369,24 @@ impl VideoFilterImpl for MotionAlarm {
             if planes[0] != 0 {
                 return Err(gst::loggable_error!(CAT, "luma not in plane 0: {incaps}"));
             }
-            PixelLayout::Luma {
-                pixel_stride,
-                offset: poffset[0] as usize,
+            let depth = finfo.depth()[0];
+            if depth <= 8 {
+                PixelLayout::Luma {
+                    pixel_stride,
+                    offset: poffset[0] as usize,
+                }
+            } else if finfo.is_le() && pixel_stride >= 2 && depth <= 16 {
+                // A word per luma sample: its top 8 bits, wherever the format puts them.
+                PixelLayout::Luma16 {
+                    pixel_stride,
+                    offset: poffset[0] as usize,
+                    shift: finfo.shift()[0] + depth - 8,
+                }
+            } else {
+                return Err(gst::loggable_error!(
+                    CAT,
+                    "unsupported luma layout {incaps}"
+                ));
             }
         };
         if pixel_stride == 0 {

@@ -37,6 +37,7 @@
 //! name = "Front door"
 //! url = "rtsp://user:pass@192.0.2.10/stream1"
 //! codec = "auto"                 # auto, h264, h265 or mjpeg
+//! decoder = "auto"               # auto (hardware when usable), software, vaapi or nvdec
 //! transport = "auto"             # auto, tcp or udp
 //! priority = 0                   # for alarm_policy = "priority"
 //! enabled = true
@@ -79,6 +80,21 @@ pub enum Codec {
     H264,
     H265,
     Mjpeg,
+}
+
+/// Which decoder a camera's video goes through (`decoder` of a `[[camera]]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decoder {
+    /// A hardware decoder when GStreamer has a usable one (VA-API, then NVDEC), else software.
+    #[default]
+    Auto,
+    /// Software (libav, or GStreamer's jpegdec).
+    Software,
+    /// VA-API (GStreamer's `va` plugin, else `vaapi`); software when there is none.
+    Vaapi,
+    /// NVIDIA's NVDEC (GStreamer's `nvcodec` plugin); software when there is none.
+    Nvdec,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -270,6 +286,8 @@ pub struct CameraConfig {
     pub url: Spanned<String>,
     #[serde(default)]
     pub codec: Codec,
+    #[serde(default)]
+    pub decoder: Decoder,
     #[serde(default)]
     pub transport: Transport,
     #[serde(default)]

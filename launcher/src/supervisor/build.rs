@@ -96,6 +96,7 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         let bin = gst::parse::bin_from_description(&pipeline::camera_branch(cam, index), false)
             .with_context(|| format!("camera '{}'", cam.id()))?;
         bin.set_property("name", format!("camera{index}"));
+        note_decoder(state, index, cam, &bin);
         // A decodebin inside posts ASYNC_START each time the bin restarts: the PLAYING
         // pipeline would take it as lost state and pause, and the camera would never be
         // started again. The bin commits its own async state changes instead.
@@ -448,6 +449,32 @@ fn encode_while_watched(pad: &gst::Pad, feed: FrameFeed) {
     });
 }
 
+/// Tells the camera's state which decoder its video goes through: the one chosen for its codec,
+/// or, for `codec = "auto"`, the one decodebin takes (on every reconnection).
+fn note_decoder(
+    state: &Arc<AppState>,
+    index: usize,
+    cam: &crate::config::CameraConfig,
+    bin: &gst::Bin,
+) {
+    let chosen = pipeline::decoder_for(cam);
+    *lock(&state.cameras[index].decoder) = chosen.map(str::to_string);
+    if chosen.is_some() {
+        return;
+    }
+    let state = state.clone();
+    bin.connect_deep_element_added(move |_, _, element| {
+        let Some(factory) = element.factory() else {
+            return;
+        };
+        let klass = factory.klass();
+        let picture = klass.contains("Video") || klass.contains("Image");
+        if klass.contains("Decoder") && picture && !element.is::<gst::Bin>() {
+            *lock(&state.cameras[index].decoder) = Some(factory.name().to_string());
+        }
+    });
+}
+
 /// Whether `ev` announces a switch: a tag event with a title (a selector's camera id). Decoders
 /// send tags of their own (bitrate, codec) all the time; those are not switches.
 fn is_switch(ev: &gst::EventRef) -> bool {
@@ -457,35 +484,26 @@ fn is_switch(ev: &gst::EventRef) -> bool {
     }
 }
 
-/// Drops frames that come faster than `max_fps`; with `after_switch`, never the first frame
-/// after a switch (a title tag announces it), so a switch is never delayed.
+/// Keeps at most `max_fps` frames a second ([`crate::ratelimit`]: a stream at or under the rate
+/// keeps every frame, however jittered); with `after_switch`, never drops the first frame after
+/// a switch (a title tag announces it), so a switch is never delayed.
 fn limit_rate(src: &gst::Pad, max_fps: u32, after_switch: bool) {
-    // 90 % of the interval, so jitter in a camera that runs at exactly max_fps drops nothing.
-    let min_gap = gst::ClockTime::from_nseconds(900_000_000 / u64::from(max_fps));
-    let last: Arc<Mutex<(Option<gst::ClockTime>, bool)>> = Arc::new(Mutex::new((None, true)));
+    let limit = Mutex::new(crate::ratelimit::RateLimit::new(max_fps));
     src.add_probe(
         gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
         move |_, info| {
-            let mut last = lock(&last);
+            let mut limit = lock(&limit);
             if let Some(ev) = info.event() {
-                if matches!(ev.view(), gst::EventView::FlushStop(_))
-                    || (after_switch && is_switch(ev))
-                {
-                    last.1 = true;
+                if matches!(ev.view(), gst::EventView::FlushStop(_)) {
+                    limit.flush();
+                } else if after_switch && is_switch(ev) {
+                    limit.restart();
                 }
                 return gst::PadProbeReturn::Ok;
             }
-            let Some(pts) = info.buffer().and_then(|b| b.pts()) else {
-                return gst::PadProbeReturn::Ok;
-            };
-            match last.0 {
-                Some(prev) if !last.1 && pts.saturating_sub(prev) < min_gap => {
-                    gst::PadProbeReturn::Drop
-                }
-                _ => {
-                    *last = (Some(pts), false);
-                    gst::PadProbeReturn::Ok
-                }
+            match info.buffer().and_then(|b| b.pts()) {
+                Some(pts) if !limit.admit(pts.nseconds()) => gst::PadProbeReturn::Drop,
+                _ => gst::PadProbeReturn::Ok,
             }
         },
     );

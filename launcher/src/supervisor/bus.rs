@@ -64,7 +64,12 @@ pub(super) fn handle_message(
                     let why = "the server closed the connection";
                     camera_failed(state, running, i, FailureKind::Stalled, why);
                 }
-                _ => warn!("{text}"),
+                Some(i) => {
+                    let camera = state.cameras.get(i).map(|c| c.id.as_str()).unwrap_or("?");
+                    let element = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
+                    warn!(camera, element, "{text}");
+                }
+                None => warn!("{text}"),
             }
             false
         }

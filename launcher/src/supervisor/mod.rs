@@ -29,7 +29,7 @@ use gstcamwall::lock;
 mod build;
 mod bus;
 mod cameras;
-mod faults;
+use crate::faults;
 
 use self::build::build;
 use self::bus::handle_message;

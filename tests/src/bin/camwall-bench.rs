@@ -6,6 +6,8 @@
 //! every client in this one, all on 127.0.0.1. Prints the figures and, with `--out`, writes them
 //! as Markdown. Run it through `scripts/bench.sh`, which builds in release and installs the peers.
 
+#[path = "camwall-bench/cameras.rs"]
+mod cameras;
 #[path = "camwall-bench/mjpeg.rs"]
 mod mjpeg;
 #[path = "camwall-bench/peers.rs"]
@@ -37,7 +39,7 @@ use report::{Findings, PeerFinding, Report};
 use rig::{CamSize, Camwall, Fakecam};
 use stats::{fmt, Summary};
 
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "first-frame",
     "switch",
     "alarm",
@@ -50,6 +52,7 @@ const SECTIONS: [&str; 12] = [
     "walls",
     "grid",
     "video",
+    "cameras",
 ];
 
 /// camwall beside its peers: latency, CPU, memory and bandwidth on simulated cameras.
@@ -351,6 +354,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if wanted("video") {
         let r = rt.block_on(video::video(&exe, &p, &mut report));
         record("video", r, &mut report);
+    }
+    if wanted("cameras") {
+        let r = rt.block_on(cameras::cameras(&exe, &p, &mut report));
+        record("cameras", r, &mut report);
     }
     if wanted("startup") {
         let r = rt.block_on(sections::startup(&exe, &p, &mut report, &mut found));

@@ -172,6 +172,22 @@ impl Grid {
                     }
                 }
             }
+            PixelLayout::Luma16 { offset, shift, .. } => {
+                // Summed as words; the scale takes the bits below the top 8 away (a power of
+                // two: exact in floating point).
+                let scale = 1.0 / (run << shift) as f32;
+                for (out_row, &ro) in rows {
+                    let row = &data[ro + offset..];
+                    for (o, &co) in out_row.iter_mut().zip(&self.col_offsets) {
+                        let mut sum = 0u32;
+                        for k in 0..run {
+                            let p = co + k * ps;
+                            sum += u32::from(u16::from_le_bytes([row[p], row[p + 1]]));
+                        }
+                        *o = sum as f32 * scale;
+                    }
+                }
+            }
             PixelLayout::Rgb { r, g, b, .. } => {
                 // BT.601 luma in 8-bit fixed point (weights sum to 256).
                 let scale = 1.0 / (256 * run) as f32;

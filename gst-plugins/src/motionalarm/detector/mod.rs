@@ -59,6 +59,15 @@ pub enum PixelLayout {
     /// A luma byte per pixel, `pixel_stride` bytes apart, at byte `offset` of each pixel
     /// (1 and 0 for planar and semi-planar YUV and GRAY8, 2 and 0/1 for YUY2/UYVY).
     Luma { pixel_stride: usize, offset: usize },
+    /// A little-endian 16-bit luma word per pixel (10-, 12- and 16-bit formats: I420_10LE,
+    /// P010_10LE, GRAY16_LE...), `pixel_stride` bytes apart, at byte `offset`; its top 8 bits
+    /// are the luma the detector works with: the word shifted right by `shift` (2 for 10-bit
+    /// values in the low bits, 8 for values in the high bits).
+    Luma16 {
+        pixel_stride: usize,
+        offset: usize,
+        shift: u32,
+    },
     /// Packed RGB: byte offsets of red, green and blue inside a pixel.
     Rgb {
         pixel_stride: usize,
@@ -71,15 +80,16 @@ pub enum PixelLayout {
 impl PixelLayout {
     fn pixel_stride(self) -> usize {
         match self {
-            PixelLayout::Luma { pixel_stride, .. } | PixelLayout::Rgb { pixel_stride, .. } => {
-                pixel_stride
-            }
+            PixelLayout::Luma { pixel_stride, .. }
+            | PixelLayout::Luma16 { pixel_stride, .. }
+            | PixelLayout::Rgb { pixel_stride, .. } => pixel_stride,
         }
     }
 
     fn last_byte(self) -> usize {
         match self {
             PixelLayout::Luma { offset, .. } => offset,
+            PixelLayout::Luma16 { offset, .. } => offset + 1,
             PixelLayout::Rgb { r, g, b, .. } => r.max(g).max(b),
         }
     }
@@ -686,6 +696,9 @@ mod tests {
         Yuy2,
         /// BGRx with a tint, so the RGB weights matter.
         Bgrx,
+        /// 16-bit little-endian words: 10-bit values in the low bits (I420_10LE) when `shift`
+        /// is 2, in the high bits (P010_10LE) when it is 8.
+        Deep { shift: u32 },
     }
 
     fn fold(hash: &mut u64, word: u64) {
@@ -794,6 +807,20 @@ mod tests {
                     let layout = PixelLayout::Luma {
                         pixel_stride: 2,
                         offset: 0,
+                    };
+                    (data, w * 2, layout)
+                }
+                TestLayout::Deep { shift } => {
+                    // The 8-bit value in the word's top 8 of 10 bits, the bits below it zero:
+                    // the detector must see exactly the 8-bit picture.
+                    let data = luma
+                        .iter()
+                        .flat_map(|&v| (u16::from(v) << shift).to_le_bytes())
+                        .collect();
+                    let layout = PixelLayout::Luma16 {
+                        pixel_stride: 2,
+                        offset: 0,
+                        shift,
                     };
                     (data, w * 2, layout)
                 }
@@ -908,6 +935,19 @@ mod tests {
             assert_eq!(hash, expected, "{what}");
             // Motion, warm-up and lighting frames all occur, so every branch is covered.
             assert_eq!(counts, [21, 18, 2], "{what}");
+        }
+    }
+
+    /// 10-bit luma, in the low bits (I420_10LE) or the high bits (P010_10LE) of its word, is
+    /// analysed as its top 8 bits: the same results, bit for bit, as the 8-bit picture.
+    #[test]
+    fn deep_luma_is_analysed_as_its_eight_bit_picture() {
+        let (eight, counts) = regression_run(320, 180, TestLayout::Planar { pad: 0 }, 160, false);
+        for shift in [2, 8] {
+            for portable in [false, true] {
+                let deep = regression_run(320, 180, TestLayout::Deep { shift }, 160, portable);
+                assert_eq!(deep, (eight, counts), "shift {shift} portable {portable}");
+            }
         }
     }
 

@@ -126,7 +126,7 @@ impl Fakecam {
 /// Cameras served by VLC from a clip made with ffmpeg ([`camwall_tests::clips`]), one VLC
 /// process each, sent as they are.
 pub struct VlcCams {
-    _procs: Vec<Proc>,
+    _servers: Vec<camwall_tests::clips::VlcServer>,
     /// `(id, rtsp url)` of each camera, `clip1`...
     pub cameras: Vec<(String, String)>,
 }
@@ -134,26 +134,15 @@ pub struct VlcCams {
 impl VlcCams {
     /// `n` VLC servers of `clip`; returns once each accepts connections.
     pub fn start(clip: &Path, n: usize) -> anyhow::Result<VlcCams> {
-        let (mut procs, mut cameras) = (Vec::new(), Vec::new());
+        let (mut servers, mut cameras) = (Vec::new(), Vec::new());
         for i in 1..=n {
-            let port = free_port()?;
             let id = format!("clip{i}");
-            procs.push(Proc::spawn(
-                "vlc",
-                &mut camwall_tests::clips::vlc_command(clip, port, &id),
-            )?);
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                anyhow::ensure!(
-                    Instant::now() < deadline,
-                    "VLC on port {port} never came up"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            cameras.push((id.clone(), format!("rtsp://127.0.0.1:{port}/{id}")));
+            let server = camwall_tests::clips::VlcServer::start(clip, &id)?;
+            cameras.push((id, server.url()));
+            servers.push(server);
         }
         Ok(VlcCams {
-            _procs: procs,
+            _servers: servers,
             cameras,
         })
     }
