@@ -355,7 +355,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         let r = rt.block_on(video::video(&exe, &p, &mut report));
         record("video", r, &mut report);
     }
-    if wanted("cameras") {
+    // Only when asked for (`--only cameras`): its floor, N sessions on one VLC stream in one
+    // gst-launch-1.0, does not yet decode every session, so its ratios are not published.
+    if cli.only.iter().any(|o| o == "cameras") {
         let r = rt.block_on(cameras::cameras(&exe, &p, &mut report));
         record("cameras", r, &mut report);
     }
