@@ -342,6 +342,31 @@ pub struct Config {
 }
 
 /// Hides the password of `scheme://user:password@host/...` as `***`.
+/// Whether `url` can be a camera's: `rtsp://` or `rtsps://` and a host, no spaces, quotes,
+/// backslashes or control characters, at most 2048 bytes. The error names it, password masked.
+pub fn check_camera_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("rtsp://")
+        .or_else(|| url.strip_prefix("rtsps://"));
+    if rest.is_none_or(|r| r.is_empty() || r.starts_with('/'))
+        || url.len() > 2048
+        || url
+            .chars()
+            .any(|ch| ch.is_whitespace() || ch.is_control() || ch == '"' || ch == '\\')
+    {
+        let shown: String = mask_url(url)
+            .chars()
+            .take(100)
+            .filter(|c| !c.is_control())
+            .collect();
+        return Err(format!(
+            "'{shown}' must start with rtsp:// or rtsps://, name a host, have no spaces, quotes or \
+             control characters, and be at most 2048 bytes"
+        ));
+    }
+    Ok(())
+}
+
 pub fn mask_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_string();
@@ -567,21 +592,8 @@ impl Config {
                     format!("'{}' is used twice", cam.id()),
                 );
             }
-            let url = cam.url();
-            if !(url.starts_with("rtsp://") || url.starts_with("rtsps://"))
-                || url.len() <= "rtsp://".len()
-                || url
-                    .chars()
-                    .any(|ch| ch.is_whitespace() || ch == '"' || ch == '\\')
-            {
-                c.report(
-                    &cam.url.span(),
-                    key("url"),
-                    format!(
-                        "'{}' must start with rtsp:// or rtsps:// and have no spaces or quotes",
-                        mask_url(url)
-                    ),
-                );
+            if let Err(why) = check_camera_url(cam.url()) {
+                c.report(&cam.url.span(), key("url"), why);
             }
             if let Some(area) = &cam.motion.min_area {
                 if !(0.0..=1.0).contains(area.get_ref()) {

@@ -205,6 +205,55 @@ struct SnoozeBody {
     minutes: u32,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestBody {
+    url: String,
+}
+
+/// Camera tests running at once at most; more are answered 429.
+const MAX_CAMERA_TESTS: usize = 4;
+
+/// `POST /api/cameras/test {"url"}`: connects to a camera without adding it and answers within
+/// 5 s with what it sends or why it fails ([`crate::probe`]); passwords masked in the answer.
+async fn test_camera(
+    body: RequestBody,
+    running: Arc<tokio::sync::Semaphore>,
+) -> warp::reply::Response {
+    let url = match body
+        .complete()
+        .map(|b| serde_json::from_slice::<TestBody>(&b))
+    {
+        Ok(Ok(r)) => r.url,
+        Ok(Err(e)) => {
+            return ApiError::bad_request(format!("expected {{\"url\": \"rtsp://...\"}}: {e}"))
+                .response()
+        }
+        Err(e) => return e.response(),
+    };
+    if let Err(why) = crate::config::check_camera_url(&url) {
+        return ApiError::bad_request(why).response();
+    }
+    let Ok(_permit) = running.try_acquire_owned() else {
+        return json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            format!("{MAX_CAMERA_TESTS} camera tests are running; try again when one ends"),
+        );
+    };
+    let masked = crate::config::mask_url(&url);
+    let found = tokio::task::spawn_blocking(move || {
+        let mut found = crate::probe::probe(&url, std::time::Duration::from_secs(5));
+        found.reason = found.reason.map(|r| r.replace(&url, &masked));
+        found
+    })
+    .await;
+    match found {
+        Ok(found) => warp::reply::json(&found).into_response(),
+        Err(_) => ApiError::unavailable("test-failed", "the camera test could not run").response(),
+    }
+}
+
 /// The longest snooze: a day.
 pub const MAX_SNOOZE_MINUTES: u32 = 24 * 60;
 
@@ -364,6 +413,14 @@ pub fn routes(
             })
     };
 
+    let camera_test = {
+        let running = Arc::new(tokio::sync::Semaphore::new(MAX_CAMERA_TESTS));
+        warp::path!("api" / "cameras" / "test")
+            .and(warp::post())
+            .and(limited_body())
+            .then(move |body: RequestBody| test_camera(body, running.clone()))
+    };
+
     let wake = {
         let control = control.clone();
         warp::path!("api" / "cameras" / String / "snooze")
@@ -446,6 +503,8 @@ pub fn routes(
         .or(put_wall_selection)
         .unify()
         .or(ack)
+        .unify()
+        .or(camera_test)
         .unify()
         .or(snooze)
         .unify()
