@@ -77,7 +77,8 @@ pub fn choose_decoder(
 /// Whether this GStreamer has decoder `element` and, for a VA-API one, a render device to run
 /// it on (the `va` and `nvcodec` plugins only register decoders for devices that work).
 pub fn decoder_usable(element: &str) -> bool {
-    if gst::ElementFactory::find(element).is_none() {
+    // Idempotent; the registry is read before any pipeline exists (a description, a check).
+    if gst::init().is_err() || gst::ElementFactory::find(element).is_none() {
         return false;
     }
     if element.starts_with("va") {
@@ -99,6 +100,9 @@ pub fn decoder_for(cam: &CameraConfig) -> Option<&'static str> {
 /// that is not there. One sentence each, naming the camera.
 pub fn missing_decoders(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
+    if let Err(e) = gst::init() {
+        return vec![format!("GStreamer cannot start: {e}")];
+    }
     for cam in config.enabled_cameras() {
         let element = decoder_for(cam).unwrap_or("decodebin");
         let setting = |v: &dyn std::fmt::Debug| format!("{v:?}").to_ascii_lowercase();
@@ -114,10 +118,7 @@ pub fn missing_decoders(config: &Config) -> Vec<String> {
                 setting(&cam.codec)
             ));
         } else if matches!(cam.decoder, Decoder::Vaapi | Decoder::Nvdec)
-            && element.starts_with("avdec")
-            || element == "jpegdec"
-                && cam.decoder != Decoder::Software
-                && cam.decoder != Decoder::Auto
+            && (element.starts_with("avdec") || element == "jpegdec")
         {
             out.push(format!(
                 "camera '{}' asks for decoder = \"{}\", which this machine does not have: it \
