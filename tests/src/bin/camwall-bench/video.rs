@@ -66,17 +66,6 @@ async fn connect(url: &str) -> anyhow::Result<Socket> {
     Ok(tokio_tungstenite::connect_async(url).await?.0)
 }
 
-fn select(addr: &str, camera: &str) -> anyhow::Result<()> {
-    let res = camwall_tests::http(
-        "PUT",
-        addr,
-        "/api/selection",
-        Some(&format!("{{\"camera\":\"{camera}\"}}")),
-    )?;
-    anyhow::ensure!(res.status == 200, "PUT {camera}: HTTP {}", res.status);
-    Ok(())
-}
-
 pub async fn video(exe: &std::path::Path, p: &Params, report: &mut Report) -> anyhow::Result<()> {
     let exe2 = exe.to_path_buf();
     let cams =
@@ -492,7 +481,7 @@ async fn switches(cw: &Camwall, query: &str, n: usize) -> anyhow::Result<Vec<f64
         {}
         let t0 = Instant::now();
         let (addr, cam) = (cw.addr.clone(), id.clone());
-        let put = tokio::task::spawn_blocking(move || select(&addr, &cam));
+        let put = tokio::task::spawn_blocking(move || crate::rig::select(&addr, &cam));
         let at = frame_of(&mut ws, Some(&id)).await?;
         put.await??;
         out.push(ms_between(t0, at));
