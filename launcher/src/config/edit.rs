@@ -664,6 +664,80 @@ cameras = ["door", "yard"]   # both
         ));
     }
 
+    /// Every kind of section, with comments above, beside and between.
+    const WHOLE: &str = r#"# camwall for the warehouse
+# (kept by facilities)
+
+[server]
+listen = "127.0.0.1:8080"   # loopback
+allowed_origins = ["https://wall.example.com"]
+
+[stream]
+jpeg_quality = 75
+# a narrower picture for the old screens
+max_width = 960
+
+[selector]
+alarm_hold_ms = 8000   # long enough to look
+
+[reconnect]
+initial_ms = 500
+
+[[camera]]
+id = "dock"   # loading dock
+name = "Dock"
+url = "rtsp://viewer:pw@192.0.2.20/h264"
+codec = "h264"
+priority = 2
+[camera.motion]
+threshold = 30
+zones = "ignore:0,0,1,0.08"   # the clock
+
+# the gate, on the sub-stream
+[[camera]]
+id = "gate"
+url = "rtsp://192.0.2.21/sub"
+transport = "tcp"
+
+[[wall]]
+id = "guard"
+name = "Guard desk"
+cameras = ["dock", "gate"]
+
+[[user]]
+name = "night"
+token = "night-shift-token"
+role = "operator"
+
+[history]
+file = "/var/lib/camwall/events.jsonl"
+"#;
+
+    #[test]
+    fn the_whole_file_round_trips_with_its_comments() {
+        let (_dir, file) = temp_file(WHOLE);
+        // As it is.
+        let (config, ()) = file.edit(|_| Ok(())).unwrap();
+        assert_eq!(config.cameras.len(), 2);
+        assert_eq!(std::fs::read_to_string(file.path()).unwrap(), WHOLE);
+        // A camera added and removed again leaves the file byte for byte.
+        let yard = json(serde_json::json!({"id": "yard", "url": "rtsp://192.0.2.22/s",
+                                           "motion": {"threshold": 20}}));
+        file.edit(|doc| add_camera(doc, &yard)).unwrap();
+        file.edit(|doc| remove_camera(doc, "yard")).unwrap();
+        assert_eq!(std::fs::read_to_string(file.path()).unwrap(), WHOLE);
+        // A value set to what it is, and a masked password sent back, change nothing.
+        let same = json(serde_json::json!({"priority": 2, "url": "rtsp://viewer:***@192.0.2.20/h264"}));
+        file.edit(|doc| update_camera(doc, "dock", &same)).unwrap();
+        assert_eq!(std::fs::read_to_string(file.path()).unwrap(), WHOLE);
+        // A changed value keeps its comment.
+        let other = json(serde_json::json!({"motion": {"zones": "ignore:0,0,1,0.1"}}));
+        file.edit(|doc| update_camera(doc, "dock", &other)).unwrap();
+        let text = std::fs::read_to_string(file.path()).unwrap();
+        assert!(text.contains("zones = \"ignore:0,0,1,0.1\"   # the clock"), "{text}");
+        assert_eq!(text.lines().count(), WHOLE.lines().count());
+    }
+
     #[test]
     fn edits_from_many_threads_all_land() {
         let (_dir, file) = temp_file(FILE);

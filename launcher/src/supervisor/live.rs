@@ -114,19 +114,28 @@ pub(super) fn apply_config(
         if ids(&list) != ids_before[position] {
             applied.walls.push(runtime.id.clone());
         }
-        // A wall whose user's choice went away comes back to its first camera.
+        // A wall whose user's choice went away comes back to its first camera; one whose choice
+        // was rebuilt chooses its new pad (the selector let go of the old one).
         let choice = runtime.selection().user_choice;
-        if choice
+        let kept = choice
             .as_deref()
-            .is_none_or(|c| state.camera_index(c).is_none_or(|i| !runtime.has(i)))
-        {
-            let first = list.first().and_then(|&i| state.cameras.get(i));
-            let id = first.map(|c| c.id.clone());
-            runtime.update_selection(&state.cameras, |s| s.user_choice = id.clone());
-            if let (Some(r), Some(&i)) = (running.as_deref(), list.first()) {
-                if let Some(pad) = r.walls[position].pad(i) {
-                    r.walls[position].selector.set_property("selected-pad", pad);
-                }
+            .and_then(|c| state.camera_index(c))
+            .filter(|&i| runtime.has(i));
+        let target = match kept {
+            Some(i) => choice
+                .as_ref()
+                .is_some_and(|c| applied.changed.contains(c))
+                .then_some(i),
+            None => {
+                let first = list.first().copied();
+                let id = first.and_then(|i| state.cameras.get(i)).map(|c| c.id.clone());
+                runtime.update_selection(&state.cameras, |s| s.user_choice = id);
+                first
+            }
+        };
+        if let (Some(r), Some(i)) = (running.as_deref(), target) {
+            if let Some(pad) = r.walls[position].pad(i) {
+                r.walls[position].selector.set_property("selected-pad", pad);
             }
         }
     }
