@@ -525,6 +525,8 @@ export class CameraAdmin {
     this.dialog.hidden = true;
     this.editing = undefined;
     this.testSeq++;
+    // What was typed (a new password among it) does not stay in the page.
+    this.writeForm(formOf(null));
     const back = this.returnFocus;
     this.returnFocus = null;
     if (back && back.isConnected && back.focus) back.focus();
