@@ -251,6 +251,38 @@ describe('the cameras screen', () => {
     }
   });
 
+  test('the form sends a new camera\'s choices and an edit\'s changes only', async () => {
+    const page = await openPage(browser, camwall.base, ADMIN);
+    const out = await page.evaluate(async () => {
+      const m = await import('/model.js');
+      const entry = m.normEntry({
+        id: 'door', name: 'Front door', url: 'rtsp://u:***@192.0.2.10/s1', codec: 'h264', decoder: 'auto',
+        transport: 'tcp', priority: 2, enabled: true, motion: { threshold: 30, analysis_width: 200, zones: 'ignore:0,0,1,0.1' }, walls: ['lobby'],
+      });
+      const fresh = { ...m.formOf(null), id: ' gate ', url: 'rtsp://192.0.2.11/s1' };
+      const edited = m.formOf(entry);
+      edited.name = '';
+      edited.transport = 'auto';
+      edited.motion_enabled = false;
+      edited.motion.threshold = '';
+      const bad = { ...m.formOf(entry), priority: 'high', motion: { ...m.formOf(entry).motion, min_area: '1/2' } };
+      return {
+        fresh: m.cameraBody(fresh, null),
+        unchanged: m.cameraBody(m.formOf(entry), entry),
+        edited: m.cameraBody(edited, entry),
+        bad: m.cameraBody(bad, entry).errors.map((e) => e.field),
+      };
+    });
+    assert.deepEqual(out.fresh, { body: { id: 'gate', url: 'rtsp://192.0.2.11/s1' }, errors: [] }, 'defaults unsaid');
+    assert.deepEqual(out.unchanged.body, {}, 'nothing changed, nothing sent (the masked password included)');
+    assert.deepEqual(out.edited.body, {
+      name: null, transport: null,
+      motion: { threshold: null, analysis_width: 200, zones: 'ignore:0,0,1,0.1', enabled: false },
+    }, 'emptied: back to the default; the motion keys the form does not show kept');
+    assert.deepEqual(out.bad, ['priority', 'motion.min_area']);
+    await page.close();
+  });
+
   test('operators and viewers get no cameras screen, and camwall refuses them its API', async () => {
     for (const [role, token] of [['operator', OPERATOR], ['viewer', VIEWER]]) {
       const page = await openPage(browser, camwall.base, token, { query: '&screen=cameras' });

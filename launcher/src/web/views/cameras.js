@@ -403,6 +403,7 @@ export class CameraAdmin {
       setAttr(li, 'data-state', state);
       setText(p.name, e.name || e.id);
       setText(p.id, e.id);
+      p.id.hidden = (e.name || e.id) === e.id;
       setText(p.st, text);
       setAttr(p.st, 'title', tip);
       setText(p.url, e.url);
@@ -662,7 +663,8 @@ export class CameraAdmin {
     const label = e.name || e.id;
     byId('camconfirm-title').textContent = 'Remove ' + label + '?';
     const walls = e.walls.length ? ' It goes from the walls that list it (' + e.walls.join(', ') + ').' : '';
-    byId('camconfirm-detail').textContent = label + ' (' + e.id + ', ' + e.url + ') goes from the configuration file; ' +
+    byId('camconfirm-detail').textContent = label + (label !== e.id ? ' (' + e.id + ')' : '') + ' at ' + e.url +
+      ' goes from the configuration file; ' +
       'the other cameras and the walls go on.' + walls + ' camwall keeps the previous file beside it.';
     this.confirmError.textContent = '';
     const yes = /** @type {HTMLButtonElement} */ (byId('camconfirm-yes'));
