@@ -271,6 +271,7 @@ describe('the cameras screen', () => {
         unchanged: m.cameraBody(m.formOf(entry), entry),
         edited: m.cameraBody(edited, entry),
         bad: m.cameraBody(bad, entry).errors.map((e) => e.field),
+        moved: m.cameraBody({ ...m.formOf(entry), url: 'rtsp://u:***@192.0.2.99/s1' }, entry).errors.map((e) => e.field),
       };
     });
     assert.deepEqual(out.fresh, { body: { id: 'gate', url: 'rtsp://192.0.2.11/s1' }, errors: [] }, 'defaults unsaid');
@@ -280,6 +281,7 @@ describe('the cameras screen', () => {
       motion: { threshold: null, analysis_width: 200, zones: 'ignore:0,0,1,0.1', enabled: false },
     }, 'emptied: back to the default; the motion keys the form does not show kept');
     assert.deepEqual(out.bad, ['priority', 'motion.min_area']);
+    assert.deepEqual(out.moved, ['url'], 'a changed address with the password still *** is not sent');
     await page.close();
   });
 

@@ -277,6 +277,20 @@ export function readNumber(text, kind) {
 
 /** @typedef {{field: string, message: string}} FieldError */
 
+/** Why an address still masked but otherwise changed is not sent. */
+export const MASKED_CHANGED = 'camwall keeps the stored password (***) only with the address saved; ' +
+  'for a changed address, type the password in place of ***';
+
+/**
+ * Whether `url` keeps the masked password of a camera whose address was otherwise changed:
+ * camwall would take `***` for the password (it keeps the stored one only for the very address
+ * it gave).
+ * @param {string} url @param {CameraEntry | null} orig
+ */
+export function maskedElsewhere(url, orig) {
+  return !!orig && url.includes(':***@') && url !== orig.url;
+}
+
 /**
  * The request body for the form: every setting for a new camera (defaults left out, so the file
  * says only what was chosen); for an edit, only what changed (`null`: back to the default). The
@@ -299,6 +313,7 @@ export function cameraBody(f, orig) {
     body.id = id;
   }
   if (!url) errors.push({ field: 'url', message: 'the camera\u2019s address is needed: rtsp://...' });
+  else if (maskedElsewhere(url, orig)) errors.push({ field: 'url', message: MASKED_CHANGED });
   if (!orig || url !== before.url) body.url = url;
   if (name !== before.name) body.name = name || null;
   for (const k of /** @type {const} */ (['codec', 'decoder', 'transport'])) {

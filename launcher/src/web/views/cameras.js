@@ -12,7 +12,8 @@
 // kept as typed.
 
 import {
-  CAMERA_CHOICES, MOTION_KEYS, cameraBody, formOf, normCamera, normEntry, normTest, testText,
+  CAMERA_CHOICES, MASKED_CHANGED, MOTION_KEYS, cameraBody, formOf, maskedElsewhere, normCamera, normEntry, normTest,
+  testText,
 } from '../model.js';
 
 /** @typedef {import('../model.js').Model} Model */
@@ -630,6 +631,7 @@ export class CameraAdmin {
   async testForm() {
     const url = this.input('url').value.trim();
     if (!url) { this.setFieldError('url', 'type the camera\u2019s address first: rtsp://...'); this.input('url').focus(); return; }
+    if (maskedElsewhere(url, this.editing || null)) { this.setFieldError('url', MASKED_CHANGED); this.input('url').focus(); return; }
     this.setFieldError('url', '');
     const seq = ++this.testSeq;
     this.testBtn.disabled = true;
