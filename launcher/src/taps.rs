@@ -77,9 +77,9 @@ impl CameraTaps {
 /// `camera_of` finds the camera whose bin holds an object. A decoding bin's own messages (a
 /// decodebin's "Delayed linking failed", its missing plugins) are not decode errors unless they
 /// say so (a `StreamError::Decode`).
-pub(crate) fn count_decode_error<'a>(
+pub(crate) fn count_decode_error<T: std::ops::Deref<Target = CameraTaps>>(
     msg: &gst::Message,
-    taps_of: impl Fn(&gst::Object) -> Option<&'a CameraTaps>,
+    taps_of: impl Fn(&gst::Object) -> Option<T>,
 ) {
     let error = match msg.view() {
         gst::MessageView::Error(e) => e.error(),

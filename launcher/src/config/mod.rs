@@ -110,7 +110,7 @@ pub enum Transport {
 /// `selector.alarm_policy`: the element's own type, read by its nick.
 pub use gstcamwall::alarmselector::AlarmPolicy;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: Spanned<String>,
@@ -143,7 +143,7 @@ pub fn valid_origin(origin: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.:[]".contains(c))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StreamConfig {
     pub jpeg_quality: Spanned<u32>,
@@ -199,7 +199,7 @@ impl Default for StreamConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SelectorConfig {
     pub alarm_override: bool,
@@ -232,7 +232,7 @@ impl Default for SelectorConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReconnectConfig {
     pub initial_ms: Spanned<u32>,
