@@ -234,6 +234,8 @@ export class CameraAdmin {
     this.saving = false;
     /** bumps with every form test, so an old answer never overwrites a newer one */
     this.testSeq = 0;
+    /** whether the line above the form only points at the fields marked */
+    this.errorOnlyPoints = false;
     /** @type {HTMLElement | null} where the focus goes back when a dialog closes */
     this.returnFocus = null;
     /** @type {Promise<void> | null} */
@@ -262,6 +264,11 @@ export class CameraAdmin {
     this.form.addEventListener('input', (e) => {
       const field = /** @type {HTMLElement} */ (e.target).closest('.field');
       if (field) this.setFieldError(/** @type {string} */ (field.getAttribute('data-field')), '');
+      // The line that only pointed at the marked fields goes with the last of them.
+      if (this.errorOnlyPoints && !this.form.querySelector('.field.invalid')) {
+        this.formError.textContent = '';
+        this.errorOnlyPoints = false;
+      }
     });
     byId('camconfirm-yes').addEventListener('click', () => { this.remove(); });
     byId('camconfirm-no').addEventListener('click', () => this.closeConfirm());
@@ -358,7 +365,8 @@ export class CameraAdmin {
     if (c.state === 'live') {
       let text = 'live';
       if (typeof c.width === 'number' && typeof c.height === 'number') text += ' \u00b7 ' + c.width + '\u00d7' + c.height;
-      if (typeof c.fps === 'number') text += ' \u00b7 ' + (Math.round(c.fps * 10) / 10) + ' fps';
+      // A camera just started has no rate yet.
+      if (typeof c.fps === 'number' && c.fps > 0) text += ' \u00b7 ' + (Math.round(c.fps * 10) / 10) + ' fps';
       const dec = /** @type {Record<string, unknown>} */ (c).decoder;
       return { state: 'live', text, tip: typeof dec === 'string' ? 'decoded by ' + dec : '' };
     }
@@ -471,6 +479,7 @@ export class CameraAdmin {
   clearErrors() {
     for (const f of this.form.querySelectorAll('.field')) this.setFieldError(/** @type {string} */ (f.getAttribute('data-field')), '');
     this.formError.textContent = '';
+    this.errorOnlyPoints = false;
   }
 
   /** @param {string} name @returns {HTMLInputElement} */
@@ -513,6 +522,10 @@ export class CameraAdmin {
     this.testOut.removeAttribute('data-kind');
     this.testBtn.disabled = false;
     this.writeForm(formOf(e));
+    byId('cf-url-hint').textContent = e && e.url.includes(':***@')
+      ? 'The password shows as ***. Left so, with the address unchanged, camwall keeps the stored one; ' +
+        'to change the address, type the password in place of ***.'
+      : 'rtsp://user:password@host/path, as the camera\u2019s manual gives it. Once saved, the password shows only as ***.';
     const idField = /** @type {HTMLElement} */ (this.fieldEl('id'));
     idField.hidden = !!e;
     this.formTitle.textContent = e ? 'Edit ' + (e.name || e.id) + ' (' + e.id + ')' : 'Add a camera';
@@ -577,7 +590,8 @@ export class CameraAdmin {
       general.push((r.error || 'refused') + (r.status ? ' (' + r.status + ')' : ''));
     }
     let text = general.join(' ');
-    if (marked && !general.length) text = 'Not saved: ' + (marked === 1 ? 'see the field marked below.' : 'see the ' + marked + ' fields marked below.');
+    this.errorOnlyPoints = !!marked && !general.length;
+    if (this.errorOnlyPoints) text = 'Not saved: ' + (marked === 1 ? 'see the field marked below.' : 'see the ' + marked + ' fields marked below.');
     else if (marked) text = 'Not saved. ' + text;
     this.formError.textContent = text;
     if (first !== null) {
