@@ -721,4 +721,3 @@ export class CameraAdmin {
     this.o.onChanged();
   }
 }
-
