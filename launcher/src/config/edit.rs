@@ -721,20 +721,26 @@ file = "/var/lib/camwall/events.jsonl"
         assert_eq!(config.cameras.len(), 2);
         assert_eq!(std::fs::read_to_string(file.path()).unwrap(), WHOLE);
         // A camera added and removed again leaves the file byte for byte.
-        let yard = json(serde_json::json!({"id": "yard", "url": "rtsp://192.0.2.22/s",
-                                           "motion": {"threshold": 20}}));
+        let yard = json(
+            serde_json::json!({"id": "yard", "url": "rtsp://192.0.2.22/s",
+                                           "motion": {"threshold": 20}}),
+        );
         file.edit(|doc| add_camera(doc, &yard)).unwrap();
         file.edit(|doc| remove_camera(doc, "yard")).unwrap();
         assert_eq!(std::fs::read_to_string(file.path()).unwrap(), WHOLE);
         // A value set to what it is, and a masked password sent back, change nothing.
-        let same = json(serde_json::json!({"priority": 2, "url": "rtsp://viewer:***@192.0.2.20/h264"}));
+        let same =
+            json(serde_json::json!({"priority": 2, "url": "rtsp://viewer:***@192.0.2.20/h264"}));
         file.edit(|doc| update_camera(doc, "dock", &same)).unwrap();
         assert_eq!(std::fs::read_to_string(file.path()).unwrap(), WHOLE);
         // A changed value keeps its comment.
         let other = json(serde_json::json!({"motion": {"zones": "ignore:0,0,1,0.1"}}));
         file.edit(|doc| update_camera(doc, "dock", &other)).unwrap();
         let text = std::fs::read_to_string(file.path()).unwrap();
-        assert!(text.contains("zones = \"ignore:0,0,1,0.1\"   # the clock"), "{text}");
+        assert!(
+            text.contains("zones = \"ignore:0,0,1,0.1\"   # the clock"),
+            "{text}"
+        );
         assert_eq!(text.lines().count(), WHOLE.lines().count());
     }
 

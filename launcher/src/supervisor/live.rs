@@ -128,7 +128,9 @@ pub(super) fn apply_config(
                 .then_some(i),
             None => {
                 let first = list.first().copied();
-                let id = first.and_then(|i| state.cameras.get(i)).map(|c| c.id.clone());
+                let id = first
+                    .and_then(|i| state.cameras.get(i))
+                    .map(|c| c.id.clone());
                 runtime.update_selection(&state.cameras, |s| s.user_choice = id);
                 first
             }
