@@ -134,7 +134,7 @@ mod tests {
             on_b,
         );
         count_decode_error(&error(&decodebin), on_b);
-        count_decode_error(&error(&decoder), |_| None);
+        count_decode_error(&error(&decoder), |_| None::<&CameraTaps>);
         count_decode_error(&gst::message::Eos::builder().src(&decoder).build(), on_b);
         assert_eq!(a.decode_errors(), 0);
         assert_eq!(b.decode_errors(), 3);

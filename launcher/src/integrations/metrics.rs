@@ -130,10 +130,8 @@ impl Metrics {
 
     fn on_event(&self, state: &AppState, event: &Event, pending: &mut Option<(String, u64)>) {
         match event.message() {
-            Message::Alarm(a) if a.active => {
-                if state.camera_index(&a.camera).is_some() {
-                    *lock(&self.alarms).entry(a.camera.to_string()).or_default() += 1;
-                }
+            Message::Alarm(a) if a.active && state.camera_index(&a.camera).is_some() => {
+                *lock(&self.alarms).entry(a.camera.to_string()).or_default() += 1;
             }
             // The first wall's switches (what `camwall_switches_total` counted before walls).
             Message::Switch(s) if s.wall.as_deref().is_none_or(|w| w == state.main_wall().id) => {

@@ -127,9 +127,9 @@ enum Outcome {
 }
 
 impl Editor {
-    fn file(&self) -> Result<&ConfigFile, warp::reply::Response> {
+    fn file(&self) -> Result<&ConfigFile, ApiError> {
         self.state.config_file.get().ok_or_else(|| {
-            json_error(
+            ApiError::new(
                 StatusCode::CONFLICT,
                 "no-config-file",
                 "camwall runs without a configuration file (the demo): there is nothing to edit",
@@ -148,7 +148,7 @@ impl Editor {
     ) -> warp::reply::Response {
         let file = match self.file() {
             Ok(_) => self.state.clone(),
-            Err(answer) => return answer,
+            Err(answer) => return answer.response(),
         };
         let Ok(_queued) = self.waiting.clone().try_acquire_owned() else {
             return json_error(
@@ -217,12 +217,12 @@ fn walls_listing(state: &AppState, id: &str) -> Vec<String> {
 }
 
 /// The body as a JSON object, or the answer that says why it is not one.
-fn object(body: RequestBody) -> Result<Map<String, Json>, warp::reply::Response> {
-    let bytes = body.complete().map_err(|e| e.response())?;
+fn object(body: RequestBody) -> Result<Map<String, Json>, ApiError> {
+    let bytes = body.complete()?;
     match serde_json::from_slice::<Json>(&bytes) {
         Ok(Json::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::bad_request("expected a JSON object").response()),
-        Err(e) => Err(ApiError::bad_request(format!("not JSON: {e}")).response()),
+        Ok(_) => Err(ApiError::bad_request("expected a JSON object")),
+        Err(e) => Err(ApiError::bad_request(format!("not JSON: {e}"))),
     }
 }
 
@@ -286,7 +286,7 @@ pub(super) fn routes(
                 async move {
                     let state = match editor.file() {
                         Ok(_) => editor.state.clone(),
-                        Err(answer) => return answer,
+                        Err(answer) => return answer.response(),
                     };
                     let read = tokio::task::spawn_blocking(move || {
                         let file = state.config_file.get().expect("checked above");
@@ -322,7 +322,7 @@ pub(super) fn routes(
                 async move {
                     let fields = match object(body) {
                         Ok(f) => f,
-                        Err(answer) => return answer,
+                        Err(answer) => return answer.response(),
                     };
                     // The new camera's errors are those of the section after the last.
                     let section = editor.file().ok().and_then(|f| section_of(f, None));
@@ -345,7 +345,7 @@ pub(super) fn routes(
                 async move {
                     let fields = match object(body) {
                         Ok(f) => f,
-                        Err(answer) => return answer,
+                        Err(answer) => return answer.response(),
                     };
                     let section = editor.file().ok().and_then(|f| section_of(f, Some(&id)));
                     editor
@@ -384,7 +384,7 @@ pub(super) fn routes(
                 async move {
                     let fields = match object(body) {
                         Ok(f) => f,
-                        Err(answer) => return answer,
+                        Err(answer) => return answer.response(),
                     };
                     editor
                         .run(None, false, move |file| {
@@ -404,7 +404,7 @@ pub(super) fn routes(
                 let editor = editor.clone();
                 async move {
                     if let Err(answer) = editor.file() {
-                        return answer;
+                        return answer.response();
                     }
                     editor
                         .run(None, false, move |file| {
