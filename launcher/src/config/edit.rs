@@ -302,7 +302,12 @@ fn set_camera_fields(
                             m.remove(k);
                         }
                         v => {
-                            m.insert(k, Item::Value(to_toml(k, v)?));
+                            // The comment beside the value it replaces stays.
+                            let mut value = to_toml(k, v)?;
+                            if let Some(old) = m.get(k).and_then(Item::as_value) {
+                                *value.decor_mut() = old.decor().clone();
+                            }
+                            m.insert(k, Item::Value(value));
                         }
                     }
                 }
