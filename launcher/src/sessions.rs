@@ -72,6 +72,18 @@ impl Sessions {
         lock(&self.live).retain(|_, (who, _)| &*who.name != name);
     }
 
+    /// Keeps each session whose user `now` still knows, as who `now` says they are (a role
+    /// changed); ends the others.
+    pub fn follow(&self, now: impl Fn(&Identity) -> Option<Identity>) {
+        lock(&self.live).retain(|_, (who, _)| match now(who) {
+            Some(next) => {
+                *who = next;
+                true
+            }
+            None => false,
+        });
+    }
+
     pub fn len(&self) -> usize {
         lock(&self.live).len()
     }
@@ -107,6 +119,23 @@ mod tests {
         s.close_all_of("bob");
         assert!(s.lookup(&b).is_none());
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn sessions_follow_their_users_roles_and_end_with_them() {
+        let s = Sessions::default();
+        let ann = s.open(who("ann")).unwrap();
+        let bob = s.open(who("bob")).unwrap();
+        s.follow(|w| match &*w.name {
+            "ann" => Some(Identity {
+                name: w.name.clone(),
+                role: Role::Viewer,
+            }),
+            _ => None,
+        });
+        assert_eq!(s.lookup(&ann).unwrap().role, Role::Viewer);
+        assert!(s.lookup(&bob).is_none());
+        assert_eq!(s.len(), 1);
     }
 
     #[test]

@@ -365,6 +365,9 @@ pub struct AppState {
     pub cameras: Cameras,
     /// Never empty: a configuration without `[[wall]]` has the one wall `main`.
     pub walls: Vec<WallRuntime>,
+    /// Who may use camwall: `server.token` and the `[[user]]`s, as the file has them now (the
+    /// guard of every route reads them at each request; see [`AppState::follow_users`]).
+    pub credentials: gstcamwall::http::CredentialSet,
     /// Signed-in pages.
     pub sessions: Arc<crate::sessions::Sessions>,
     /// The file camwall runs from, which the API's edits change (none for the demo).
@@ -414,6 +417,7 @@ impl AppState {
             })
             .collect();
         Arc::new(AppState {
+            credentials: gstcamwall::http::CredentialSet::new(config.credentials()),
             config,
             cameras,
             walls,
@@ -422,6 +426,32 @@ impl AppState {
             edits: Default::default(),
             events: EventBus::default(),
         })
+    }
+
+    /// Makes `config`'s users (and `server.token`) the ones camwall accepts from the next
+    /// request on. A user who is gone, or whose token changed, is signed out of every page; a
+    /// user whose role changed keeps their pages with the new role. Answers the names of the
+    /// users whose access changed.
+    pub fn follow_users(&self, config: &crate::config::Config) -> Vec<String> {
+        let next = config.credentials();
+        let before = self.credentials.replace(next.clone());
+        let find = |all: &[gstcamwall::http::Credential], name: &str| {
+            all.iter().find(|c| &*c.identity.name == name).cloned()
+        };
+        let mut changed: Vec<String> = before
+            .iter()
+            .chain(&next)
+            .map(|c| c.identity.name.to_string())
+            .filter(|name| find(&before, name) != find(&next, name))
+            .collect();
+        changed.sort();
+        changed.dedup();
+        self.sessions.follow(|who| {
+            let now = find(&next, &who.name)?;
+            let then = find(&before, &who.name)?;
+            (now.token == then.token).then_some(now.identity)
+        });
+        changed
     }
 
     /// The first wall: the one `/ws`, `/mjpeg`, `/snapshot.jpg` and `/api/selection` mean.

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
-  artifacts, axeViolations, camwallConfig, FAKECAM_ZONES, launchBrowser, startCamwall, startFakecam, waitUntil,
+  artifacts, assertAccessible, camwallConfig, FAKECAM_ZONES, launchBrowser, startCamwall, startFakecam, waitUntil,
 } from './support.mjs';
 
 const T = 20_000;
@@ -29,11 +29,6 @@ const SECRET = 's3cret-pw';
 
 fs.mkdirSync(artifacts, { recursive: true });
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `cameras-${name}.png`) });
-
-async function assertAccessible(page, what) {
-  const found = await axeViolations(page);
-  assert.deepEqual(found, [], `axe-core on ${what}`);
-}
 
 /** A page of camwall's with `token`, its errors collected. */
 async function openPage(browser, base, token, { width = 1366, height = 768, query = '', hash = '' } = {}) {
@@ -289,7 +284,9 @@ describe('the cameras screen', () => {
         unchanged: m.cameraBody(m.formOf(entry), entry),
         edited: m.cameraBody(edited, entry),
         bad: m.cameraBody(bad, entry).errors.map((e) => e.field),
-        moved: m.cameraBody({ ...m.formOf(entry), url: 'rtsp://u:***@192.0.2.99/s1' }, entry).errors.map((e) => e.field),
+        moved: m.cameraBody({ ...m.formOf(entry), url: 'rtsp://u:***@192.0.2.99/s1' }, entry),
+        otherUser: m.cameraBody({ ...m.formOf(entry), url: 'rtsp://v:***@192.0.2.10/s1' }, entry).errors.map((e) => e.field),
+        freshMasked: m.cameraBody({ ...fresh, url: 'rtsp://u:***@192.0.2.11/s1' }, null).errors.map((e) => e.field),
       };
     });
     assert.deepEqual(out.fresh, { body: { id: 'gate', url: 'rtsp://192.0.2.11/s1' }, errors: [] }, 'defaults unsaid');
@@ -299,7 +296,10 @@ describe('the cameras screen', () => {
       motion: { threshold: null, analysis_width: 200, zones: 'ignore:0,0,1,0.1', enabled: false },
     }, 'emptied: back to the default; the motion keys the form does not show kept');
     assert.deepEqual(out.bad, ['priority', 'motion.min_area']);
-    assert.deepEqual(out.moved, ['url'], 'a changed address with the password still *** is not sent');
+    assert.deepEqual(out.moved, { body: { url: 'rtsp://u:***@192.0.2.99/s1' }, errors: [] },
+      'a new host with the password still ***: sent, camwall keeps the stored password');
+    assert.deepEqual(out.otherUser, ['url'], 'another user with the password still *** is not sent');
+    assert.deepEqual(out.freshMasked, ['url'], 'a new camera has no stored password to keep');
     await page.close();
   });
 

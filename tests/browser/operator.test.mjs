@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  artifacts, axeViolations, camwallConfig, launchBrowser, startCamwall, startFakecam, tileStamps, waitUntil,
+  artifacts, assertAccessible, camwallConfig, launchBrowser, startCamwall, startFakecam, tileStamps, waitUntil,
 } from './support.mjs';
 
 const T = 20_000;
@@ -34,11 +34,6 @@ function drawOf(page, camera, since, what) {
 const anyDraw = (page) => waitUntil('the wall paints a stamped frame', T,
   () => page.evaluate(() => window.__draws.some((d) => d.camera !== null)));
 const perfNow = (page) => page.evaluate(() => performance.now());
-
-async function assertAccessible(page, what) {
-  const found = await axeViolations(page);
-  assert.deepEqual(found, [], `axe-core on ${what}`);
-}
 
 describe('the operator page at every size', () => {
   let fakecam; let camwall; let browser; let phone;

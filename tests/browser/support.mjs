@@ -3,6 +3,7 @@
 // What the browser tests start: `camwall fakecam`, `camwall run` and headless Chromium (Debian's
 // `chromium`, driven by playwright-core), all on 127.0.0.1, and stopped again even when a test fails.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -30,6 +31,11 @@ export function camwallBin() {
     throw new Error(`no camwall binary (tried ${candidates.join(', ')}); run cargo build --release -p camwall`);
   }
   return found;
+}
+
+// Fails when axe-core finds a serious or critical violation in the page as it is now.
+export async function assertAccessible(page, what) {
+  assert.deepEqual(await axeViolations(page), [], `axe-core on ${what}`);
 }
 
 const children = new Set();

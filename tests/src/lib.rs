@@ -144,9 +144,19 @@ fn grey_frame(sample: &gst::Sample) -> anyhow::Result<GreyFrame> {
 pub struct HttpResponse {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The response's headers, names in lower case.
+    pub headers: Vec<(String, String)>,
 }
 
 impl HttpResponse {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn json(&self) -> anyhow::Result<serde_json::Value> {
         Ok(serde_json::from_slice(&self.body)?)
     }
@@ -210,8 +220,17 @@ fn send(
     }
     let res = req.send()?;
     let status = res.status().as_u16();
+    let headers = res
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
     let body = res.bytes()?.to_vec();
-    Ok(HttpResponse { status, body })
+    Ok(HttpResponse {
+        status,
+        body,
+        headers,
+    })
 }
 
 /// A free port on 127.0.0.1 below the ephemeral range, so that no socket the system numbers

@@ -562,3 +562,223 @@ fn bad_input_and_request_storms_get_4xx_and_change_nothing() {
         camera(&addr, "cam1")
     );
 }
+
+#[test]
+fn users_and_their_roles_change_at_the_next_request() {
+    camwall_tests::init();
+    let dir = tempfile::tempdir().unwrap();
+    let (_cams, rtsp) = fakecam(1);
+    let port = free_port();
+    let file = site_file(dir.path(), port, rtsp);
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(
+        "\n# Who may use the wall.\n\
+         [[user]]\n\
+         name = \"ada\"   # the site's admin\n\
+         token = \"admin-token-1\"\n\
+         role = \"admin\"\n\
+         \n\
+         [[user]]\n\
+         name = \"val\"\n\
+         token = \"viewer-token\"\n\
+         role = \"viewer\"\n",
+    );
+    std::fs::write(&file, &text).unwrap();
+    let (_camwall, addr) = camwall(&file, port);
+    let send = |method: &str, path: &str, headers: &[(&str, &str)], body: Option<Value>| {
+        let body = body.map(|b| b.to_string());
+        camwall_tests::http_with_headers(method, &addr, path, headers, body.as_deref())
+            .expect("camwall answers")
+    };
+    let call = |method: &str, path: &str, token: &str, body: Option<Value>| {
+        let bearer = format!("Bearer {token}");
+        let res = send(method, path, &[("Authorization", &bearer)], body);
+        (res.status, res.json().unwrap_or(Value::Null))
+    };
+    let admin = "admin-token-1";
+    let select = |token: &str| {
+        call(
+            "PUT",
+            "/api/selection",
+            token,
+            Some(json!({"camera": "cam1"})),
+        )
+        .0
+    };
+    let live = wait_for(Duration::from_secs(15), || {
+        let (_, all) = call("GET", "/api/cameras", admin, None);
+        (all[0]["state"] == "live").then_some(())
+    });
+    assert!(live.is_some(), "cam1 is live");
+
+    // The users as the API lists them: names and roles, never a token; for admins only.
+    let (status, users) = call("GET", "/api/users", admin, None);
+    assert_eq!(status, 200);
+    assert_eq!(
+        users,
+        json!([{"name": "ada", "role": "admin"}, {"name": "val", "role": "viewer"}])
+    );
+    assert_eq!(call("GET", "/api/users", "viewer-token", None).0, 403);
+    assert_eq!(select("viewer-token"), 403);
+
+    // Val's page, signed in with the token.
+    let login = send(
+        "POST",
+        "/api/login",
+        &[],
+        Some(json!({"token": "viewer-token"})),
+    );
+    assert_eq!(login.status, 200);
+    let cookie = login
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let page = |method: &str, path: &str, body: Option<Value>| {
+        send(method, path, &[("Cookie", &cookie)], body).status
+    };
+    assert_eq!(
+        page("PUT", "/api/selection", Some(json!({"camera": "cam1"}))),
+        403
+    );
+
+    // Promoted: the token and the page signed in with it may choose at once.
+    let (status, body) = call(
+        "PUT",
+        "/api/users/val",
+        admin,
+        Some(json!({"role": "operator"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["role"], "operator");
+    assert_eq!(body["applied"]["users"], json!(["val"]));
+    assert_eq!(body["applied"]["restart_needed"], json!([]));
+    assert_eq!(select("viewer-token"), 200);
+    assert_eq!(
+        page("PUT", "/api/selection", Some(json!({"camera": "cam1"}))),
+        200
+    );
+
+    // A user added may act with the next request; the answer never holds the token.
+    let (status, body) = call(
+        "POST",
+        "/api/users",
+        admin,
+        Some(json!({"name": "olga", "token": "operator-token-2", "role": "operator"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["name"], "olga");
+    assert!(!body.to_string().contains("operator-token-2"), "{body}");
+    assert_eq!(select("operator-token-2"), 200);
+
+    // A new token: the old one and the page signed in with it are refused.
+    let (status, _) = call(
+        "PUT",
+        "/api/users/val",
+        admin,
+        Some(json!({"token": "viewer-token-new"})),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(select("viewer-token"), 401);
+    assert_eq!(page("GET", "/api/cameras", None), 401);
+    assert_eq!(select("viewer-token-new"), 200);
+
+    // Removed: refused from the next request.
+    assert_eq!(call("DELETE", "/api/users/olga", admin, None).0, 200);
+    assert_eq!(select("operator-token-2"), 401);
+
+    // Bad input: the field named, the token never said back; nothing written.
+    let before = std::fs::read_to_string(&file).unwrap();
+    let (status, body) = call(
+        "PUT",
+        "/api/users/val",
+        admin,
+        Some(json!({"token": "short"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["field"], "token", "{body}");
+    assert!(!body.to_string().contains("short\""), "{body}");
+    let (status, body) = call(
+        "POST",
+        "/api/users",
+        admin,
+        Some(json!({"name": "eve", "token": "admin-token-1", "role": "admin"})),
+    );
+    assert_eq!(status, 400, "a token someone has already: {body}");
+    assert!(!body.to_string().contains("admin-token-1"), "{body}");
+    for (method, path, body, want, code) in [
+        (
+            "PUT",
+            "/api/users/val",
+            json!({"role": "root"}),
+            400,
+            "invalid-config",
+        ),
+        (
+            "PUT",
+            "/api/users/val",
+            json!({"name": "vic"}),
+            400,
+            "invalid-config",
+        ),
+        (
+            "PUT",
+            "/api/users/val",
+            json!({"shoe": 1}),
+            400,
+            "invalid-config",
+        ),
+        (
+            "PUT",
+            "/api/users/nobody",
+            json!({"role": "viewer"}),
+            404,
+            "unknown-user",
+        ),
+        (
+            "POST",
+            "/api/users",
+            json!({"name": "val", "token": "another-token", "role": "viewer"}),
+            409,
+            "exists",
+        ),
+        (
+            "POST",
+            "/api/users",
+            json!({"name": "x y", "token": "another-token", "role": "viewer"}),
+            400,
+            "invalid-config",
+        ),
+        // The last admin stays: neither demoted nor removed.
+        (
+            "PUT",
+            "/api/users/ada",
+            json!({"role": "operator"}),
+            409,
+            "no-admin",
+        ),
+        ("DELETE", "/api/users/ada", json!(null), 409, "no-admin"),
+    ] {
+        let body = (!body.is_null()).then_some(body);
+        let (status, answer) = call(method, path, admin, body);
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (want, Some(code)),
+            "{method} {path}: {answer}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    assert_eq!(select(admin), 200, "the admin still acts");
+
+    // The file kept its comments; the camera never reconnected.
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("name = \"ada\"   # the site's admin"),
+        "{text}"
+    );
+    assert!(text.contains("token = \"viewer-token-new\""), "{text}");
+    assert!(!text.contains("olga"), "{text}");
+    Config::parse("camwall.toml", &text).unwrap();
+    let (_, all) = call("GET", "/api/cameras", admin, None);
+    assert_eq!(all[0]["reconnects"], 0, "{all}");
+}

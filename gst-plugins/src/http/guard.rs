@@ -193,10 +193,39 @@ pub fn cookie_value<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> 
     })
 }
 
+/// The tokens the guards made from it accept, shared by them all and replaced while they serve
+/// (a user added, a token changed or a role edited takes effect at the next request). Cheap to
+/// clone: the clones are the same set.
+#[derive(Clone, Default)]
+pub struct CredentialSet(Arc<std::sync::RwLock<Arc<[Credential]>>>);
+
+impl CredentialSet {
+    pub fn new(credentials: Vec<Credential>) -> Self {
+        CredentialSet(Arc::new(std::sync::RwLock::new(credentials.into())))
+    }
+
+    /// The credentials as they are now.
+    pub fn get(&self) -> Arc<[Credential]> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Makes `credentials` the ones accepted from now on; answers the ones they replace.
+    pub fn replace(&self, credentials: Vec<Credential>) -> Arc<[Credential]> {
+        let mut now = self.0.write().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *now, credentials.into())
+    }
+}
+
+impl std::fmt::Debug for CredentialSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.get().iter()).finish()
+    }
+}
+
 /// The token and origin check in front of a set of routes. Cheap to clone.
 #[derive(Clone)]
 pub struct Guard {
-    credentials: Arc<[Credential]>,
+    credentials: CredentialSet,
     origins: Origins,
     guarded: Scope,
     needs: Needs,
@@ -233,8 +262,14 @@ impl Guard {
     /// A guard asking for one of `credentials` (none asks for nothing), each request needing
     /// the viewer role until [`Guard::requiring`] says otherwise.
     pub fn with_credentials(credentials: Vec<Credential>, origins: Origins) -> Self {
+        Self::with_credential_set(CredentialSet::new(credentials), origins)
+    }
+
+    /// A guard asking for one of the credentials `set` holds at each request (an empty set asks
+    /// for nothing), so that they can change while it serves.
+    pub fn with_credential_set(set: CredentialSet, origins: Origins) -> Self {
         Guard {
-            credentials: credentials.into(),
+            credentials: set,
             origins,
             guarded: Arc::new(|_| true),
             needs: Arc::new(|_, _| Role::Viewer),
@@ -260,7 +295,7 @@ impl Guard {
     /// Whose `token` is (for a sign-in form), compared like a request's.
     pub fn whose(&self, token: &str) -> Option<Identity> {
         identify(
-            &self.credentials,
+            &self.credentials.get(),
             &HashMap::new(),
             Some(&format!("Bearer {token}")),
         )
@@ -268,7 +303,7 @@ impl Guard {
 
     /// Whether this guard asks for a token at all.
     pub fn asks_for_credentials(&self) -> bool {
-        !self.credentials.is_empty()
+        !self.credentials.get().is_empty()
     }
 
     /// Whether a browser page of `origin` may use the routes (see [`Origins`]).
@@ -286,7 +321,7 @@ impl Guard {
         authorization: Option<&str>,
         cookie: Option<&str>,
     ) -> Option<Identity> {
-        identify(&self.credentials, query, authorization).or_else(|| {
+        identify(&self.credentials.get(), query, authorization).or_else(|| {
             let s = self.sessions.as_ref()?;
             (s.lookup)(cookie_value(cookie, s.name)?)
         })
@@ -335,7 +370,7 @@ impl Guard {
         if !(self.guarded)(path) {
             return Ok(None);
         }
-        let who = if self.credentials.is_empty() {
+        let who = if self.credentials.get().is_empty() {
             None
         } else {
             Some(
@@ -578,5 +613,46 @@ mod tests {
         );
         assert_eq!("operator".parse::<Role>(), Ok(Role::Operator));
         assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn credentials_replaced_apply_to_every_guard_sharing_them_at_the_next_request() {
+        let cred = |token: &str, name: &str, role| Credential {
+            token: token.into(),
+            identity: Identity {
+                name: name.into(),
+                role,
+            },
+        };
+        let set = CredentialSet::new(vec![cred("old-token", "val", Role::Viewer)]);
+        let guard = Guard::with_credential_set(set.clone(), Origins::Any);
+        let copy = guard.clone();
+        let ask = |g: &Guard, token: &str| {
+            let bearer = format!("Bearer {token}");
+            g.check(
+                &warp::http::Method::GET,
+                "/api/cameras",
+                &HashMap::new(),
+                Some(&bearer),
+                None,
+                None,
+            )
+            .map(|who| who.map(|w| (w.name.to_string(), w.role)))
+        };
+        assert_eq!(ask(&copy, "old-token").unwrap().unwrap().0, "val");
+        let before = set.replace(vec![cred("new-token", "val", Role::Operator)]);
+        assert_eq!(before.len(), 1);
+        assert_eq!(ask(&guard, "old-token").unwrap_err().status.as_u16(), 401);
+        assert_eq!(
+            ask(&copy, "new-token").unwrap(),
+            Some(("val".to_string(), Role::Operator))
+        );
+        // No credentials left: nothing is asked.
+        set.replace(Vec::new());
+        assert!(!guard.asks_for_credentials());
+        assert_eq!(ask(&copy, "anything").unwrap(), None);
+        // Tokens never show in a debug print.
+        set.replace(vec![cred("secret-token", "ada", Role::Admin)]);
+        assert!(!format!("{guard:?}").contains("secret-token"));
     }
 }

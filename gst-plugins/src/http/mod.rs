@@ -27,8 +27,8 @@ mod guard;
 mod reply;
 
 pub use guard::{
-    constant_time_eq, cookie_value, is_authorized, origin_allowed, Credential, Guard, Identity,
-    Origins, Role,
+    constant_time_eq, cookie_value, is_authorized, origin_allowed, Credential, CredentialSet,
+    Guard, Identity, Origins, Role,
 };
 pub use reply::{
     asset_reply, assets, json_error, json_reply, recover, ApiError, CONTENT_SECURITY_POLICY,

@@ -56,6 +56,13 @@ pub enum EditError {
     Exists(String),
     #[error("no wall '{0}'")]
     UnknownWall(String),
+    #[error("no user '{0}'")]
+    UnknownUser(String),
+    #[error("a user '{0}' exists already")]
+    UserExists(String),
+    /// The edit would leave camwall with tokens but nobody who may change them.
+    #[error("{0}")]
+    NoAdmin(String),
     /// The file could not be read or written.
     #[error("{0}")]
     Io(String),
@@ -125,6 +132,16 @@ impl ConfigFile {
         &self,
         change: impl FnOnce(&mut DocumentMut) -> Result<T, EditError>,
     ) -> Result<(Config, T), EditError> {
+        self.edit_checked(change, |_| Ok(()))
+    }
+
+    /// [`Self::edit`], with the resulting configuration also to pass `check` before anything
+    /// is written.
+    pub fn edit_checked<T>(
+        &self,
+        change: impl FnOnce(&mut DocumentMut) -> Result<T, EditError>,
+        check: impl FnOnce(&Config) -> Result<(), EditError>,
+    ) -> Result<(Config, T), EditError> {
         let _one_at_a_time = lock(&self.write);
         let name = self.name();
         let old = self.read_text()?;
@@ -132,6 +149,7 @@ impl ConfigFile {
         let out = change(&mut doc)?;
         let new = doc.to_string();
         let config = Config::parse(&name, &new).map_err(EditError::Invalid)?;
+        check(&config)?;
         if new != old {
             write_replacing(&self.path, &self.backup_path(), &old, &new)
                 .map_err(|e| EditError::Io(format!("cannot write {name}: {e}")))?;
@@ -224,16 +242,31 @@ pub fn walls_listing(doc: &DocumentMut, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// The user and password of a URL's `scheme://user:password@host/...`, if it has both.
+fn credentials_of(url: &str) -> Option<(&str, &str)> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    authority[..authority.rfind('@')?].split_once(':')
+}
+
 /// A URL sent back with its password masked (`user:***@`, as the API shows it) means the
-/// stored one's password: the password is never echoed, and an edit that leaves it keeps it.
-pub fn unmask_url(url: &str, stored: Option<&str>) -> String {
-    let Some(stored) = stored else {
-        return url.to_string();
+/// stored one's password, for the same user, whatever else changed (a new host or path): the
+/// password is never echoed, and an edit that leaves it masked keeps it. A masked password
+/// that has no stored one to stand for (another user, or none stored) is an error: `***` is
+/// never saved as a password.
+pub fn unmask_url(url: &str, stored: Option<&str>) -> Result<String, String> {
+    let Some((user, "***")) = credentials_of(url) else {
+        return Ok(url.to_string());
     };
-    if url.contains(":***@") && super::mask_url(stored) == url {
-        return stored.to_string();
+    match stored.and_then(credentials_of) {
+        Some((stored_user, password)) if stored_user == user => {
+            Ok(url.replacen(":***@", &format!(":{password}@"), 1))
+        }
+        Some(_) => Err(format!(
+            "the password is masked (***) for another user than the stored one's: type {user}'s password in place of ***"
+        )),
+        None => Err("the password is masked (***): type it in place of ***".into()),
     }
-    url.to_string()
 }
 
 /// A JSON value of the API as a TOML value of the file.
@@ -314,7 +347,8 @@ fn set_camera_fields(
             }
             ("motion", _) => return Err(EditError::field("motion", "must be an object")),
             ("url", Json::String(url)) => {
-                let url = unmask_url(url, stored_url);
+                let url =
+                    unmask_url(url, stored_url).map_err(|why| EditError::field("url", why))?;
                 check_camera_url(&url).map_err(|why| EditError::field("url", why))?;
                 set_value(table, "url", Value::from(url));
             }
@@ -455,6 +489,125 @@ pub fn update_wall(
         }
     }
     Ok(())
+}
+
+/// The keys of a `[[user]]` section.
+pub const USER_FIELDS: &[&str] = &["name", "token", "role"];
+
+fn users_mut(doc: &mut DocumentMut) -> Option<&mut ArrayOfTables> {
+    doc.get_mut("user").and_then(Item::as_array_of_tables_mut)
+}
+
+/// Position of user `name` among the `[[user]]` sections.
+pub fn user_position(doc: &DocumentMut, name: &str) -> Option<usize> {
+    doc.get("user")
+        .and_then(Item::as_array_of_tables)?
+        .iter()
+        .position(|t| t.get("name").and_then(Item::as_str) == Some(name))
+}
+
+/// Sets a user's `token` and `role` from the API's JSON (both strings; neither can be removed).
+fn set_user_fields(table: &mut Table, fields: &Map<String, Json>) -> Result<(), EditError> {
+    for (key, value) in fields {
+        match (key.as_str(), value) {
+            ("name", _) => {}
+            ("token" | "role", Json::String(v)) => set_value(table, key, Value::from(v.as_str())),
+            ("token" | "role", Json::Null) => {
+                return Err(EditError::field(key, "is required"));
+            }
+            ("token" | "role", _) => return Err(EditError::field(key, "must be a string")),
+            _ => {
+                return Err(EditError::field(
+                    key,
+                    format!("unknown field; a user has {}", USER_FIELDS.join(", ")),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds a `[[user]]` section after the last one, from the API's JSON (`name`, `token`,
+/// `role`). Answers the name.
+pub fn add_user(doc: &mut DocumentMut, fields: &Map<String, Json>) -> Result<String, EditError> {
+    let name = match fields.get("name") {
+        Some(Json::String(name)) => name.clone(),
+        Some(_) => return Err(EditError::field("name", "must be a string")),
+        None => return Err(EditError::field("name", "is required")),
+    };
+    for key in ["token", "role"] {
+        if !fields.contains_key(key) {
+            return Err(EditError::field(key, "is required"));
+        }
+    }
+    if user_position(doc, &name).is_some() {
+        return Err(EditError::UserExists(name));
+    }
+    let mut table = Table::new();
+    table.insert("name", Item::Value(Value::from(name.as_str())));
+    set_user_fields(&mut table, fields)?;
+    table.sort_values_by(|a, _, b, _| {
+        let rank = |k: &toml_edit::Key| USER_FIELDS.iter().position(|f| *f == k.get());
+        rank(a).cmp(&rank(b))
+    });
+    match users_mut(doc) {
+        Some(all) => all.push(table),
+        None => {
+            let mut all = ArrayOfTables::new();
+            all.push(table);
+            doc.insert("user", Item::ArrayOfTables(all));
+        }
+    }
+    Ok(name)
+}
+
+/// Changes user `name`'s `token` or `role`; the name itself cannot change.
+pub fn update_user(
+    doc: &mut DocumentMut,
+    name: &str,
+    fields: &Map<String, Json>,
+) -> Result<(), EditError> {
+    match fields.get("name") {
+        None => {}
+        Some(Json::String(same)) if same == name => {}
+        Some(_) => {
+            return Err(EditError::field(
+                "name",
+                "cannot change: remove the user and add them again",
+            ))
+        }
+    }
+    let at = user_position(doc, name).ok_or_else(|| EditError::UnknownUser(name.into()))?;
+    let table = users_mut(doc)
+        .and_then(|all| all.get_mut(at))
+        .ok_or_else(|| EditError::UnknownUser(name.into()))?;
+    set_user_fields(table, fields)
+}
+
+/// Removes user `name`'s section.
+pub fn remove_user(doc: &mut DocumentMut, name: &str) -> Result<(), EditError> {
+    let at = user_position(doc, name).ok_or_else(|| EditError::UnknownUser(name.into()))?;
+    if let Some(all) = users_mut(doc) {
+        all.remove(at);
+    }
+    Ok(())
+}
+
+/// Refuses a configuration in which nobody could edit the users any more: with tokens, one of
+/// them must be an admin's (`server.token`, or a user whose role is `admin`).
+pub fn keeps_an_admin(config: &Config) -> Result<(), EditError> {
+    if config
+        .credentials()
+        .iter()
+        .any(|c| c.identity.role == gstcamwall::http::Role::Admin)
+    {
+        return Ok(());
+    }
+    Err(EditError::NoAdmin(
+        "camwall would be left without an admin (server.token or a user whose role is admin): \
+         add or keep one first"
+            .into(),
+    ))
 }
 
 /// The errors of an invalid edit that are about camera number `index`, each with its field
@@ -619,13 +772,32 @@ cameras = ["door", "yard"]   # both
             config.cameras[0].url(),
             "rtsp://admin:secret@192.0.2.10/stream1"
         );
-        // A new host with the mask is not the stored password's to keep.
-        let moved = json(serde_json::json!({"url": "rtsp://admin:***@192.0.2.99/stream1"}));
+        // A new host and path with the mask keep the same user's stored password.
+        let moved = json(serde_json::json!({"url": "rtsp://admin:***@192.0.2.99:8554/main"}));
         let (config, ()) = file.edit(|doc| update_camera(doc, "door", &moved)).unwrap();
         assert_eq!(
             config.cameras[0].url(),
-            "rtsp://admin:***@192.0.2.99/stream1"
+            "rtsp://admin:secret@192.0.2.99:8554/main"
         );
+        // Another user, or a camera without a stored password: `***` is never saved.
+        for (id, url) in [
+            ("door", "rtsp://guest:***@192.0.2.99/main"),
+            ("yard", "rtsp://admin:***@192.0.2.11/s"),
+        ] {
+            let masked = json(serde_json::json!({ "url": url }));
+            match file.edit(|doc| update_camera(doc, id, &masked)) {
+                Err(EditError::Field { field, message }) => {
+                    assert_eq!(field, "url");
+                    assert!(message.contains("type"), "{message}");
+                }
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        let added = json(serde_json::json!({"id": "gate", "url": "rtsp://admin:***@192.0.2.12/s"}));
+        assert!(file.edit(|doc| add_camera(doc, &added)).is_err());
+        assert!(!std::fs::read_to_string(file.path())
+            .unwrap()
+            .contains(":***@"));
     }
 
     #[test]
@@ -768,5 +940,63 @@ file = "/var/lib/camwall/events.jsonl"
             t.join().unwrap();
         }
         assert_eq!(file.load().unwrap().cameras.len(), 18);
+    }
+
+    #[test]
+    fn users_are_added_changed_and_removed_and_an_admin_always_stays() {
+        let (_dir, file) = temp_file(&format!(
+            "{FILE}\n[[user]]\nname = \"ada\"   # the site's admin\ntoken = \"admin-token-1\"\nrole = \"admin\"\n"
+        ));
+        let checked = |change: &dyn Fn(&mut DocumentMut) -> Result<(), EditError>| {
+            file.edit_checked(change, keeps_an_admin).map(|(c, ())| c)
+        };
+        let val =
+            json(serde_json::json!({"name": "val", "token": "viewer-token", "role": "viewer"}));
+        let config = checked(&|doc| add_user(doc, &val).map(drop)).unwrap();
+        assert_eq!(config.users.len(), 2);
+        assert!(matches!(
+            checked(&|doc| add_user(doc, &val).map(drop)),
+            Err(EditError::UserExists(n)) if n == "val"
+        ));
+        // Validated as at start-up, without the token in the error.
+        let short = json(serde_json::json!({"token": "short"}));
+        match checked(&|doc| update_user(doc, "val", &short)) {
+            Err(EditError::Invalid(e)) => {
+                let fields = fields_of(&e, "user[1]");
+                assert_eq!(fields[0].0.as_deref(), Some("token"), "{e}");
+                assert!(!e.to_string().contains("short"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let role = json(serde_json::json!({"role": "root"}));
+        assert!(matches!(
+            checked(&|doc| update_user(doc, "val", &role)),
+            Err(EditError::Invalid(_))
+        ));
+        let op = json(serde_json::json!({"role": "operator"}));
+        let config = checked(&|doc| update_user(doc, "val", &op)).unwrap();
+        assert_eq!(config.users[1].role.get_ref(), "operator");
+        // The last admin stays: neither demoted nor removed.
+        let demote = json(serde_json::json!({"role": "viewer"}));
+        assert!(matches!(
+            checked(&|doc| update_user(doc, "ada", &demote)),
+            Err(EditError::NoAdmin(_))
+        ));
+        assert!(matches!(
+            checked(&|doc| remove_user(doc, "ada")),
+            Err(EditError::NoAdmin(_))
+        ));
+        assert!(matches!(
+            checked(&|doc| remove_user(doc, "nobody")),
+            Err(EditError::UnknownUser(_))
+        ));
+        let config = checked(&|doc| remove_user(doc, "val")).unwrap();
+        assert_eq!(config.users.len(), 1);
+        let text = std::fs::read_to_string(file.path()).unwrap();
+        assert!(
+            text.contains("name = \"ada\"   # the site's admin"),
+            "{text}"
+        );
+        assert!(text.starts_with(FILE), "{text}");
     }
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 
-//! Cameras and walls edited while camwall runs (admin): each edit goes into the configuration
-//! file (`config::edit`: comments kept, validated as at start-up, written atomically) and is then
-//! applied to the running pipeline (only what changed is built or taken down). Edits, reloads
-//! and their application run one at a time, so the file and the pipeline never disagree.
+//! Cameras, walls and users edited while camwall runs (admin): each edit goes into the
+//! configuration file (`config::edit`: comments kept, validated as at start-up, written
+//! atomically) and is then applied to the running pipeline (only what changed is built or taken
+//! down) and to the guard (users' tokens and roles count from the next request). Edits, reloads
+//! and their application run one at a time, so the file and what runs never disagree.
 //!
 //! | route | answer |
 //! |---|---|
@@ -12,17 +13,23 @@
 //! | `PUT /api/cameras/{id}` `{field: value or null}` | 200; fields left out are kept, `null` ones go back to their default; a masked password keeps the stored one |
 //! | `DELETE /api/cameras/{id}` | 200 `{"removed": id}`; walls listing it no longer do |
 //! | `PUT /api/walls/{id}` `{"cameras": [...] or null, "name"}` | 200, the wall |
+//! | `GET /api/users` | `[{"name","role"}]`, never a token; `server.token`'s holder as `{"name":"admin","role":"admin","server_token":true}` |
+//! | `POST /api/users` `{name, token, role}` | 201 `{"name","role"}` |
+//! | `PUT /api/users/{name}` `{token, role}` | 200; a new token signs the user's pages out, a new role applies to them at once |
+//! | `DELETE /api/users/{name}` | 200 `{"removed": name}`; their pages are signed out |
 //! | `POST /api/reload` | re-reads the file and applies the difference (as SIGHUP does) |
 //!
 //! Errors: 400 `invalid-config` with `errors: [{key, field, line, message}]` (`field` within the
-//! camera, e.g. `url`, `motion.min_area`), 404 `unknown-camera` / `unknown-wall`, 409 `exists`,
-//! 409 `no-config-file` (camwall runs without one: the demo), 429 `busy` when too many edits
-//! wait, 500 `write-failed`.
+//! section, e.g. `url`, `motion.min_area`, `token`), 404 `unknown-camera` / `unknown-wall` /
+//! `unknown-user`, 409 `exists`, 409 `no-admin` (nobody could edit the users any more), 409
+//! `no-config-file` (camwall runs without one: the demo), 429 `busy` when too many edits wait,
+//! 500 `write-failed`.
 
 use std::sync::Arc;
 
 use gstcamwall::http::{json_error, ApiError};
 use serde_json::{json, Map, Value as Json};
+use toml_edit::{DocumentMut, Item};
 use tracing::{info, warn};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -33,6 +40,7 @@ use crate::config::edit::{self, ConfigFile, EditError};
 use crate::config::{mask_url, CameraConfig, Config};
 use crate::control::Control;
 use crate::state::AppState;
+use crate::supervisor::Applied;
 
 /// Edits waiting at most (beyond them: 429).
 const MAX_WAITING_EDITS: usize = 16;
@@ -67,45 +75,230 @@ pub fn camera_entry(cam: &CameraConfig, walls: Vec<String>) -> Json {
     })
 }
 
-/// The answer to an edit that was not made.
-fn edit_error(e: EditError, section: Option<&str>) -> warp::reply::Response {
-    match e {
-        EditError::Invalid(config) => {
-            let errors: Vec<Json> = edit::fields_of(&config, section.unwrap_or("\u{0}"))
-                .into_iter()
-                .map(|(field, e)| {
-                    json!({"key": e.key, "field": field, "line": e.line, "message": e.message})
-                })
-                .collect();
-            let body = json!({
-                "error": "invalid-config",
-                "reason": config.to_string(),
-                "errors": errors,
-            });
+/// Everyone who may use camwall as the API shows them: names and roles, never a token.
+fn user_entries(config: &Config) -> Json {
+    let admin = config
+        .token()
+        .map(|_| json!({"name": "admin", "role": "admin", "server_token": true}));
+    let users = config
+        .users
+        .iter()
+        .map(|u| json!({"name": u.name.get_ref(), "role": u.role.get_ref()}));
+    Json::Array(admin.into_iter().chain(users).collect())
+}
+
+/// An edit that was not made, with the section its errors are about (`camera[3]`, `user[0]`).
+struct Refused(Box<EditError>, Option<String>);
+
+impl From<EditError> for Refused {
+    fn from(e: EditError) -> Refused {
+        Refused(Box::new(e), None)
+    }
+}
+
+impl Refused {
+    /// The answer that says why.
+    fn response(self) -> warp::reply::Response {
+        let (e, section) = (*self.0, self.1);
+        let invalid = |reason: String, errors: Vec<Json>| {
+            let body = json!({"error": "invalid-config", "reason": reason, "errors": errors});
             warp::reply::with_status(warp::reply::json(&body), StatusCode::BAD_REQUEST)
                 .into_response()
-        }
-        EditError::Field { field, message } => {
-            let body = json!({
-                "error": "invalid-config",
-                "reason": format!("{field}: {message}"),
-                "errors": [{"key": field, "field": field, "line": null, "message": message}],
-            });
-            warp::reply::with_status(warp::reply::json(&body), StatusCode::BAD_REQUEST)
-                .into_response()
-        }
-        EditError::UnknownCamera(_) => {
-            json_error(StatusCode::NOT_FOUND, "unknown-camera", e.to_string())
-        }
-        EditError::UnknownWall(_) => {
-            json_error(StatusCode::NOT_FOUND, "unknown-wall", e.to_string())
-        }
-        EditError::Exists(_) => json_error(StatusCode::CONFLICT, "exists", e.to_string()),
-        EditError::Io(why) => {
-            warn!("configuration edit: {why}");
-            json_error(StatusCode::INTERNAL_SERVER_ERROR, "write-failed", why)
+        };
+        match e {
+            EditError::Invalid(config) => invalid(
+                config.to_string(),
+                edit::fields_of(&config, section.as_deref().unwrap_or("\u{0}"))
+                    .into_iter()
+                    .map(|(field, e)| {
+                        json!({"key": e.key, "field": field, "line": e.line, "message": e.message})
+                    })
+                    .collect(),
+            ),
+            EditError::Field { field, message } => invalid(
+                format!("{field}: {message}"),
+                vec![json!({"key": field, "field": field, "line": null, "message": message})],
+            ),
+            EditError::UnknownCamera(_) => {
+                json_error(StatusCode::NOT_FOUND, "unknown-camera", e.to_string())
+            }
+            EditError::UnknownWall(_) => {
+                json_error(StatusCode::NOT_FOUND, "unknown-wall", e.to_string())
+            }
+            EditError::UnknownUser(_) => {
+                json_error(StatusCode::NOT_FOUND, "unknown-user", e.to_string())
+            }
+            EditError::Exists(_) | EditError::UserExists(_) => {
+                json_error(StatusCode::CONFLICT, "exists", e.to_string())
+            }
+            EditError::NoAdmin(why) => json_error(StatusCode::CONFLICT, "no-admin", why),
+            EditError::Io(why) => {
+                warn!("configuration edit: {why}");
+                json_error(StatusCode::INTERNAL_SERVER_ERROR, "write-failed", why)
+            }
         }
     }
+}
+
+/// What an edit did to the file, for its answer.
+enum Outcome {
+    /// A camera added or changed, with the walls that list it.
+    Camera {
+        id: String,
+        walls: Vec<String>,
+    },
+    Wall(String),
+    User(String),
+    Removed(String),
+}
+
+/// The section of kind `kind` (`camera`, `wall`, `user`) whose `key` is `value` as the
+/// configuration's errors name it (`camera[3]`), or, for `None`, the one an addition makes.
+fn section(doc: &DocumentMut, kind: &str, key: &str, value: Option<&str>) -> Option<String> {
+    let all = doc.get(kind).and_then(Item::as_array_of_tables);
+    let position = match value {
+        Some(v) => all?
+            .iter()
+            .position(|t| t.get(key).and_then(Item::as_str) == Some(v))?,
+        None => all.map_or(0, |a| a.len()),
+    };
+    Some(format!("{kind}[{position}]"))
+}
+
+/// Makes `change` to the section `(kind, key, value)` of the file (see [`section`]); the result
+/// must also pass `check`. A refusal names the section.
+fn edit_section<T>(
+    file: &ConfigFile,
+    (kind, key, value): (&str, &str, Option<&str>),
+    check: fn(&Config) -> Result<(), EditError>,
+    change: impl FnOnce(&mut DocumentMut) -> Result<T, EditError>,
+) -> Result<(Config, T), Refused> {
+    let mut named = None;
+    let done = file.edit_checked(
+        |doc| {
+            named = section(doc, kind, key, value);
+            change(doc)
+        },
+        check,
+    );
+    done.map_err(|e| Refused(Box::new(e), named))
+}
+
+fn no_check(_: &Config) -> Result<(), EditError> {
+    Ok(())
+}
+
+/// An edit of the file: the id (or name) the route names, `""` for an addition, and the body.
+type Edit = fn(&ConfigFile, String, Map<String, Json>) -> Result<(Config, Outcome), Refused>;
+
+fn add_camera(file: &ConfigFile, _: String, fields: Map<String, Json>) -> EditResult {
+    edit_section(file, ("camera", "id", None), no_check, |doc| {
+        let id = edit::add_camera(doc, &fields)?;
+        let walls = edit::walls_listing(doc, &id);
+        Ok(Outcome::Camera { id, walls })
+    })
+}
+
+fn update_camera(file: &ConfigFile, id: String, fields: Map<String, Json>) -> EditResult {
+    edit_section(file, ("camera", "id", Some(&id)), no_check, |doc| {
+        edit::update_camera(doc, &id, &fields)?;
+        let walls = edit::walls_listing(doc, &id);
+        Ok(Outcome::Camera {
+            id: id.clone(),
+            walls,
+        })
+    })
+}
+
+fn remove_camera(file: &ConfigFile, id: String, _: Map<String, Json>) -> EditResult {
+    edit_section(file, ("camera", "id", Some(&id)), no_check, |doc| {
+        edit::remove_camera(doc, &id)?;
+        Ok(Outcome::Removed(id.clone()))
+    })
+}
+
+fn update_wall(file: &ConfigFile, id: String, fields: Map<String, Json>) -> EditResult {
+    edit_section(file, ("wall", "id", Some(&id)), no_check, |doc| {
+        edit::update_wall(doc, &id, &fields)?;
+        Ok(Outcome::Wall(id.clone()))
+    })
+}
+
+fn add_user(file: &ConfigFile, _: String, fields: Map<String, Json>) -> EditResult {
+    edit_section(file, ("user", "name", None), edit::keeps_an_admin, |doc| {
+        Ok(Outcome::User(edit::add_user(doc, &fields)?))
+    })
+}
+
+fn update_user(file: &ConfigFile, name: String, fields: Map<String, Json>) -> EditResult {
+    edit_section(
+        file,
+        ("user", "name", Some(&name)),
+        edit::keeps_an_admin,
+        |doc| {
+            edit::update_user(doc, &name, &fields)?;
+            Ok(Outcome::User(name.clone()))
+        },
+    )
+}
+
+fn remove_user(file: &ConfigFile, name: String, _: Map<String, Json>) -> EditResult {
+    edit_section(
+        file,
+        ("user", "name", Some(&name)),
+        edit::keeps_an_admin,
+        |doc| {
+            edit::remove_user(doc, &name)?;
+            Ok(Outcome::Removed(name.clone()))
+        },
+    )
+}
+
+type EditResult = Result<(Config, Outcome), Refused>;
+
+/// The answer's body for what an edit did, as the new configuration has it.
+fn entry(config: &Config, outcome: Outcome) -> Json {
+    let found = match &outcome {
+        Outcome::Camera { id, walls } => config
+            .cameras
+            .iter()
+            .find(|c| c.id() == id)
+            .map(|c| camera_entry(c, walls.clone())),
+        Outcome::Wall(id) => config.walls().into_iter().find(|w| &w.id == id).map(|w| {
+            let cameras: Vec<&str> = w
+                .cameras
+                .iter()
+                .filter_map(|&k| config.enabled_cameras().nth(k).map(|c| c.id()))
+                .collect();
+            json!({"id": w.id, "name": w.name, "cameras": cameras})
+        }),
+        Outcome::User(name) => config
+            .users
+            .iter()
+            .find(|u| u.name.get_ref() == name)
+            .map(|u| json!({"name": name, "role": u.role.get_ref()})),
+        Outcome::Removed(id) => Some(json!({ "removed": id })),
+    };
+    found.unwrap_or_else(|| json!({}))
+}
+
+/// Makes `config` what runs: its users from the next request, its cameras and walls in the
+/// pipeline. Called with the edit lock held.
+async fn apply(state: &AppState, control: &Control, config: Config) -> Applied {
+    let users = state.follow_users(&config);
+    if !users.is_empty() {
+        info!(?users, "users changed");
+    }
+    let mut applied = match control.apply(config).await {
+        Ok(applied) => applied,
+        Err(e) => {
+            // The file has it; the next pipeline will.
+            warn!("configuration saved, not applied yet: {e}");
+            Applied::default()
+        }
+    };
+    applied.users = users;
+    applied
 }
 
 /// Everything an edit needs: the file, the supervisor, and the queue they share.
@@ -113,17 +306,7 @@ fn edit_error(e: EditError, section: Option<&str>) -> warp::reply::Response {
 struct Editor {
     state: Arc<AppState>,
     control: Control,
-    /// One edit (or reload) at a time, from the file's change to its application.
-    one: Arc<tokio::sync::Mutex<()>>,
     waiting: Arc<tokio::sync::Semaphore>,
-}
-
-/// What an edit did to the file, for its answer.
-enum Outcome {
-    Camera(String),
-    Removed(String),
-    Wall(String),
-    Reloaded,
 }
 
 impl Editor {
@@ -137,66 +320,44 @@ impl Editor {
         })
     }
 
-    /// Makes the edit `change` (on a blocking thread), then applies the file's new
-    /// configuration to the running pipeline; answers with `what` was edited and what applying
-    /// it did.
-    async fn run(
-        &self,
-        section: Option<String>,
-        created: bool,
-        change: impl FnOnce(&ConfigFile) -> Result<(Config, Outcome), EditError> + Send + 'static,
-    ) -> warp::reply::Response {
-        let file = match self.file() {
-            Ok(_) => self.state.clone(),
-            Err(answer) => return answer.response(),
-        };
-        let Ok(_queued) = self.waiting.clone().try_acquire_owned() else {
-            return json_error(
+    /// A place in the queue of edits, or the answer that says it is full.
+    fn queue(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.file()?;
+        self.waiting.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "busy",
                 format!("{MAX_WAITING_EDITS} configuration edits are waiting; try again shortly"),
-            );
+            )
+        })
+    }
+
+    /// Makes the edit `change` (on a blocking thread), then applies the file's new
+    /// configuration; answers with what was edited and what applying it did.
+    async fn run(
+        &self,
+        created: bool,
+        change: impl FnOnce(&ConfigFile) -> EditResult + Send + 'static,
+    ) -> warp::reply::Response {
+        let _queued = match self.queue() {
+            Ok(permit) => permit,
+            Err(answer) => return answer.response(),
         };
-        let _one = self.one.lock().await;
+        let _one = self.state.edits.lock().await;
+        let state = self.state.clone();
         let done = tokio::task::spawn_blocking(move || {
-            let file = file.config_file.get().expect("checked above");
-            change(file)
+            change(state.config_file.get().expect("checked by queue"))
         })
         .await;
         let (config, outcome) = match done {
             Ok(Ok(done)) => done,
-            Ok(Err(e)) => return edit_error(e, section.as_deref()),
+            Ok(Err(refused)) => return refused.response(),
             Err(_) => {
                 return ApiError::unavailable("edit-failed", "the edit could not run").response()
             }
         };
-        let entry = match &outcome {
-            Outcome::Camera(id) => config
-                .cameras
-                .iter()
-                .find(|c| c.id() == id)
-                .map(|c| camera_entry(c, walls_listing(&self.state, id))),
-            Outcome::Wall(id) => config.walls().into_iter().find(|w| &w.id == id).map(|w| {
-                let cameras: Vec<&str> = w
-                    .cameras
-                    .iter()
-                    .filter_map(|&k| config.enabled_cameras().nth(k).map(|c| c.id()))
-                    .collect();
-                json!({"id": w.id, "name": w.name, "cameras": cameras})
-            }),
-            Outcome::Removed(id) => Some(json!({ "removed": id })),
-            Outcome::Reloaded => Some(json!({})),
-        };
-        let applied = match self.control.apply(config).await {
-            Ok(applied) => applied,
-            Err(e) => {
-                // The file has it; the next pipeline will.
-                warn!("configuration saved, not applied yet: {e}");
-                Default::default()
-            }
-        };
-        let mut body = entry.unwrap_or_else(|| json!({}));
-        body["applied"] = json!(applied);
+        let mut body = entry(&config, outcome);
+        body["applied"] = json!(apply(&self.state, &self.control, config).await);
         let status = if created {
             StatusCode::CREATED
         } else {
@@ -204,16 +365,96 @@ impl Editor {
         };
         warp::reply::with_status(warp::reply::json(&body), status).into_response()
     }
+
+    /// A route that makes `change` with the JSON object of the request's body; `path`
+    /// extracts the id it is about (`""` for an addition).
+    fn with_body(
+        &self,
+        path: BoxedFilter<(String,)>,
+        created: bool,
+        change: Edit,
+    ) -> BoxedFilter<(warp::reply::Response,)> {
+        let editor = self.clone();
+        path.and(limited_body())
+            .then(move |id: String, body: RequestBody| {
+                let editor = editor.clone();
+                async move {
+                    match object(body) {
+                        Ok(fields) => {
+                            editor
+                                .run(created, move |file| change(file, id, fields))
+                                .await
+                        }
+                        Err(answer) => answer.response(),
+                    }
+                }
+            })
+            .boxed()
+    }
+
+    /// A route without a body that makes `change` to the id `path` extracts.
+    fn without_body(
+        &self,
+        path: BoxedFilter<(String,)>,
+        change: Edit,
+    ) -> BoxedFilter<(warp::reply::Response,)> {
+        let editor = self.clone();
+        path.then(move |id: String| {
+            let editor = editor.clone();
+            async move {
+                editor
+                    .run(false, move |file| change(file, id, Map::new()))
+                    .await
+            }
+        })
+        .boxed()
+    }
+
+    /// A route that answers `read` of the file as it is now.
+    fn reading(
+        &self,
+        path: BoxedFilter<()>,
+        read: fn(&ConfigFile) -> Result<Json, EditError>,
+    ) -> BoxedFilter<(warp::reply::Response,)> {
+        let editor = self.clone();
+        path.then(move || {
+            let editor = editor.clone();
+            async move {
+                if let Err(answer) = editor.file() {
+                    return answer.response();
+                }
+                let state = editor.state.clone();
+                let done = tokio::task::spawn_blocking(move || {
+                    read(state.config_file.get().expect("checked above"))
+                })
+                .await;
+                match done {
+                    Ok(Ok(body)) => warp::reply::json(&body).into_response(),
+                    Ok(Err(e)) => Refused::from(e).response(),
+                    Err(_) => ApiError::unavailable("read-failed", "the file could not be read")
+                        .response(),
+                }
+            }
+        })
+        .boxed()
+    }
 }
 
-/// The walls whose `cameras` list camera `id` in the file.
-fn walls_listing(state: &AppState, id: &str) -> Vec<String> {
-    state
-        .config_file
-        .get()
-        .and_then(|f| f.document().ok())
-        .map(|doc| edit::walls_listing(&doc, id))
-        .unwrap_or_default()
+/// Every camera of the file, masked, with the walls that list it.
+fn cameras_of(file: &ConfigFile) -> Result<Json, EditError> {
+    let config = file.load()?;
+    let doc = file.document()?;
+    Ok(Json::Array(
+        config
+            .cameras
+            .iter()
+            .map(|c| camera_entry(c, edit::walls_listing(&doc, c.id())))
+            .collect(),
+    ))
+}
+
+fn users_of(file: &ConfigFile) -> Result<Json, EditError> {
+    Ok(user_entries(&file.load()?))
 }
 
 /// The body as a JSON object, or the answer that says why it is not one.
@@ -226,42 +467,22 @@ fn object(body: RequestBody) -> Result<Map<String, Json>, ApiError> {
     }
 }
 
-/// The position camera `id` has (or, added, will have) among the file's cameras, as its
-/// errors name it (`camera[3]`).
-fn section_of(file: &ConfigFile, id: Option<&str>) -> Option<String> {
-    let doc = file.document().ok()?;
-    let position = match id {
-        Some(id) => edit::camera_position(&doc, id)?,
-        None => doc
-            .get("camera")
-            .and_then(toml_edit::Item::as_array_of_tables)
-            .map_or(0, |a| a.len()),
-    };
-    Some(format!("camera[{position}]"))
-}
-
 /// Applies the file as it is now (SIGHUP, `camwall reload`, `POST /api/reload`).
-pub async fn reload(
-    state: Arc<AppState>,
-    control: Control,
-) -> Result<crate::supervisor::Applied, String> {
-    let Some(_) = state.config_file.get() else {
-        return Err("camwall runs without a configuration file".into());
-    };
-    let one = state.edits.clone();
-    let _one = one.lock().await;
+pub async fn reload(state: Arc<AppState>, control: Control) -> Result<Applied, EditError> {
+    if state.config_file.get().is_none() {
+        return Err(EditError::Io(
+            "camwall runs without a configuration file".into(),
+        ));
+    }
+    let _one = state.edits.clone().lock_owned().await;
     let loaded = {
         let state = state.clone();
         tokio::task::spawn_blocking(move || state.config_file.get().map(ConfigFile::load))
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| EditError::Io(e.to_string()))?
     };
-    let config = match loaded {
-        Some(Ok(config)) => config,
-        Some(Err(e)) => return Err(e.to_string()),
-        None => return Err("no configuration file".into()),
-    };
-    let applied = control.apply(config).await.map_err(|e| e.to_string())?;
+    let config = loaded.ok_or_else(|| EditError::Io("no configuration file".into()))??;
+    let applied = apply(&state, &control, config).await;
     info!(?applied, "configuration reloaded");
     Ok(applied)
 }
@@ -272,155 +493,103 @@ pub(super) fn routes(
     control: Control,
 ) -> BoxedFilter<(warp::reply::Response,)> {
     let editor = Editor {
-        one: state.edits.clone(),
         state: state.clone(),
         control: control.clone(),
         waiting: Arc::new(tokio::sync::Semaphore::new(MAX_WAITING_EDITS)),
     };
-    let list = {
-        let editor = editor.clone();
+    let none = || String::new();
+    let cameras = editor.reading(
         warp::path!("api" / "cameras" / "config")
             .and(warp::get())
-            .then(move || {
-                let editor = editor.clone();
-                async move {
-                    let state = match editor.file() {
-                        Ok(_) => editor.state.clone(),
-                        Err(answer) => return answer.response(),
-                    };
-                    let read = tokio::task::spawn_blocking(move || {
-                        let file = state.config_file.get().expect("checked above");
-                        let config = file.load()?;
-                        let doc = file.document()?;
-                        Ok::<_, EditError>(
-                            config
-                                .cameras
-                                .iter()
-                                .map(|c| camera_entry(c, edit::walls_listing(&doc, c.id())))
-                                .collect::<Vec<_>>(),
-                        )
-                    })
-                    .await;
-                    match read {
-                        Ok(Ok(all)) => warp::reply::json(&all).into_response(),
-                        Ok(Err(e)) => edit_error(e, None),
-                        Err(_) => {
-                            ApiError::unavailable("read-failed", "the file could not be read")
-                                .response()
-                        }
-                    }
-                }
-            })
-    };
-    let add = {
-        let editor = editor.clone();
+            .boxed(),
+        cameras_of,
+    );
+    let users = editor.reading(
+        warp::path!("api" / "users").and(warp::get()).boxed(),
+        users_of,
+    );
+    let add_camera = editor.with_body(
         warp::path!("api" / "cameras")
             .and(warp::post())
-            .and(limited_body())
-            .then(move |body: RequestBody| {
-                let editor = editor.clone();
-                async move {
-                    let fields = match object(body) {
-                        Ok(f) => f,
-                        Err(answer) => return answer.response(),
-                    };
-                    // The new camera's errors are those of the section after the last.
-                    let section = editor.file().ok().and_then(|f| section_of(f, None));
-                    editor
-                        .run(section, true, move |file| {
-                            let (config, id) = file.edit(|doc| edit::add_camera(doc, &fields))?;
-                            Ok((config, Outcome::Camera(id)))
-                        })
-                        .await
-                }
-            })
-    };
-    let change = {
-        let editor = editor.clone();
+            .map(none)
+            .boxed(),
+        true,
+        add_camera,
+    );
+    let update_camera = editor.with_body(
         warp::path!("api" / "cameras" / String)
             .and(warp::put())
-            .and(limited_body())
-            .then(move |id: String, body: RequestBody| {
-                let editor = editor.clone();
-                async move {
-                    let fields = match object(body) {
-                        Ok(f) => f,
-                        Err(answer) => return answer.response(),
-                    };
-                    let section = editor.file().ok().and_then(|f| section_of(f, Some(&id)));
-                    editor
-                        .run(section, false, move |file| {
-                            let (config, ()) =
-                                file.edit(|doc| edit::update_camera(doc, &id, &fields))?;
-                            Ok((config, Outcome::Camera(id)))
-                        })
-                        .await
-                }
-            })
-    };
-    let remove = {
-        let editor = editor.clone();
+            .boxed(),
+        false,
+        update_camera,
+    );
+    let remove_camera = editor.without_body(
         warp::path!("api" / "cameras" / String)
             .and(warp::delete())
-            .then(move |id: String| {
-                let editor = editor.clone();
-                async move {
-                    editor
-                        .run(None, false, move |file| {
-                            let (config, ()) = file.edit(|doc| edit::remove_camera(doc, &id))?;
-                            Ok((config, Outcome::Removed(id)))
-                        })
-                        .await
-                }
-            })
-    };
-    let wall = {
-        let editor = editor.clone();
+            .boxed(),
+        remove_camera,
+    );
+    let update_wall = editor.with_body(
         warp::path!("api" / "walls" / String)
             .and(warp::put())
-            .and(limited_body())
-            .then(move |id: String, body: RequestBody| {
-                let editor = editor.clone();
-                async move {
-                    let fields = match object(body) {
-                        Ok(f) => f,
-                        Err(answer) => return answer.response(),
-                    };
-                    editor
-                        .run(None, false, move |file| {
-                            let (config, ()) =
-                                file.edit(|doc| edit::update_wall(doc, &id, &fields))?;
-                            Ok((config, Outcome::Wall(id)))
-                        })
-                        .await
-                }
-            })
-    };
-    let reload_route = {
-        let editor = editor.clone();
-        warp::path!("api" / "reload")
+            .boxed(),
+        false,
+        update_wall,
+    );
+    let add_user = editor.with_body(
+        warp::path!("api" / "users")
             .and(warp::post())
-            .then(move || {
-                let editor = editor.clone();
-                async move {
-                    if let Err(answer) = editor.file() {
-                        return answer.response();
+            .map(none)
+            .boxed(),
+        true,
+        add_user,
+    );
+    let update_user = editor.with_body(
+        warp::path!("api" / "users" / String)
+            .and(warp::put())
+            .boxed(),
+        false,
+        update_user,
+    );
+    let remove_user = editor.without_body(
+        warp::path!("api" / "users" / String)
+            .and(warp::delete())
+            .boxed(),
+        remove_user,
+    );
+    let reload_route = warp::path!("api" / "reload")
+        .and(warp::post())
+        .then(move || {
+            let editor = editor.clone();
+            async move {
+                let _queued = match editor.queue() {
+                    Ok(permit) => permit,
+                    Err(answer) => return answer.response(),
+                };
+                match reload(editor.state.clone(), editor.control.clone()).await {
+                    Ok(applied) => {
+                        warp::reply::json(&json!({ "applied": applied })).into_response()
                     }
-                    editor
-                        .run(None, false, move |file| {
-                            Ok((file.load()?, Outcome::Reloaded))
-                        })
-                        .await
+                    Err(e) => Refused::from(e).response(),
                 }
-            })
-    };
-    list.or(add)
+            }
+        });
+    cameras
+        .or(users)
         .unify()
-        .or(change)
+        .or(add_camera)
         .unify()
-        .or(remove)
+        .or(update_camera)
         .unify()
-        .or(wall)
+        .or(remove_camera)
+        .unify()
+        .or(update_wall)
+        .unify()
+        .or(add_user)
+        .unify()
+        .or(update_user)
+        .unify()
+        .or(remove_user)
         .unify()
         .or(reload_route)
         .unify()

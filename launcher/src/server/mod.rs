@@ -104,6 +104,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/events/history"),
     ("GET", "/api/events/picture.jpg"),
     ("GET", "/api/cameras/{id}/snapshot.jpg"),
+    ("POST", "/api/cameras/test"),
+    ("GET", "/api/cameras/config"),
+    ("POST", "/api/cameras"),
+    ("PUT", "/api/cameras/{id}"),
+    ("DELETE", "/api/cameras/{id}"),
+    ("PUT", "/api/walls/{wall}"),
+    ("GET", "/api/users"),
+    ("POST", "/api/users"),
+    ("PUT", "/api/users/{id}"),
+    ("DELETE", "/api/users/{id}"),
+    ("POST", "/api/reload"),
     ("GET", "/metrics"),
     ("GET", "/healthz"),
     ("GET", "/ws"),
@@ -148,8 +159,8 @@ pub fn is_public(path: &str) -> bool {
 pub fn guard(state: &AppState) -> Guard {
     let config = &state.config;
     let sessions = state.sessions.clone();
-    Guard::with_credentials(
-        config.credentials(),
+    Guard::with_credential_set(
+        state.credentials.clone(),
         Origins::SameHostOr(config.allowed_origins().into()),
     )
     .covering(|path| !is_public(path))
@@ -163,8 +174,9 @@ pub fn required_role(method: &warp::http::Method, path: &str) -> Role {
     use warp::http::Method;
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     if method == Method::GET || method == Method::HEAD {
-        // The configuration's cameras (masked URLs, walls) are for who may change them.
-        if segments == ["api", "cameras", "config"] {
+        // The configuration's cameras (masked URLs, walls) and users are for who may change
+        // them.
+        if segments == ["api", "cameras", "config"] || segments.starts_with(&["api", "users"]) {
             return Role::Admin;
         }
         return Role::Viewer;
@@ -248,7 +260,10 @@ async fn test_camera(
                     let i = state.camera_index(&id)?;
                     Some(state.cameras.get(i)?.config.url().to_string())
                 });
-            crate::config::edit::unmask_url(&url, stored.as_deref())
+            match crate::config::edit::unmask_url(&url, stored.as_deref()) {
+                Ok(url) => url,
+                Err(why) => return ApiError::bad_request(why).response(),
+            }
         }
         Ok(Err(e)) => {
             return ApiError::bad_request(format!("expected {{\"url\": \"rtsp://...\"}}: {e}"))

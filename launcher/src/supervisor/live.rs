@@ -16,6 +16,8 @@ pub struct Applied {
     pub removed: Vec<String>,
     /// Walls whose camera lists changed.
     pub walls: Vec<String>,
+    /// Users whose access changed (added, removed, a new token or role), from the next request.
+    pub users: Vec<String>,
     /// What changed that only a restart applies (walls added or removed, other sections).
     pub restart_needed: Vec<String>,
 }
@@ -206,15 +208,14 @@ fn restart_needed(running: &Config, next: &Config) -> Vec<String> {
             after.join(", ")
         ));
     }
-    if running.server != next.server
+    // `server.token` and the users apply at once (the guard follows them).
+    let server = |c: &Config| (c.server.listen.clone(), c.server.allowed_origins.clone());
+    if server(running) != server(next)
         || running.stream != next.stream
         || running.selector != next.selector
         || running.reconnect != next.reconnect
     {
         out.push("[server], [stream], [selector] or [reconnect]".into());
-    }
-    if running.users != next.users {
-        out.push("[[user]]".into());
     }
     if running.snapshots != next.snapshots
         || running.history != next.history

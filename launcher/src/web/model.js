@@ -277,18 +277,25 @@ export function readNumber(text, kind) {
 
 /** @typedef {{field: string, message: string}} FieldError */
 
-/** Why an address still masked but otherwise changed is not sent. */
-export const MASKED_CHANGED = 'camwall keeps the stored password (***) only with the address saved; ' +
-  'for a changed address, type the password in place of ***';
+/** Why an address whose password is still masked for another user is not sent. */
+export const MASKED_CHANGED = 'camwall keeps the stored password (***) for the same user only; ' +
+  'for another user, type the password in place of ***';
+
+/** The `user` of `scheme://user:password@host/...`, or null. @param {string} url */
+function userOf(url) {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]*)@/i.exec(url);
+  return m ? m[1].split(':')[0] : null;
+}
 
 /**
- * Whether `url` keeps the masked password of a camera whose address was otherwise changed:
- * camwall would take `***` for the password (it keeps the stored one only for the very address
- * it gave).
+ * Whether `url`'s password is still `***` where camwall has no stored password to keep for it:
+ * a new camera, or a user other than the stored one's (camwall keeps the stored password for
+ * the same user, whatever host or path changed).
  * @param {string} url @param {CameraEntry | null} orig
  */
 export function maskedElsewhere(url, orig) {
-  return !!orig && url.includes(':***@') && url !== orig.url;
+  if (!url.includes(':***@')) return false;
+  return !orig || !orig.url.includes(':***@') || userOf(url) !== userOf(orig.url);
 }
 
 /**

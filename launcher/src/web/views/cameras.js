@@ -523,8 +523,8 @@ export class CameraAdmin {
     this.testBtn.disabled = false;
     this.writeForm(formOf(e));
     byId('cf-url-hint').textContent = e && e.url.includes(':***@')
-      ? 'The password shows as ***. Left so, with the address unchanged, camwall keeps the stored one; ' +
-        'to change the address, type the password in place of ***.'
+      ? 'The password shows as ***. Left so, camwall keeps the stored one, even with a new host or path; ' +
+        'for another user, type the password in place of ***.'
       : 'rtsp://user:password@host/path, as the camera\u2019s manual gives it. Once saved, the password shows only as ***.';
     const idField = /** @type {HTMLElement} */ (this.fieldEl('id'));
     idField.hidden = !!e;
