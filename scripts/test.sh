@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*" >&2; }
 started=$SECONDS
+# Each step says when it starts, so a slow one shows in the log.
+step() { printf '\n==> %s (at %d s)\n' "$*" "$((SECONDS - started))" >&2; }
 
 step "set-up"
 bash scripts/setup.sh
