@@ -5,6 +5,7 @@
 
 pub mod clips;
 pub mod scenes;
+pub mod score;
 pub mod viewer;
 
 use std::io::Read;
