@@ -48,7 +48,7 @@ pub struct Mover {
 impl Mover {
     /// Left edge at clip time `t` (s), if the object is there at all.
     fn x_at(&self, t: f64) -> Option<f64> {
-        (t >= self.start_s).then(|| self.x0 + self.speed * (t - self.start_s))
+        (t >= self.start_s).then_some(self.x0 + self.speed * (t - self.start_s))
     }
 
     /// Whether a quarter of its width is in a `frame_width`-wide picture at `t`.
@@ -263,7 +263,7 @@ impl Scene {
         g.push_str(&format!(",noise=alls={}:allf=t", self.noise));
         if self.clock {
             let font = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf";
-            let size = (h / 18).max(10);
+            let size = (h / 12).max(10);
             g.push_str(&format!(
                 ",drawtext=fontfile={font}:fontsize={size}:fontcolor=white:borderw=2:\
                  x={size}/2:y={size}/2:\
@@ -375,7 +375,10 @@ pub fn scene_set(width: u32, height: u32) -> Vec<Scene> {
     ir.infrared = Some((8.0, 20.0));
     out.push(ir);
 
-    let mut drift = s("exposure", "auto exposure hunting: brightness and contrast drift");
+    let mut drift = s(
+        "exposure",
+        "auto exposure hunting: brightness and contrast drift",
+    );
     drift.exposure_drift = true;
     out.push(drift);
 
@@ -457,7 +460,12 @@ mod tests {
         assert_eq!(truth[0].0, 6160);
         assert!((12_000..12_800).contains(&truth[0].1), "{truth:?}");
         assert!(truth[1].0 > 18_000 && truth[1].1 < 25_000, "{truth:?}");
-        assert!(set.iter().find(|s| s.name == "clock").unwrap().truth().is_empty());
+        assert!(set
+            .iter()
+            .find(|s| s.name == "clock")
+            .unwrap()
+            .truth()
+            .is_empty());
         for s in &set {
             assert_eq!(s.has_motion(), !s.truth().is_empty(), "{}", s.name);
             for &(a, b) in &s.truth() {

@@ -44,7 +44,12 @@ impl Score {
     /// Scores one run of a clip: `truth` and `alarms` in ms from the clip's start, alarms that
     /// start before `settle_ms` (the camera starting, the detector learning) not counted, the
     /// clip `length_ms` long.
-    pub fn run(truth: &[(u64, u64)], alarms: &[AlarmSpan], settle_ms: u64, length_ms: u64) -> Score {
+    pub fn run(
+        truth: &[(u64, u64)],
+        alarms: &[AlarmSpan],
+        settle_ms: u64,
+        length_ms: u64,
+    ) -> Score {
         let mut score = Score {
             true_events: truth.len(),
             scored_ms: length_ms.saturating_sub(settle_ms),
@@ -100,9 +105,18 @@ impl Score {
     }
 }
 
+/// What `motionalarm` made of a clip.
+#[derive(Debug, Clone, Default)]
+pub struct FileRun {
+    /// Its alarms, ms from the clip's start (PTS).
+    pub alarms: Vec<AlarmSpan>,
+    /// Its `learned-mask` at the end.
+    pub learned_mask: String,
+}
+
 /// Runs `motionalarm` with its defaults (plus `properties`, gst-launch syntax) over a clip file
-/// as fast as it decodes; returns its alarms in ms from the clip's start (PTS).
-pub fn motionalarm_on_file(clip: &Path, properties: &str) -> anyhow::Result<Vec<AlarmSpan>> {
+/// as fast as it decodes.
+pub fn motionalarm_on_file(clip: &Path, properties: &str) -> anyhow::Result<FileRun> {
     crate::init();
     let description = format!(
         "filesrc location=\"{}\" ! qtdemux ! h264parse ! avdec_h264 ! \
@@ -139,12 +153,19 @@ pub fn motionalarm_on_file(clip: &Path, properties: &str) -> anyhow::Result<Vec<
             }
         }
     }
+    let learned_mask = pipeline
+        .by_name("ma")
+        .map(|ma| ma.property::<String>("learned-mask"))
+        .unwrap_or_default();
     pipeline.set_state(gst::State::Null)?;
     result?;
     if spans.windows(2).any(|w| w[0].end.is_none()) {
         bail!("an alarm started while another was on");
     }
-    Ok(spans)
+    Ok(FileRun {
+        alarms: spans,
+        learned_mask,
+    })
 }
 
 #[cfg(test)]
@@ -206,8 +227,9 @@ mod tests {
         let dir = std::path::PathBuf::from(std::env::var("CAMWALL_SCENES").unwrap());
         let props = std::env::var("MOTIONALARM_PROPS").unwrap_or_default();
         for scene in crate::scenes::scene_set(640, 360) {
-            let alarms = motionalarm_on_file(&dir.join(format!("{}.mp4", scene.name)), &props)
-                .unwrap();
+            let run =
+                motionalarm_on_file(&dir.join(format!("{}.mp4", scene.name)), &props).unwrap();
+            let alarms = run.alarms;
             let s = Score::run(
                 &scene.truth(),
                 &alarms,
@@ -215,13 +237,14 @@ mod tests {
                 u64::from(scene.seconds) * 1000,
             );
             println!(
-                "{:<14} recall {:?} false {} delays {:?} truth {:?} alarms {:?}",
+                "{:<14} recall {:?} false {} delays {:?} truth {:?} alarms {:?} learned {:?}",
                 scene.name,
                 s.recall(),
                 s.false_alarms,
                 s.delays_ms,
                 scene.truth(),
-                alarms
+                alarms,
+                run.learned_mask
             );
         }
     }

@@ -51,6 +51,11 @@ struct LoopStart {
     unix_ns: u64,
 }
 
+/// Alarm starts (`true`) and ends in some clock's ns, in order.
+type Events = Vec<(bool, u64)>;
+/// What a [`Watch`] saw: its alarms (running time) and where each loop started.
+type Watched = (Events, Vec<LoopStart>);
+
 /// One clip watched over RTSP by `motionalarm`.
 struct Watch {
     pipeline: gst::Pipeline,
@@ -65,8 +70,12 @@ impl Watch {
         ))?
         .downcast::<gst::Pipeline>()
         .map_err(|_| anyhow!("not a pipeline"))?;
-        let ma = pipeline.by_name("ma").ok_or_else(|| anyhow!("no motionalarm"))?;
-        let pad = ma.static_pad("sink").ok_or_else(|| anyhow!("no sink pad"))?;
+        let ma = pipeline
+            .by_name("ma")
+            .ok_or_else(|| anyhow!("no motionalarm"))?;
+        let pad = ma
+            .static_pad("sink")
+            .ok_or_else(|| anyhow!("no sink pad"))?;
         let loops = Arc::new(Mutex::new(Vec::new()));
         let seen = loops.clone();
         let was_black = std::sync::atomic::AtomicBool::new(false);
@@ -99,7 +108,7 @@ impl Watch {
     }
 
     /// Stops the pipeline; its alarms (running time, ns) and loop starts.
-    fn finish(self) -> anyhow::Result<(Vec<(bool, u64)>, Vec<LoopStart>)> {
+    fn finish(self) -> anyhow::Result<Watched> {
         let bus = self.pipeline.bus().ok_or_else(|| anyhow!("no bus"))?;
         let mut alarms = Vec::new();
         let mut error = None;
@@ -275,12 +284,18 @@ fn rtsp_batch(
         daemon.check_alive()?;
     }
     let end_unix = unix_ns();
+    // The pipelines stop before their servers do, which they would report as an error.
+    let seen = scenes
+        .iter()
+        .zip(watches)
+        .map(|(scene, w)| w.finish().with_context(|| scene.name.to_string()))
+        .collect::<anyhow::Result<Vec<_>>>();
     daemon.stop();
     drop(servers);
+    let seen = seen?;
     let events = read_motion_events(&log, scenes.len());
     let mut out = Vec::new();
-    for ((scene, watch), motion_events) in scenes.iter().zip(watches).zip(events) {
-        let (alarms, loop_starts) = watch.finish()?;
+    for ((scene, (alarms, loop_starts)), motion_events) in scenes.iter().zip(seen).zip(events) {
         let length = u64::from(scene.seconds) * 1000;
         let truth = scene.truth();
         // Loops scored: those starting once both detectors had READY; the pipeline's running
@@ -293,25 +308,18 @@ fn rtsp_batch(
         if let (Some(first), Some(last_seen)) = (scored.first(), loop_starts.last()) {
             let end_running = last_seen.running_ns + (end_unix - last_seen.unix_ns);
             let by_running: Vec<u64> = loop_starts.iter().map(|l| l.running_ns).collect();
-            let mut n = 0;
-            for spans in
-                spans_per_loop(&alarms, &by_running, first.running_ns, end_running, length)
+            for spans in spans_per_loop(&alarms, &by_running, first.running_ns, end_running, length)
+                .iter()
+                .take(loops)
             {
-                if n == loops {
-                    break;
-                }
-                ma.add(&Score::run(&truth, &spans, SETTLE_MS, length));
-                n += 1;
+                ma.add(&Score::run(&truth, spans, SETTLE_MS, length));
             }
             let by_unix: Vec<u64> = loop_starts.iter().map(|l| l.unix_ns).collect();
-            let mut n = 0;
             for spans in spans_per_loop(&motion_events, &by_unix, first.unix_ns, end_unix, length)
+                .iter()
+                .take(loops)
             {
-                if n == loops {
-                    break;
-                }
-                md.add(&Score::run(&truth, &spans, SETTLE_MS, length));
-                n += 1;
+                md.add(&Score::run(&truth, spans, SETTLE_MS, length));
             }
         }
         if ma.scored_ms == 0 {
@@ -429,12 +437,16 @@ pub fn motion_trust(p: &Params, report: &mut Report) -> anyhow::Result<()> {
     let made_s = t0.elapsed().as_secs_f64();
 
     let mut on_file = Vec::new();
+    let mut learned = Vec::new();
     for (scene, clip) in set.iter().zip(&clips) {
-        let alarms = motionalarm_on_file(clip, "")
+        let run = motionalarm_on_file(clip, "")
             .with_context(|| format!("motionalarm on {}", scene.name))?;
+        if !run.learned_mask.is_empty() {
+            learned.push(format!("`{}`: `{}`", scene.name, run.learned_mask));
+        }
         on_file.push(Score::run(
             &scene.truth(),
-            &alarms,
+            &run.alarms,
             SETTLE_MS,
             u64::from(scene.seconds) * 1000,
         ));
@@ -462,7 +474,12 @@ pub fn motion_trust(p: &Params, report: &mut Report) -> anyhow::Result<()> {
             recall_cell(md),
             false_cell(md),
             delay_cell(md),
-            format!("{} / {} / {}", recall_cell(file), file.false_alarms, delay_cell(file)),
+            format!(
+                "{} / {} / {}",
+                recall_cell(file),
+                file.false_alarms,
+                delay_cell(file)
+            ),
         ]);
     }
     rows.push(vec![
@@ -512,6 +529,15 @@ pub fn motion_trust(p: &Params, report: &mut Report) -> anyhow::Result<()> {
         &rows,
     );
 
+    report.note(&format!(
+        "Patches `motionalarm` learnt to ignore by itself (its `learned-mask` at the end of \
+         each clip file): {}.",
+        if learned.is_empty() {
+            "none".to_string()
+        } else {
+            learned.join("; ")
+        }
+    ));
     let (mean, p95, frames) = detector_cost_720p(dir.path())?;
     report.note(&format!(
         "Detector cost on a real clip: the walker scene at 1280x720, {frames} decoded frames \
