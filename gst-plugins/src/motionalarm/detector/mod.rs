@@ -16,7 +16,14 @@
 //! area changes anyway, the detector treats it as a lighting change and re-learns the background
 //! instead of reporting motion (Frigate's "lightning" rule). Isolated changed cells are dropped
 //! (despeckle): a changed cell counts only if at least 3 of its 8 neighbours changed too.
-//! After a reset, the first [`WARMUP_FRAMES`] frames only learn the scene.
+//! After a reset, the first [`WARMUP_FRAMES`] frames only learn the scene, and a picture with
+//! nothing in it (black: a camera starting) is not learnt at all.
+//!
+//! In a flat scene (night, fog) `threshold` shrinks with the background's spread, as objects
+//! stand out less there. A frame whose changed cells mostly hold values that their
+//! neighbourhood's background already holds is the picture shifted by less than a cell (camera
+//! shake), not motion. Patches that change by themselves on a fixed cadence (a burnt-in clock)
+//! are learnt and left out of the watched area (`learned`).
 //!
 //! The result is the *level*: the counted fraction of the watched cells.
 
