@@ -723,7 +723,7 @@ fn draw_clock(luma: &mut [u8], width: usize, frame: u64) {
     let k = (frame / 25) as usize;
     for y in 8..24 {
         for x in 8..48 {
-            let on = ((x - 8) / 4 * (k % 5 + 1) + (y - 8) / 4 + k) % 3 == 0;
+            let on = ((x - 8) / 4 * (k % 5 + 1) + (y - 8) / 4 + k).is_multiple_of(3);
             luma[y * width + x] = if on { 235 } else { 16 };
         }
     }
@@ -738,7 +738,7 @@ fn run_clock(rig: &mut Rig, scene: &mut Scene, frames: usize) -> (f64, usize) {
         let frame = rig.frame;
         draw_clock(&mut luma, scene.width, frame);
         starts += rig.push(&luma).iter().filter(|a| a.active).count();
-        if frame % 25 == 0 {
+        if frame.is_multiple_of(25) {
             tick_level = tick_level.max(rig.level());
         }
     }
