@@ -6,10 +6,11 @@
 //!
 //! `motionalarm` runs twice: over each clip file as fast as it decodes (timestamps exact), and
 //! over the same RTSP streams as the daemon (VLC serving each clip in a loop), side by side.
-//! Each loop of a clip starts with black; a probe in front of `motionalarm` finds each loop's
-//! first picture (its running time and the wall clock), so alarms of both detectors map to clip
-//! time: `motionalarm`'s by running time, the daemon's (`on_event_start`/`on_event_end`
-//! writing the wall clock) by wall time.
+//! Each loop of a clip starts with black; a probe in front of `motionalarm` notes the wall
+//! clock at each loop's first picture, so alarms of both detectors map to clip time by the
+//! wall clock: `motionalarm`'s when its bus message is posted, the daemon's when its
+//! `on_event_start`/`on_event_end` command runs. VLC ends its streams when a clip loops (an RTCP
+//! BYE): the `motionalarm` pipelines connect again at once, the daemon by itself.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,7 +48,6 @@ fn unix_ns() -> u64 {
 /// Where each loop of a clip started, as seen in front of `motionalarm`.
 #[derive(Debug, Clone, Copy)]
 struct LoopStart {
-    running_ns: u64,
     unix_ns: u64,
 }
 
@@ -60,12 +60,17 @@ type Watched = (Events, Vec<LoopStart>);
 struct Watch {
     pipeline: gst::Pipeline,
     loops: Arc<Mutex<Vec<LoopStart>>>,
+    /// Alarm starts and ends, wall clock (the pipeline restarts when VLC drops the session at
+    /// a loop, which restarts its running time).
+    alarms: Arc<Mutex<Events>>,
+    failed: Arc<std::sync::atomic::AtomicBool>,
+    reconnects: usize,
 }
 
 impl Watch {
     fn start(url: &str, name: &str) -> anyhow::Result<Watch> {
         let pipeline = gst::parse::launch(&format!(
-            "rtspsrc location={url} latency=0 ! rtph264depay ! h264parse ! avdec_h264 \
+            "rtspsrc location={url} latency=0 timeout=0 ! rtph264depay ! h264parse ! avdec_h264 \
              ! motionalarm name=ma camera-id={name} ! fakesink sync=false"
         ))?
         .downcast::<gst::Pipeline>()
@@ -88,42 +93,78 @@ impl Watch {
             };
             let black = mean < 24.0;
             if was_black.swap(black, std::sync::atomic::Ordering::Relaxed) && !black {
-                let segment = pad.sticky_event::<gst::event::Segment>(0);
-                let running = segment.and_then(|s| {
-                    s.segment()
-                        .downcast_ref::<gst::ClockTime>()
-                        .and_then(|s| s.to_running_time(buffer.pts()?))
-                });
-                if let Some(running) = running {
-                    seen.lock().unwrap().push(LoopStart {
-                        running_ns: running.nseconds(),
-                        unix_ns: unix_ns(),
-                    });
-                }
+                seen.lock().unwrap().push(LoopStart { unix_ns: unix_ns() });
             }
             gst::PadProbeReturn::Ok
         });
-        pipeline.set_state(gst::State::Playing)?;
-        Ok(Watch { pipeline, loops })
+        let alarms = Arc::new(Mutex::new(Vec::new()));
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen_alarms, seen_failure) = (alarms.clone(), failed.clone());
+        let bus = pipeline.bus().ok_or_else(|| anyhow!("no bus"))?;
+        bus.set_sync_handler(move |_, msg| {
+            if let Some(Ok(a)) = gstcamwall::messages::Alarm::from_message(msg) {
+                seen_alarms.lock().unwrap().push((a.active, unix_ns()));
+            }
+            // VLC ends the stream (an RTCP BYE: EOS) when a clip loops, or drops the session.
+            if matches!(
+                msg.view(),
+                gst::MessageView::Error(_) | gst::MessageView::Eos(_)
+            ) {
+                seen_failure.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            gst::BusSyncReply::Pass
+        });
+        // VLC may accept connections a moment before it serves the stream: retry the first
+        // connection a few times.
+        let mut attempt = 0;
+        loop {
+            pipeline.set_state(gst::State::Playing)?;
+            let error = bus
+                .timed_pop_filtered(
+                    gst::ClockTime::from_seconds(10),
+                    &[gst::MessageType::AsyncDone, gst::MessageType::Error],
+                )
+                .and_then(|msg| match msg.view() {
+                    gst::MessageView::Error(e) => Some(e.error().to_string()),
+                    _ => None,
+                });
+            let Some(error) = error else {
+                break;
+            };
+            attempt += 1;
+            pipeline.set_state(gst::State::Null)?;
+            failed.store(false, std::sync::atomic::Ordering::SeqCst);
+            if attempt == 5 {
+                bail!("{url}: {error}");
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        Ok(Watch {
+            pipeline,
+            loops,
+            alarms,
+            failed,
+            reconnects: 0,
+        })
     }
 
-    /// Stops the pipeline; its alarms (running time, ns) and loop starts.
+    /// Connects again if the session was lost (VLC ends its sessions when a clip loops).
+    fn keep_up(&mut self) -> anyhow::Result<()> {
+        if self.failed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.pipeline.set_state(gst::State::Null)?;
+            if let Some(bus) = self.pipeline.bus() {
+                while bus.pop().is_some() {}
+            }
+            self.pipeline.set_state(gst::State::Playing)?;
+            self.reconnects += 1;
+        }
+        Ok(())
+    }
+
+    /// Stops the pipeline; its alarms and loop starts (wall clock).
     fn finish(self) -> anyhow::Result<Watched> {
-        let bus = self.pipeline.bus().ok_or_else(|| anyhow!("no bus"))?;
-        let mut alarms = Vec::new();
-        let mut error = None;
-        while let Some(msg) = bus.pop() {
-            if let gst::MessageView::Error(e) = msg.view() {
-                error.get_or_insert_with(|| e.error().to_string());
-            }
-            if let Some(Ok(a)) = gstcamwall::messages::Alarm::from_message(&msg) {
-                alarms.push((a.active, a.running_time.map_or(0, |t| t.nseconds())));
-            }
-        }
         self.pipeline.set_state(gst::State::Null)?;
-        if let Some(e) = error {
-            bail!("camwall pipeline: {e}");
-        }
+        let alarms = self.alarms.lock().unwrap().clone();
         let loops = self.loops.lock().unwrap().clone();
         Ok((alarms, loops))
     }
@@ -161,7 +202,9 @@ fn spans_per_loop(
         // The loop's first picture is LEAD_MS into the clip.
         let clip_ms = |t: u64| (t.saturating_sub(start) / 1_000_000 + LEAD_MS) as i64;
         let end = next.unwrap_or(start + (length_ms - LEAD_MS) * 1_000_000);
-        if start < scored_from || end > recording_end {
+        // A loop that lasted much longer than the clip hides a loop start that was missed.
+        let missed = next.is_some_and(|n| n - start > (length_ms + 3000) * 1_000_000);
+        if start < scored_from || end > recording_end || missed {
             continue;
         }
         let mut spans: Vec<AlarmSpan> = Vec::new();
@@ -249,13 +292,14 @@ fn read_motion_events(log: &Path, cameras: usize) -> Vec<Vec<(bool, u64)>> {
     out
 }
 
-/// Scores of one batch of scenes over RTSP: (motionalarm, motion) per scene.
+/// Scores of one batch of scenes over RTSP: (motionalarm, motion) per scene, or why the scene
+/// could not be scored.
 fn rtsp_batch(
     scenes: &[&Scene],
     clips: &[PathBuf],
     loops: usize,
     dir: &Path,
-) -> anyhow::Result<Vec<(Score, Score)>> {
+) -> anyhow::Result<Vec<anyhow::Result<(Score, Score)>>> {
     let servers = scenes
         .iter()
         .zip(clips)
@@ -269,33 +313,44 @@ fn rtsp_batch(
         "motion",
         Command::new("motion").arg("-n").arg("-c").arg(&conf),
     )?;
-    let watches = scenes
+    // (VLC pauses between loops: without `timeout=0` rtspsrc would take that for a lost UDP
+    // stream.)
+    let watches: Vec<anyhow::Result<Watch>> = scenes
         .iter()
         .zip(&urls)
         .map(|(s, url)| Watch::start(url, s.name))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect();
     let started = Instant::now();
     let ready_unix = unix_ns() + READY.as_nanos() as u64;
     let longest = scenes.iter().map(|s| s.seconds).max().unwrap_or(30);
     // The first loop to start after READY, then `loops` whole ones (VLC pauses between loops).
     let run = READY + Duration::from_secs(u64::from(longest + 2) * (loops as u64 + 1));
+    let mut watches = watches;
     while started.elapsed() < run {
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(100));
         daemon.check_alive()?;
+        for w in watches.iter_mut().flatten() {
+            w.keep_up()?;
+        }
     }
     let end_unix = unix_ns();
     // The pipelines stop before their servers do, which they would report as an error.
-    let seen = scenes
-        .iter()
-        .zip(watches)
-        .map(|(scene, w)| w.finish().with_context(|| scene.name.to_string()))
-        .collect::<anyhow::Result<Vec<_>>>();
+    let seen: Vec<anyhow::Result<Watched>> = watches
+        .into_iter()
+        .map(|w| w.and_then(Watch::finish))
+        .collect();
     daemon.stop();
     drop(servers);
-    let seen = seen?;
     let events = read_motion_events(&log, scenes.len());
     let mut out = Vec::new();
-    for ((scene, (alarms, loop_starts)), motion_events) in scenes.iter().zip(seen).zip(events) {
+    for ((scene, seen), motion_events) in scenes.iter().zip(seen).zip(events) {
+        let (alarms, loop_starts) = match seen {
+            Ok(watched) => watched,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
         let length = u64::from(scene.seconds) * 1000;
         let truth = scene.truth();
         // Loops scored: those starting once both detectors had READY; the pipeline's running
@@ -305,16 +360,14 @@ fn rtsp_batch(
             .filter(|l| l.unix_ns >= ready_unix)
             .collect();
         let (mut ma, mut md) = (Score::default(), Score::default());
-        if let (Some(first), Some(last_seen)) = (scored.first(), loop_starts.last()) {
-            let end_running = last_seen.running_ns + (end_unix - last_seen.unix_ns);
-            let by_running: Vec<u64> = loop_starts.iter().map(|l| l.running_ns).collect();
-            for spans in spans_per_loop(&alarms, &by_running, first.running_ns, end_running, length)
+        if let Some(first) = scored.first() {
+            let by_unix: Vec<u64> = loop_starts.iter().map(|l| l.unix_ns).collect();
+            for spans in spans_per_loop(&alarms, &by_unix, first.unix_ns, end_unix, length)
                 .iter()
                 .take(loops)
             {
                 ma.add(&Score::run(&truth, spans, SETTLE_MS, length));
             }
-            let by_unix: Vec<u64> = loop_starts.iter().map(|l| l.unix_ns).collect();
             for spans in spans_per_loop(&motion_events, &by_unix, first.unix_ns, end_unix, length)
                 .iter()
                 .take(loops)
@@ -323,13 +376,13 @@ fn rtsp_batch(
             }
         }
         if ma.scored_ms == 0 {
-            bail!(
-                "{}: no whole loop of the clip was seen over RTSP ({} loop starts)",
-                scene.name,
+            out.push(Err(anyhow!(
+                "no whole loop of the clip was seen over RTSP ({} loop starts)",
                 loop_starts.len()
-            );
+            )));
+        } else {
+            out.push(Ok((ma, md)));
         }
-        out.push((ma, md));
     }
     Ok(out)
 }
@@ -462,8 +515,29 @@ pub fn motion_trust(p: &Params, report: &mut Report) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let (mut file_all, mut ma_all, mut md_all) =
         (Score::default(), Score::default(), Score::default());
-    for ((scene, file), (ma, md)) in set.iter().zip(&on_file).zip(&over_rtsp) {
+    for ((scene, file), scored) in set.iter().zip(&on_file).zip(&over_rtsp) {
         file_all.add(file);
+        let (ma, md) = match scored {
+            Ok(pair) => pair,
+            Err(e) => {
+                rows.push(vec![
+                    format!("`{}`: {}", scene.name, scene.about),
+                    format!("not scored over RTSP: {}", crate::sections::one_line(e)),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!(
+                        "{} / {} / {}",
+                        recall_cell(file),
+                        file.false_alarms,
+                        delay_cell(file)
+                    ),
+                ]);
+                continue;
+            }
+        };
         ma_all.add(ma);
         md_all.add(md);
         rows.push(vec![
