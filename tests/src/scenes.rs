@@ -18,8 +18,9 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 
-/// Black at the start of every clip, ms.
-pub const LEAD_MS: u64 = 1000;
+/// Black at the start of every clip, ms: two keyframes' worth, so that a client that joins a
+/// loop late (its decoder waits for a keyframe) still sees black before the scene.
+pub const LEAD_MS: u64 = 2000;
 /// Frames per second of every clip.
 pub const FPS: u32 = 25;
 /// Extra pixels on each side of the world picture, for the shake to move within.

@@ -572,7 +572,7 @@ pub fn motion_trust(p: &Params, report: &mut Report) -> anyhow::Result<()> {
         ),
     ]);
     report.note(&format!(
-        "{} clips of 640x360 at 25 fps, {} s each (a second of black first), H.264 without \
+        "{} clips of 640x360 at 25 fps, {} s each (two seconds of black first), H.264 without \
          B-frames, a keyframe a second, made with ffmpeg in {made_s:.0} s \
          (`tests/src/scenes.rs`). Both detectors with their defaults (`motion`: \
          `event_gap 2`, to end events after 2 s without motion as `motionalarm`'s `hold-ms` \
