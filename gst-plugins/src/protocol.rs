@@ -92,6 +92,21 @@ pub struct Snooze<'a> {
     pub ts: u64,
 }
 
+/// Cameras were added, changed or removed while camwall runs (their lists are refetched).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cameras<'a> {
+    #[serde(default, borrow)]
+    pub added: Vec<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub changed: Vec<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub removed: Vec<Cow<'a, str>>,
+    /// Walls whose camera lists changed.
+    #[serde(default, borrow)]
+    pub walls: Vec<Cow<'a, str>>,
+    pub ts: u64,
+}
+
 /// The camera on screen changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Switch<'a> {
@@ -162,6 +177,8 @@ pub enum Message<'a> {
     Ack(Ack<'a>),
     #[serde(borrow)]
     Snooze(Snooze<'a>),
+    #[serde(borrow)]
+    Cameras(Cameras<'a>),
 }
 
 fn owned(c: Cow<'_, str>) -> Cow<'static, str> {
@@ -220,10 +237,21 @@ impl<'a> Message<'a> {
                 by: z.by.map(owned),
                 ts: z.ts,
             }),
+            Message::Cameras(c) => {
+                let all = |v: Vec<Cow<'_, str>>| v.into_iter().map(owned).collect();
+                Message::Cameras(Cameras {
+                    added: all(c.added),
+                    changed: all(c.changed),
+                    removed: all(c.removed),
+                    walls: all(c.walls),
+                    ts: c.ts,
+                })
+            }
         }
     }
 
-    /// The message's `type`: `frame`, `alarm`, `switch`, `camera`, `ack` or `snooze`.
+    /// The message's `type`: `frame`, `alarm`, `switch`, `camera`, `ack`, `snooze` or
+    /// `cameras`.
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Frame(_) => "frame",
@@ -232,6 +260,7 @@ impl<'a> Message<'a> {
             Message::Camera(_) => "camera",
             Message::Ack(_) => "ack",
             Message::Snooze(_) => "snooze",
+            Message::Cameras(_) => "cameras",
         }
     }
 

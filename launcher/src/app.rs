@@ -31,8 +31,24 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    serve_file(config, None, listener, shutdown).await
+}
+
+/// Like [`serve`], for `config` read from `file`: the API's edits change that file, and a
+/// SIGHUP re-reads it and applies what changed.
+pub async fn serve_file(
+    config: Config,
+    file: Option<std::path::PathBuf>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     init_gst();
     let state = AppState::new(config);
+    if let Some(path) = file {
+        let _ = state
+            .config_file
+            .set(crate::config::edit::ConfigFile::new(path));
+    }
     // The control handle before its users; integrations before the supervisor, so that
     // history and MQTT see its first events.
     let (control, requests) = crate::control::channel();
@@ -62,6 +78,12 @@ pub async fn serve_with(
             .unify(),
     );
     let addr = listener.local_addr()?;
+    if state.config_file.get().is_some() {
+        tokio::spawn(reload_on_hangup(
+            state.clone(),
+            supervisor.control().clone(),
+        ));
+    }
     info!("camwall serving on http://{addr}/");
     let server = gstcamwall::http::serve(
         routes.map(warp::Reply::into_response).boxed(),
@@ -83,6 +105,21 @@ pub async fn serve_with(
     Ok(())
 }
 
+/// Re-reads the configuration file at each SIGHUP and applies what changed.
+async fn reload_on_hangup(state: Arc<AppState>, control: crate::control::Control) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: the configuration reloads only by the API");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        info!("SIGHUP: reloading the configuration");
+        if let Err(e) = crate::server::reload(state.clone(), control.clone()).await {
+            tracing::error!("the configuration was not reloaded:\n{e}");
+        }
+    }
+}
+
 /// A launcher running on its own runtime thread (for tests and embedding). Stops on drop.
 pub struct App {
     pub addr: SocketAddr,
@@ -95,6 +132,15 @@ pub struct App {
 impl App {
     /// Binds `config`'s listen address (port 0 picks a free port) and starts serving.
     pub fn start(config: Config) -> anyhow::Result<App> {
+        App::start_with(config, None)
+    }
+
+    /// Reads and starts the configuration `path`, which the API's edits then change.
+    pub fn start_file(path: &std::path::Path) -> anyhow::Result<App> {
+        App::start_with(Config::load(path)?, Some(path.to_path_buf()))
+    }
+
+    fn start_with(config: Config, file: Option<std::path::PathBuf>) -> anyhow::Result<App> {
         let listener = std::net::TcpListener::bind(config.listen_addr())
             .with_context(|| format!("listening on {}", config.listen_addr()))?;
         listener.set_nonblocking(true)?;
@@ -105,6 +151,11 @@ impl App {
             .enable_all()
             .build()?;
         let state = AppState::new(config);
+        if let Some(path) = file {
+            let _ = state
+                .config_file
+                .set(crate::config::edit::ConfigFile::new(path));
+        }
         // The integrations spawn their tasks on the runtime; they start before the supervisor
         // so that they see its first events.
         let (control, requests) = crate::control::channel();

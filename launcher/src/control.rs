@@ -59,6 +59,11 @@ pub(crate) enum Command {
         by: Option<String>,
         reply: tokio::sync::oneshot::Sender<Result<(), SelectError>>,
     },
+    /// Make the running cameras and walls those of a changed configuration.
+    Apply {
+        config: Box<crate::config::Config>,
+        reply: tokio::sync::oneshot::Sender<crate::supervisor::Applied>,
+    },
     /// Rebuild the whole pipeline (as after a fault).
     Rebuild,
     /// Look an element of the running pipeline up by name.
@@ -179,6 +184,21 @@ impl Control {
             reply,
         })
         .await
+    }
+
+    /// Applies a changed configuration's cameras and walls while everything runs: only what
+    /// changed is built or taken down. Answers what was done.
+    pub async fn apply(
+        &self,
+        config: crate::config::Config,
+    ) -> Result<crate::supervisor::Applied, SelectError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Command::Apply {
+            config: Box::new(config),
+            reply,
+        })
+        .map_err(|_| SelectError::NotRunning)?;
+        answer.await.map_err(|_| SelectError::NotRunning)
     }
 
     /// Tears the pipeline down and builds it again; viewers stay connected.

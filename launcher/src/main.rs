@@ -39,6 +39,12 @@ enum Command {
         #[arg(long)]
         no_probe: bool,
     },
+    /// Ask the running camwall to re-read its configuration file and apply what changed (as a
+    /// SIGHUP does), through its API at the file's `listen` address with its token.
+    Reload {
+        #[arg(long, short, default_value = "camwall.toml")]
+        config: PathBuf,
+    },
     /// Serve simulated IP cameras over RTSP on 127.0.0.1, with an HTTP control endpoint.
     Fakecam(FakecamArgs),
 }
@@ -171,10 +177,58 @@ async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))
 }
 
-async fn run(config: PathBuf) -> anyhow::Result<()> {
-    let config = Config::load(&config)?;
+async fn run(path: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&path)?;
     let listener = bind(config.server.listen.get_ref()).await?;
-    camwall::app::serve(config, listener, shutdown_signal()).await
+    camwall::app::serve_file(config, Some(path), listener, shutdown_signal()).await
+}
+
+async fn reload(path: PathBuf) -> anyhow::Result<()> {
+    let config = Config::load(&path)?;
+    let mut addr = config.listen_addr();
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let mut request = reqwest::Client::new()
+        .post(format!("http://{addr}/api/reload"))
+        .timeout(Duration::from_secs(30));
+    if let Some(token) = config.token() {
+        request = request.bearer_auth(token);
+    }
+    let answer = request
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach camwall at {addr}: {e}"))?;
+    let status = answer.status();
+    let body: serde_json::Value =
+        serde_json::from_slice(&answer.bytes().await.unwrap_or_default()).unwrap_or_default();
+    if !status.is_success() {
+        let reason = body["reason"].as_str().unwrap_or("no reason given");
+        anyhow::bail!("camwall refused the reload ({status}):\n{reason}");
+    }
+    let applied = &body["applied"];
+    let list = |k: &str| {
+        applied[k]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    println!(
+        "reloaded: added [{}], changed [{}], removed [{}], walls [{}]",
+        list("added"),
+        list("changed"),
+        list("removed"),
+        list("walls")
+    );
+    for what in applied["restart_needed"].as_array().into_iter().flatten() {
+        println!("needs a restart: {}", what.as_str().unwrap_or_default());
+    }
+    Ok(())
 }
 
 async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
@@ -256,6 +310,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => run_demo(args).await,
             Command::Check { config, no_probe } => check(config, !no_probe),
             Command::Fakecam(args) => run_fakecam(args).await,
+            Command::Reload { config } => reload(config).await,
         }
     });
     match result {

@@ -6,14 +6,14 @@
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use gstcamwall::mjpegwssink::FrameFeed;
 use gstcamwall::protocol::{self, unix_ms_now};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::config::{mask_url, Config};
+use crate::config::{mask_url, CameraConfig, Config};
 use crate::events::{Event, EventBus};
 use gstcamwall::lock;
 
@@ -40,6 +40,8 @@ impl CameraStatus {
 /// Run-time facts about one camera. Counters are written from streaming threads.
 pub struct CameraRuntime {
     pub id: String,
+    /// Its `[[camera]]` section (with the password: never sent anywhere).
+    pub config: CameraConfig,
     pub name: String,
     /// The URL with its password masked: the only form that leaves the process.
     pub url: String,
@@ -71,6 +73,44 @@ pub struct CameraRuntime {
 }
 
 impl CameraRuntime {
+    /// A camera as its section describes it, before it connects.
+    pub fn new(config: CameraConfig) -> CameraRuntime {
+        CameraRuntime {
+            id: config.id().to_string(),
+            name: config.name().to_string(),
+            url: mask_url(config.url()),
+            priority: config.priority,
+            config,
+            status: Mutex::new(CameraStatus::starting()),
+            alarm: AtomicBool::new(false),
+            frames: AtomicU64::new(0),
+            last_frame_ms: AtomicU64::new(0),
+            width: AtomicU32::new(0),
+            height: AtomicU32::new(0),
+            fps_x100: AtomicU32::new(0),
+            reconnects: AtomicU64::new(0),
+            snoozed_until: AtomicU64::new(0),
+            // Nothing is encoded for a peek or a thumbnail before someone looks.
+            peek: idle_feed(),
+            peek_h264: idle_feed(),
+            thumb: idle_feed(),
+            failures: Default::default(),
+            taps: Default::default(),
+            decoder: Mutex::new(None),
+        }
+    }
+
+    /// The same camera described by a changed section: what its viewers hold (the peek and
+    /// thumbnail feeds) and its snooze carry over; its counters start again.
+    pub fn changed(&self, config: CameraConfig) -> CameraRuntime {
+        let mut next = CameraRuntime::new(config);
+        next.peek = self.peek.clone();
+        next.peek_h264 = self.peek_h264.clone();
+        next.thumb = self.thumb.clone();
+        next.snoozed_until = AtomicU64::new(self.snoozed_until.load(Ordering::Relaxed));
+        next
+    }
+
     pub fn state(&self) -> CameraState {
         self.status().state
     }
@@ -167,8 +207,8 @@ pub struct CameraView {
 pub struct WallRuntime {
     pub id: String,
     pub name: String,
-    /// Indices into [`AppState::cameras`].
-    pub cameras: Vec<usize>,
+    /// Indices into [`AppState::cameras`], in the wall's order (changed while it runs).
+    cameras: Mutex<Vec<usize>>,
     /// What the wall's viewers receive: its encoded frames and the events. It outlives every
     /// pipeline, so viewers stay connected.
     pub feed: FrameFeed,
@@ -200,15 +240,12 @@ impl WallRuntime {
     /// Changes the selection under its lock, and keeps which camera is shown with it.
     pub(crate) fn update_selection(
         &self,
-        cameras: &[CameraRuntime],
+        cameras: &Cameras,
         f: impl FnOnce(&mut Selection),
     ) -> Selection {
         let mut s = lock(&self.selection);
         f(&mut s);
-        let shown = s
-            .camera
-            .as_deref()
-            .and_then(|id| cameras.iter().position(|c| c.id == id));
+        let shown = s.camera.as_deref().and_then(|id| cameras.index_of(id));
         self.shown
             .store(shown.unwrap_or(NONE_SHOWN), Ordering::Relaxed);
         s.clone()
@@ -231,18 +268,109 @@ impl WallRuntime {
 
     /// Whether the wall may show camera `index`.
     pub fn has(&self, index: usize) -> bool {
-        self.cameras.contains(&index)
+        lock(&self.cameras).contains(&index)
+    }
+
+    /// Its cameras (indices into [`AppState::cameras`]), in its order.
+    pub fn cameras(&self) -> Vec<usize> {
+        lock(&self.cameras).clone()
+    }
+
+    /// Gives the wall another list of cameras (the supervisor does, as it links them).
+    pub(crate) fn set_cameras(&self, cameras: Vec<usize>) {
+        *lock(&self.cameras) = cameras;
+    }
+}
+
+/// The cameras as they run, each at a fixed index for as long as it exists (walls, pads and
+/// probes know cameras by index). Cameras come and go while camwall runs: a removed camera's
+/// index is empty until a camera added later takes it.
+#[derive(Default)]
+pub struct Cameras {
+    slots: RwLock<Vec<Option<Arc<CameraRuntime>>>>,
+}
+
+impl Cameras {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Option<Arc<CameraRuntime>>>> {
+        self.slots
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Option<Arc<CameraRuntime>>>> {
+        self.slots
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Camera `index`, unless there is none there.
+    pub fn get(&self, index: usize) -> Option<Arc<CameraRuntime>> {
+        self.read().get(index).cloned().flatten()
+    }
+
+    /// Every camera with its index, in index order.
+    pub fn all(&self) -> Vec<(usize, Arc<CameraRuntime>)> {
+        self.read()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((i, c.clone()?)))
+            .collect()
+    }
+
+    /// How many indices there are (cameras and empty ones).
+    pub fn slots(&self) -> usize {
+        self.read().len()
+    }
+
+    /// How many cameras there are.
+    pub fn count(&self) -> usize {
+        self.read().iter().flatten().count()
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.read()
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.id == id))
+    }
+
+    /// Puts a new camera at the first empty index; answers the index.
+    pub(crate) fn add(&self, camera: CameraRuntime) -> usize {
+        let mut slots = self.write();
+        let camera = Some(Arc::new(camera));
+        match slots.iter().position(Option::is_none) {
+            Some(i) => {
+                slots[i] = camera;
+                i
+            }
+            None => {
+                slots.push(camera);
+                slots.len() - 1
+            }
+        }
+    }
+
+    /// Puts `camera` at `index` (a changed camera), or empties it (`None`: removed).
+    pub(crate) fn set(&self, index: usize, camera: Option<CameraRuntime>) {
+        if let Some(slot) = self.write().get_mut(index) {
+            *slot = camera.map(Arc::new);
+        }
     }
 }
 
 /// Everything the server and the supervisor share.
 pub struct AppState {
+    /// The configuration camwall started with: its cameras and walls change as they are
+    /// edited (see [`AppState::cameras`] and [`WallRuntime`]), the rest needs a restart.
     pub config: Config,
-    pub cameras: Vec<CameraRuntime>,
+    pub cameras: Cameras,
     /// Never empty: a configuration without `[[wall]]` has the one wall `main`.
     pub walls: Vec<WallRuntime>,
     /// Signed-in pages.
     pub sessions: Arc<crate::sessions::Sessions>,
+    /// The file camwall runs from, which the API's edits change (none for the demo).
+    pub config_file: std::sync::OnceLock<crate::config::edit::ConfigFile>,
+    /// Held from an edit of the file to its application, so edits apply in their order.
+    pub edits: Arc<tokio::sync::Mutex<()>>,
     events: EventBus,
 }
 
@@ -258,31 +386,10 @@ fn idle_feed() -> FrameFeed {
 
 impl AppState {
     pub fn new(config: Config) -> Arc<AppState> {
-        let cameras: Vec<CameraRuntime> = config
-            .enabled_cameras()
-            .map(|c| CameraRuntime {
-                id: c.id().to_string(),
-                name: c.name().to_string(),
-                url: mask_url(c.url()),
-                priority: c.priority,
-                status: Mutex::new(CameraStatus::starting()),
-                alarm: AtomicBool::new(false),
-                frames: AtomicU64::new(0),
-                last_frame_ms: AtomicU64::new(0),
-                width: AtomicU32::new(0),
-                height: AtomicU32::new(0),
-                fps_x100: AtomicU32::new(0),
-                reconnects: AtomicU64::new(0),
-                snoozed_until: AtomicU64::new(0),
-                // Nothing is encoded for a peek or a thumbnail before someone looks.
-                peek: idle_feed(),
-                peek_h264: idle_feed(),
-                thumb: idle_feed(),
-                failures: Default::default(),
-                taps: Default::default(),
-                decoder: Mutex::new(None),
-            })
-            .collect();
+        let cameras = Cameras::default();
+        for cam in config.enabled_cameras() {
+            cameras.add(CameraRuntime::new(cam.clone()));
+        }
         let walls = config
             .walls()
             .into_iter()
@@ -290,12 +397,16 @@ impl AppState {
                 selection: Mutex::new(Selection {
                     camera: None,
                     reason: SelectionReason::User,
-                    user_choice: w.cameras.first().map(|&i| cameras[i].id.clone()),
+                    user_choice: w
+                        .cameras
+                        .first()
+                        .and_then(|&i| cameras.get(i))
+                        .map(|c| c.id.clone()),
                     detail: None,
                 }),
                 id: w.id,
                 name: w.name,
-                cameras: w.cameras,
+                cameras: Mutex::new(w.cameras),
                 feed: FrameFeed::new(),
                 h264: idle_feed(),
                 shown: AtomicUsize::new(NONE_SHOWN),
@@ -307,6 +418,8 @@ impl AppState {
             cameras,
             walls,
             sessions: Default::default(),
+            config_file: Default::default(),
+            edits: Default::default(),
             events: EventBus::default(),
         })
     }
@@ -333,9 +446,9 @@ impl AppState {
                 id: w.id.clone(),
                 name: w.name.clone(),
                 cameras: w
-                    .cameras
-                    .iter()
-                    .map(|&i| self.cameras[i].id.clone())
+                    .cameras()
+                    .into_iter()
+                    .filter_map(|i| Some(self.cameras.get(i)?.id.clone()))
                     .collect(),
                 selection: w.selection(),
                 viewers: w.feed.clients() + w.h264.clients(),
@@ -344,7 +457,7 @@ impl AppState {
     }
 
     pub fn camera_index(&self, id: &str) -> Option<usize> {
-        self.cameras.iter().position(|c| c.id == id)
+        self.cameras.index_of(id)
     }
 
     /// The first wall's selection.
@@ -360,20 +473,29 @@ impl AppState {
 
     /// Every camera, `selected` on the first wall.
     pub fn camera_views(&self) -> Vec<CameraView> {
-        let all: Vec<usize> = (0..self.cameras.len()).collect();
-        self.views_of(&all, self.main_wall().shown())
+        self.views_of(&self.cameras.all(), self.main_wall().shown())
     }
 
     /// The cameras of `wall`, in its order, `selected` on it.
     pub fn wall_camera_views(&self, wall: &WallRuntime) -> Vec<CameraView> {
-        self.views_of(&wall.cameras, wall.shown())
+        let cameras: Vec<_> = wall
+            .cameras()
+            .into_iter()
+            .filter_map(|i| Some((i, self.cameras.get(i)?)))
+            .collect();
+        self.views_of(&cameras, wall.shown())
     }
 
-    fn views_of(&self, indices: &[usize], shown: Option<usize>) -> Vec<CameraView> {
-        indices
+    /// `cameras` as the API lists them, `selected` the one of index `shown`.
+    pub fn views_of(
+        &self,
+        cameras: &[(usize, Arc<CameraRuntime>)],
+        shown: Option<usize>,
+    ) -> Vec<CameraView> {
+        cameras
             .iter()
-            .filter_map(|&i| Some((i, self.cameras.get(i)?)))
             .map(|(i, c)| {
+                let i = *i;
                 let (w, h) = (
                     c.width.load(Ordering::Relaxed),
                     c.height.load(Ordering::Relaxed),
@@ -424,7 +546,7 @@ impl AppState {
         }
         // Peekers hear of alarms, cameras, acknowledges and snoozes, not of walls' switches.
         if !matches!(msg, protocol::Message::Switch(_)) {
-            for cam in &self.cameras {
+            for (_, cam) in self.cameras.all() {
                 cam.peek.publish_json(event.json().clone());
                 cam.peek_h264.publish_json(event.json().clone());
             }
@@ -491,7 +613,8 @@ impl AppState {
             && self
                 .main_wall()
                 .shown()
-                .is_some_and(|i| self.cameras[i].state() == CameraState::Live);
+                .and_then(|i| self.cameras.get(i))
+                .is_some_and(|c| c.state() == CameraState::Live);
         fresh || idle_but_live
     }
 }

@@ -77,9 +77,9 @@ impl CameraTaps {
 /// `camera_of` finds the camera whose bin holds an object. A decoding bin's own messages (a
 /// decodebin's "Delayed linking failed", its missing plugins) are not decode errors unless they
 /// say so (a `StreamError::Decode`).
-pub(crate) fn count_decode_error<'a>(
+pub(crate) fn count_decode_error<T: std::ops::Deref<Target = CameraTaps>>(
     msg: &gst::Message,
-    taps_of: impl Fn(&gst::Object) -> Option<&'a CameraTaps>,
+    taps_of: impl Fn(&gst::Object) -> Option<T>,
 ) {
     let error = match msg.view() {
         gst::MessageView::Error(e) => e.error(),
@@ -134,7 +134,7 @@ mod tests {
             on_b,
         );
         count_decode_error(&error(&decodebin), on_b);
-        count_decode_error(&error(&decoder), |_| None);
+        count_decode_error(&error(&decoder), |_| None::<&CameraTaps>);
         count_decode_error(&gst::message::Eos::builder().src(&decoder).build(), on_b);
         assert_eq!(a.decode_errors(), 0);
         assert_eq!(b.decode_errors(), 3);

@@ -216,6 +216,29 @@ fn send(
     Ok(HttpResponse { status, body })
 }
 
+/// A free port on 127.0.0.1 below the ephemeral range, so that no socket the system numbers
+/// itself (the servers' and camwall's RTP ports among them) can take it between the pick and
+/// the server's start; each call gives another one.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        20_000 + (std::process::id() % 500) as u16 * 20,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    );
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::AcqRel);
+        assert!(port < 32_000, "no free port below the ephemeral range");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        {
+            return port;
+        }
+    }
+}
+
 /// Polls `f` every 50 ms until it returns `Some`, up to `timeout`.
 pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;

@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use camwall_tests::{camera_view, fakecam_control, http, wait_for};
+use camwall_tests::{camera_view, fakecam_control, free_port, http, wait_for};
 use gstcamwall::protocol::unix_ms_now;
 use serde_json::Value;
 
@@ -34,29 +34,6 @@ const OUTAGES_S: [u64; 4] = [1, 5, 30, 120];
 /// Frames a healthy camera may show as "missing" only because the two counters (painted at the
 /// camera, counted in camwall) are read a few milliseconds apart: frames in flight.
 const IN_FLIGHT: u64 = 6;
-
-/// A free port on 127.0.0.1 below the ephemeral range, so that no socket the system numbers
-/// itself (the servers' and camwall's RTP ports among them) can take it between the pick and
-/// the server's start; each call gives another one.
-fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(
-        0,
-        20_000 + (std::process::id() % 500) as u16 * 20,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    );
-    loop {
-        let port = NEXT.fetch_add(1, Ordering::AcqRel);
-        assert!(port < 32_000, "no free port below the ephemeral range");
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
-            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
-        {
-            return port;
-        }
-    }
-}
 
 fn camwall_bin() -> PathBuf {
     camwall_tests::profile_dir().join("camwall")

@@ -360,7 +360,7 @@ async fn a_peek_shows_one_camera_without_moving_any_wall_and_costs_nothing_unwat
     let app = launcher_on(&fc, WALLS);
     let addr = app.address();
     wait_all_live(&addr, 3);
-    let peeks = |i: usize| app.state().cameras[i].peek.frames_encoded();
+    let peeks = |i: usize| app.state().cameras.get(i).unwrap().peek.frames_encoded();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         (peeks(0), peeks(1), peeks(2)),
@@ -488,7 +488,7 @@ async fn the_grid_shows_every_camera_small_and_live_and_encodes_only_while_watch
     let app = launcher_on(&fc, "");
     let addr = app.address();
     wait_all_live(&addr, 3);
-    let thumbs = |i: usize| app.state().cameras[i].thumb.frames_encoded();
+    let thumbs = |i: usize| app.state().cameras.get(i).unwrap().thumb.frames_encoded();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         (thumbs(0), thumbs(1), thumbs(2)),

@@ -113,7 +113,7 @@ pub use feed::{
     FrameReceiver, MessageReceiver, Subscription, DIRECT_VIEWERS, GOP_KEEP_MAX, GOP_REPLAY_MAX,
 };
 pub use mjpeg::{mjpeg_part_header, MJPEG_BOUNDARY};
-pub use routes::{routes, RouteOptions};
+pub use routes::{routes, routes_picking, PickFeed, RouteOptions};
 pub use web::viewer_page;
 
 /// What a WebSocket frame message looks like (`envelope` property).

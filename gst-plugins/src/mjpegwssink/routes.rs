@@ -106,6 +106,27 @@ async fn fresh_frame(feed: &FrameFeed) -> Option<Arc<EncodedFrame>> {
 /// Requests for other paths are rejected as not found, so the result can be combined with an
 /// application's own routes with `.or()`.
 pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::Response,)> {
+    routes_picking(Arc::new(move |_| Some(feed.clone())), opts)
+}
+
+/// Picks the feed a request is served from by its query (`?camera=`...); `None`: the request
+/// is not for these routes (rejected as not found, for the application's other routes).
+pub type PickFeed =
+    Arc<dyn Fn(&std::collections::HashMap<String, String>) -> Option<FrameFeed> + Send + Sync>;
+
+/// [`routes`] on feeds that come and go while the routes are served: each request's feed is
+/// the one `pick` gives for its query.
+pub fn routes_picking(pick: PickFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::Response,)> {
+    let picked = || {
+        let pick = pick.clone();
+        warp::query::<std::collections::HashMap<String, String>>()
+            .or(warp::any().map(Default::default))
+            .unify()
+            .and_then(move |q: std::collections::HashMap<String, String>| {
+                let feed = pick(&q);
+                async move { feed.ok_or_else(warp::reject::not_found) }
+            })
+    };
     let path: Arc<str> = if opts.path.starts_with('/') {
         opts.path.as_str().into()
     } else {
@@ -113,11 +134,11 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
     };
 
     let ws = {
-        let feed = feed.clone();
         let clients = opts.clients.clone();
         let (envelope, max) = (opts.envelope, opts.max_clients);
         exact_path(path.clone())
             .and(warp::get())
+            .and(picked())
             .and(
                 warp::query::<std::collections::HashMap<String, String>>()
                     .or(warp::any().map(Default::default))
@@ -125,7 +146,9 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
             )
             .and(warp::ws().map(Some).or(warp::any().map(|| None)).unify())
             .map(
-                move |q: std::collections::HashMap<String, String>, ws: Option<Ws>| {
+                move |feed: FrameFeed,
+                      q: std::collections::HashMap<String, String>,
+                      ws: Option<Ws>| {
                     // `?binary=1`: frames as binary messages (protocol::binary), no base64.
                     let binary = q.get("binary").is_some_and(|b| b == "1" || b == "true");
                     let Some(ws) = ws else {
@@ -153,31 +176,30 @@ pub fn routes(feed: FrameFeed, opts: RouteOptions) -> BoxedFilter<(warp::reply::
     };
 
     let snapshot = {
-        let feed = feed.clone();
         warp::path!("snapshot.jpg")
             .and(warp::get().or(warp::head()).unify())
-            .then(move || {
-                let feed = feed.clone();
-                async move {
-                    match fresh_frame(&feed).await {
-                        Some(f) => jpeg_response(&f),
-                        None => ApiError::unavailable("no-frame", "no frame has been received yet")
-                            .response(),
-                    }
+            .and(picked())
+            .then(move |feed: FrameFeed| async move {
+                match fresh_frame(&feed).await {
+                    Some(f) => jpeg_response(&f),
+                    None => ApiError::unavailable("no-frame", "no frame has been received yet")
+                        .response(),
                 }
             })
     };
 
     let mjpeg = {
-        let feed = feed.clone();
         let clients = opts.clients.clone();
         let max = opts.max_clients;
-        warp::path!("mjpeg").and(warp::get()).map(move || {
-            let Some(slot) = clients.try_join(max) else {
-                return too_many_clients(max);
-            };
-            mjpeg_response(feed.subscribe(), slot)
-        })
+        warp::path!("mjpeg")
+            .and(warp::get())
+            .and(picked())
+            .map(move |feed: FrameFeed| {
+                let Some(slot) = clients.try_join(max) else {
+                    return too_many_clients(max);
+                };
+                mjpeg_response(feed.subscribe(), slot)
+            })
     };
 
     let viewer = {

@@ -40,7 +40,7 @@ use toml::Spanned;
 
 use super::{Checker, Config};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SnapshotsConfig {
     pub dir: Option<Spanned<String>>,
@@ -58,7 +58,7 @@ impl Default for SnapshotsConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HistoryConfig {
     pub file: Option<Spanned<String>>,
@@ -76,7 +76,7 @@ impl Default for HistoryConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MqttConfig {
     /// `host:port`.
@@ -113,7 +113,7 @@ impl MqttConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     pub url: Spanned<String>,
@@ -135,7 +135,7 @@ fn default_queue() -> Spanned<u32> {
     Spanned::new(0..0, 64)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     pub enabled: bool,

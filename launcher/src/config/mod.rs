@@ -63,6 +63,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 mod check;
+pub mod edit;
 mod integrations;
 mod users;
 mod walls;
@@ -72,7 +73,7 @@ pub use integrations::{HistoryConfig, MetricsConfig, MqttConfig, SnapshotsConfig
 pub use users::{UserConfig, MIN_TOKEN_LEN};
 pub use walls::{Wall, WallConfig, MAIN_WALL, MAX_WALLS};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Codec {
     #[default]
@@ -97,7 +98,7 @@ pub enum Decoder {
     Nvdec,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     #[default]
@@ -109,7 +110,7 @@ pub enum Transport {
 /// `selector.alarm_policy`: the element's own type, read by its nick.
 pub use gstcamwall::alarmselector::AlarmPolicy;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: Spanned<String>,
@@ -142,7 +143,7 @@ pub fn valid_origin(origin: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.:[]".contains(c))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StreamConfig {
     pub jpeg_quality: Spanned<u32>,
@@ -198,7 +199,7 @@ impl Default for StreamConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SelectorConfig {
     pub alarm_override: bool,
@@ -231,7 +232,7 @@ impl Default for SelectorConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReconnectConfig {
     pub initial_ms: Spanned<u32>,
@@ -247,7 +248,7 @@ impl Default for ReconnectConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MotionConfig {
     #[serde(default = "yes")]
@@ -278,7 +279,7 @@ impl Default for MotionConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CameraConfig {
     pub id: Spanned<String>,
@@ -405,6 +406,9 @@ pub fn mask_urls_in_text(text: &str) -> String {
     }
     out
 }
+
+/// The longest camera name: it is shown in a button.
+pub const MAX_NAME_CHARS: usize = 100;
 
 /// Whether a camera id is usable in paths, pad properties and JSON.
 pub fn valid_camera_id(id: &str) -> bool {
@@ -594,6 +598,18 @@ impl Config {
             }
             if let Err(why) = check_camera_url(cam.url()) {
                 c.report(&cam.url.span(), key("url"), why);
+            }
+            if let Some(name) = &cam.name {
+                if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+                    c.report(
+                        &cam.id.span(),
+                        key("name"),
+                        format!(
+                            "must be at most {MAX_NAME_CHARS} characters, none of them control \
+                             characters"
+                        ),
+                    );
+                }
             }
             if let Some(area) = &cam.motion.min_area {
                 if !(0.0..=1.0).contains(area.get_ref()) {

@@ -22,7 +22,7 @@ use toml::Spanned;
 use super::check::Checker;
 use super::{valid_camera_id, Config};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     pub name: Spanned<String>,

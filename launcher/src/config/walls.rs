@@ -31,7 +31,7 @@ pub const MAIN_WALL: &str = "main";
 /// Most walls a configuration may have: each is a selector and an encoder.
 pub const MAX_WALLS: usize = 16;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WallConfig {
     pub id: Spanned<String>,

@@ -20,8 +20,8 @@
 //! | `camwall_bytes_sent_total` | | bytes written to viewers |
 //! | `camwall_webhook_events_total` | `url`, `result` | webhook events `delivered`, `failed` (every try) or `dropped` (queue full) |
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use gstcamwall::protocol::{unix_ms_now, Message};
 use prometheus_client::collector::Collector;
@@ -36,6 +36,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::events::Event;
 use crate::state::{AppState, CameraState, FailureKind};
+use gstcamwall::lock;
 
 /// Upper bounds of the switch-latency buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.0, 5.0];
@@ -66,7 +67,7 @@ pub struct Metrics {
     registry: Registry,
     switches: Family<ReasonLabel, Counter>,
     switch_latency: Histogram,
-    alarms: Arc<Vec<AtomicU64>>,
+    alarms: Arc<Mutex<HashMap<String, u64>>>,
     webhooks: Family<WebhookLabels, Counter>,
 }
 
@@ -91,8 +92,7 @@ impl Metrics {
             "Webhook events by URL (password masked) and result: delivered, failed (every try), dropped (queue full)",
             webhooks.clone(),
         );
-        let alarms: Arc<Vec<AtomicU64>> =
-            Arc::new(state.cameras.iter().map(|_| AtomicU64::new(0)).collect());
+        let alarms: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
         registry.register_collector(Box::new(Pulled {
             state,
             alarms: alarms.clone(),
@@ -130,10 +130,8 @@ impl Metrics {
 
     fn on_event(&self, state: &AppState, event: &Event, pending: &mut Option<(String, u64)>) {
         match event.message() {
-            Message::Alarm(a) if a.active => {
-                if let Some(i) = state.camera_index(&a.camera) {
-                    self.alarms[i].fetch_add(1, Ordering::Relaxed);
-                }
+            Message::Alarm(a) if a.active && state.camera_index(&a.camera).is_some() => {
+                *lock(&self.alarms).entry(a.camera.to_string()).or_default() += 1;
             }
             // The first wall's switches (what `camwall_switches_total` counted before walls).
             Message::Switch(s) if s.wall.as_deref().is_none_or(|w| w == state.main_wall().id) => {
@@ -194,7 +192,7 @@ pub async fn watch(
 /// What is read from the shared state at each scrape.
 struct Pulled {
     state: Arc<AppState>,
-    alarms: Arc<Vec<AtomicU64>>,
+    alarms: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl std::fmt::Debug for Pulled {
@@ -203,18 +201,20 @@ impl std::fmt::Debug for Pulled {
     }
 }
 
+/// One family with a value for each camera of `views` (the value of the k-th camera from
+/// `value(k)`).
 fn per_camera<M: EncodeMetric>(
     encoder: &mut DescriptorEncoder,
-    state: &AppState,
+    views: &[crate::state::CameraView],
     name: &str,
     help: &str,
     kind: MetricType,
     mut value: impl FnMut(usize) -> M,
 ) -> Result<(), std::fmt::Error> {
     let mut family = encoder.encode_descriptor(name, help, None, kind)?;
-    for (i, cam) in state.cameras.iter().enumerate() {
-        let labels = [("camera", cam.id.as_str())];
-        value(i).encode(family.encode_family(&labels)?)?;
+    for (k, view) in views.iter().enumerate() {
+        let labels = [("camera", view.id.as_str())];
+        value(k).encode(family.encode_family(&labels)?)?;
     }
     Ok(())
 }
@@ -222,11 +222,13 @@ fn per_camera<M: EncodeMetric>(
 impl Collector for Pulled {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let state = &*self.state;
-        let cams = &state.cameras;
-        let views = state.camera_views();
+        // One list of the cameras for every family, whatever is added or removed meanwhile.
+        let cams = state.cameras.all();
+        let views = state.views_of(&cams, state.main_wall().shown());
+        let alarms = lock(&self.alarms).clone();
         per_camera(
             &mut encoder,
-            state,
+            &views,
             "camwall_camera_fps",
             "Frames a second over the last second (0 unless live)",
             MetricType::Gauge,
@@ -234,7 +236,7 @@ impl Collector for Pulled {
         )?;
         per_camera(
             &mut encoder,
-            state,
+            &views,
             "camwall_camera_frames",
             "Decoded frames",
             MetricType::Counter,
@@ -242,15 +244,15 @@ impl Collector for Pulled {
         )?;
         per_camera(
             &mut encoder,
-            state,
+            &views,
             "camwall_camera_decode_errors",
             "Frames the decoder marked corrupted, and decoder errors",
             MetricType::Counter,
-            |i| ConstCounter::new(cams[i].taps.decode_errors()),
+            |k| ConstCounter::new(cams[k].1.taps.decode_errors()),
         )?;
         per_camera(
             &mut encoder,
-            state,
+            &views,
             "camwall_camera_reconnects",
             "Restarts of the camera after a failure",
             MetricType::Counter,
@@ -258,15 +260,15 @@ impl Collector for Pulled {
         )?;
         per_camera(
             &mut encoder,
-            state,
+            &views,
             "camwall_camera_alarms",
             "Alarms started",
             MetricType::Counter,
-            |i| ConstCounter::new(self.alarms[i].load(Ordering::Relaxed)),
+            |k| ConstCounter::new(alarms.get(&views[k].id).copied().unwrap_or(0)),
         )?;
         per_camera(
             &mut encoder,
-            state,
+            &views,
             "camwall_camera_alarm",
             "1 while an alarm is active",
             MetricType::Gauge,
@@ -298,7 +300,7 @@ impl Collector for Pulled {
                 None,
                 MetricType::Counter,
             )?;
-            for (view, cam) in views.iter().zip(cams) {
+            for (view, (_, cam)) in views.iter().zip(&cams) {
                 for kind in FailureKind::ALL {
                     let labels = [("camera", view.id.as_str()), ("kind", kind.as_str())];
                     ConstCounter::new(cam.failures(kind)).encode(family.encode_family(&labels)?)?;

@@ -94,7 +94,7 @@ impl Topics {
         let dp = &self.discovery_prefix;
         let node = &self.node;
         let mut out = Vec::new();
-        for cam in &state.cameras {
+        for (_, cam) in state.cameras.all() {
             out.push((
                 format!("{dp}/binary_sensor/{node}/{}_alarm/config", cam.id),
                 json!({
@@ -128,7 +128,7 @@ impl Topics {
                 "unique_id": format!("{node}_selection"),
                 "state_topic": self.selection(),
                 "command_topic": self.selection_set(),
-                "options": state.cameras.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+                "options": state.cameras.all().iter().map(|(_, c)| c.id.clone()).collect::<Vec<_>>(),
                 "availability_topic": self.status(),
                 "device": device,
             }),
@@ -139,7 +139,7 @@ impl Topics {
     /// The retained state as it is now: `(topic, payload)`.
     pub fn current_state(&self, state: &AppState) -> Vec<(String, String)> {
         let mut out = vec![(self.status(), "online".to_string())];
-        for cam in &state.cameras {
+        for (_, cam) in state.cameras.all() {
             out.push((self.alarm(&cam.id), on_off(cam.alarm()).to_string()));
             out.push((self.state(&cam.id), cam.state().as_str().to_string()));
         }

@@ -98,7 +98,7 @@ pub async fn record(
             };
             let Some(sample) = state
                 .camera_index(&camera)
-                .and_then(|i| state.cameras[i].taps.latest())
+                .and_then(|i| state.cameras.get(i)?.taps.latest())
             else {
                 return;
             };

@@ -73,9 +73,10 @@ pub async fn camera_jpeg(state: &AppState, id: &str) -> Result<Bytes, SnapshotEr
     let index = state
         .camera_index(id)
         .ok_or_else(|| SnapshotError::UnknownCamera(id.to_string()))?;
-    let sample = state.cameras[index]
-        .taps
-        .latest()
+    let sample = state
+        .cameras
+        .get(index)
+        .and_then(|c| c.taps.latest())
         .ok_or_else(|| SnapshotError::NoFrame(id.to_string()))?;
     tokio::task::spawn_blocking(move || encode_jpeg(&sample))
         .await
@@ -173,7 +174,7 @@ pub async fn on_alarms(
             let camera = alarm.camera.to_string();
             let Some(sample) = state
                 .camera_index(&camera)
-                .and_then(|i| state.cameras[i].taps.latest())
+                .and_then(|i| state.cameras.get(i)?.taps.latest())
             else {
                 warn!(camera = %camera, "alarm snapshot: no frame yet");
                 return;

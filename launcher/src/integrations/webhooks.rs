@@ -35,7 +35,7 @@ pub fn alarm_body(state: &AppState, message: &Message<'_>) -> Option<serde_json:
     };
     let name = state
         .camera_index(camera)
-        .map(|i| state.cameras[i].name.clone())?;
+        .and_then(|i| Some(state.cameras.get(i)?.name.clone()))?;
     Some(match message {
         Message::Alarm(a) => serde_json::json!({
             "event": "alarm",

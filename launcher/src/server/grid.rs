@@ -67,7 +67,7 @@ pub(super) fn grid(
 /// every camera without it; the first unknown id is the error.
 fn pick_cameras(state: &AppState, asked: Option<&str>) -> Result<Vec<usize>, String> {
     let Some(asked) = asked else {
-        return Ok((0..state.cameras.len()).collect());
+        return Ok(state.cameras.all().into_iter().map(|(i, _)| i).collect());
     };
     let mut picked = Vec::new();
     for id in asked.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -97,14 +97,12 @@ async fn serve_grid(
     mut slot: gstcamwall::mjpegwssink::ClientSlot,
 ) {
     // Each camera asked for is watched (its thumbnail encoded) while this socket lives.
-    let _watching: Vec<_> = cameras
+    let thumbs: Vec<_> = cameras
         .iter()
-        .map(|&i| state.cameras[i].thumb.client_guard())
+        .filter_map(|&i| Some(state.cameras.get(i)?.thumb.clone()))
         .collect();
-    let mut frames: Vec<FrameReceiver> = cameras
-        .iter()
-        .map(|&i| state.cameras[i].thumb.subscribe().frames)
-        .collect();
+    let _watching: Vec<_> = thumbs.iter().map(|t| t.client_guard()).collect();
+    let mut frames: Vec<FrameReceiver> = thumbs.iter().map(|t| t.subscribe().frames).collect();
     let mut events = state.subscribe_events();
     let (mut tx, mut rx) = socket.split();
 

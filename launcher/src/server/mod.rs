@@ -48,11 +48,13 @@ use warp::{Filter, Rejection, Reply};
 use crate::control::{Control, SelectError};
 use crate::state::AppState;
 
+mod admin;
 mod body;
 mod grid;
 mod login;
 mod viewers;
 
+pub use admin::reload;
 pub use body::BODY_READ_TIMEOUT;
 use body::{limited_body, RequestBody};
 use viewers::wall_viewers;
@@ -159,10 +161,14 @@ pub fn guard(state: &AppState) -> Guard {
 /// acknowledging and snoozing an operator's; anything else that changes something an admin's.
 pub fn required_role(method: &warp::http::Method, path: &str) -> Role {
     use warp::http::Method;
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     if method == Method::GET || method == Method::HEAD {
+        // The configuration's cameras (masked URLs, walls) are for who may change them.
+        if segments == ["api", "cameras", "config"] {
+            return Role::Admin;
+        }
         return Role::Viewer;
     }
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         // Anyone signed in may sign out.
         (&Method::POST, ["api", "logout"]) => Role::Viewer,
@@ -209,6 +215,9 @@ struct SnoozeBody {
 #[serde(deny_unknown_fields)]
 struct TestBody {
     url: String,
+    /// The camera being edited: a URL with its password masked (`user:***@`) is tested with
+    /// that camera's stored password.
+    camera: Option<String>,
 }
 
 /// Camera tests running at once at most; more are answered 429.
@@ -217,6 +226,7 @@ const MAX_CAMERA_TESTS: usize = 4;
 /// `POST /api/cameras/test {"url"}`: connects to a camera without adding it and answers within
 /// 5 s with what it sends or why it fails ([`crate::probe`]); passwords masked in the answer.
 async fn test_camera(
+    state: Arc<AppState>,
     body: RequestBody,
     running: Arc<tokio::sync::Semaphore>,
 ) -> warp::reply::Response {
@@ -224,7 +234,22 @@ async fn test_camera(
         .complete()
         .map(|b| serde_json::from_slice::<TestBody>(&b))
     {
-        Ok(Ok(r)) => r.url,
+        Ok(Ok(TestBody { url, camera: None })) => url,
+        Ok(Ok(TestBody {
+            url,
+            camera: Some(id),
+        })) => {
+            let stored = state
+                .config_file
+                .get()
+                .and_then(|f| f.document().ok())
+                .and_then(|doc| crate::config::edit::stored_url(&doc, &id))
+                .or_else(|| {
+                    let i = state.camera_index(&id)?;
+                    Some(state.cameras.get(i)?.config.url().to_string())
+                });
+            crate::config::edit::unmask_url(&url, stored.as_deref())
+        }
         Ok(Err(e)) => {
             return ApiError::bad_request(format!("expected {{\"url\": \"rtsp://...\"}}: {e}"))
                 .response()
@@ -325,6 +350,8 @@ pub fn routes(
             },
         );
 
+    let admin = admin::routes(state.clone(), control.clone());
+
     let get_selection = warp::path!("api" / "selection")
         .and(warp::get())
         .and(with_state.clone())
@@ -418,7 +445,10 @@ pub fn routes(
         warp::path!("api" / "cameras" / "test")
             .and(warp::post())
             .and(limited_body())
-            .then(move |body: RequestBody| test_camera(body, running.clone()))
+            .and(with_state.clone())
+            .then(move |body: RequestBody, state: Arc<AppState>| {
+                test_camera(state, body, running.clone())
+            })
     };
 
     let wake = {
@@ -489,6 +519,8 @@ pub fn routes(
 
     healthz
         .or(page)
+        .unify()
+        .or(admin)
         .unify()
         .or(cameras)
         .unify()

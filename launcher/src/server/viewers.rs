@@ -83,18 +83,45 @@ pub(super) fn wall_viewers(
     };
     let mut all: Vec<BoxedFilter<(warp::reply::Response,)>> = Vec::new();
     // Peeks first: one camera alone, whatever the walls do (`?camera=ID` wins over `?wall=`).
-    for cam in &state.cameras {
-        let id = cam.id.clone();
-        let id2 = id.clone();
-        all.push(on_feed(
-            &cam.peek_h264,
-            Box::new(move |a| a.h264 && a.path == "/ws" && a.camera == Some(id2.as_str())),
-        ));
-        all.push(on_feed(
-            &cam.peek,
-            Box::new(move |a| !(a.h264 && a.path == "/ws") && a.camera == Some(id.as_str())),
-        ));
-    }
+    // Cameras come and go while camwall runs: each request's camera is looked up as it comes.
+    let peek = |h264_ws: bool| -> mjpegwssink::PickFeed {
+        let state = state.clone();
+        Arc::new(move |q: &HashMap<String, String>| {
+            let camera = state.cameras.get(state.camera_index(q.get("camera")?)?)?;
+            let h264 = q.get("video").is_some_and(|v| v == "h264");
+            Some(if h264_ws && h264 {
+                camera.peek_h264.clone()
+            } else {
+                camera.peek.clone()
+            })
+        })
+    };
+    let route_options = RouteOptions {
+        // The guard in front of every route checks the token.
+        token: None,
+        serve_viewer: false,
+        clients: clients.clone(),
+        ..RouteOptions::default()
+    };
+    // `/ws` picks JPEG or H.264 by `?video=`; `/mjpeg` and `/snapshot.jpg` are JPEG.
+    let ws_path = warp::path::full()
+        .and_then(|p: warp::path::FullPath| async move {
+            if p.as_str() == "/ws" {
+                Ok(())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .untuple_one();
+    all.push(
+        ws_path
+            .and(mjpegwssink::routes_picking(
+                peek(true),
+                route_options.clone(),
+            ))
+            .boxed(),
+    );
+    all.push(mjpegwssink::routes_picking(peek(false), route_options));
     for (position, wall) in state.walls.iter().enumerate() {
         let id = wall.id.clone();
         // Without `?wall=` (and without `?camera=`): the first wall.

@@ -84,127 +84,26 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
         )?;
         walls.push(WallSlot {
             selector,
-            pads: vec![None; state.cameras.len()],
+            pads: Vec::new(),
         });
     }
 
-    let mut cameras = Vec::new();
-    let stopping = Arc::new(Mutex::new(false));
-    for (index, cam) in config.enabled_cameras().enumerate() {
-        // Only motionalarm's src pad is ghosted: the depayloader's sink pad must stay free for
-        // the delayed link to rtspsrc's pad, which appears once the camera answers.
-        let bin = gst::parse::bin_from_description(&pipeline::camera_branch(cam, index), false)
-            .with_context(|| format!("camera '{}'", cam.id()))?;
-        bin.set_property("name", format!("camera{index}"));
-        note_decoder(state, index, cam, &bin);
-        // A decodebin inside posts ASYNC_START each time the bin restarts: the PLAYING
-        // pipeline would take it as lost state and pause, and the camera would never be
-        // started again. The bin commits its own async state changes instead.
-        bin.set_property("async-handling", true);
-        let motion_src = bin
-            .by_name(&pipeline::motion_name(index))
-            .and_then(|m| m.static_pad("src"))
-            .context("camera branch without motionalarm")?;
-        let src = gst::GhostPad::builder_with_target(&motion_src)?
-            .name("src")
-            .build();
-        bin.add_pad(&src)?;
-        let answered = Arc::new(AtomicBool::new(false));
-        relink_on_reconnect(&bin, index, answered.clone())?;
-        schedule_receivers(state, index, &bin);
-        // A camera's bin lives its own life: a camera that cannot connect must not hold the
-        // whole pipeline back from PLAYING, and restarting it must not touch the others.
-        bin.set_locked_state(true);
-        pipeline.add(&bin)?;
-        // A tee hands each frame to every wall showing the camera and to its peek branch.
-        let tee = gst::ElementFactory::make("tee")
-            .name(pipeline::tee_name(index))
-            .property("allow-not-linked", true)
-            .build()?;
-        pipeline.add(&tee)?;
-        src.link(&tee.static_pad("sink").context("tee without sink pad")?)?;
-        // Its peek (`/ws?camera=ID`) and its overview thumbnail (`/ws/grid`).
-        let runtime = &state.cameras[index];
-        add_side_branch(
-            &pipeline,
-            &tee,
-            index,
-            SideBranch {
-                what: "peek",
-                description: pipeline::peek_branch(config, index, cam.id()),
-                sink: pipeline::peek_name(index),
-                feed: &runtime.peek,
-                max_fps: config.stream.max_fps,
-            },
-        )?;
-        // The peek in H.264 too (`/ws?camera=ID&video=h264`), encoded only while watched.
-        let sink = pipeline::h264_peek_name(index);
-        add_h264_branch(
-            &pipeline,
-            &tee,
-            &pipeline::h264_branch(config, &sink, Some(cam.id())),
-            &sink,
-            &runtime.peek_h264,
-        )?;
-        add_side_branch(
-            &pipeline,
-            &tee,
-            index,
-            SideBranch {
-                what: "thumb",
-                description: pipeline::thumb_branch(config, index, cam.id()),
-                sink: pipeline::thumb_name(index),
-                feed: &runtime.thumb,
-                max_fps: *config.stream.thumb_fps.get_ref(),
-            },
-        )?;
-        for (position, wall) in wall_configs.iter().enumerate() {
-            if !wall.cameras.contains(&index) {
-                continue;
-            }
-            let slot = &mut walls[position];
-            let pad = slot
-                .selector
-                .request_pad_simple("sink_%u")
-                .context("selector gave no sink pad")?;
-            pad.set_property("camera-id", cam.id());
-            pad.set_property("priority", cam.priority);
-            pad.set_property("snoozed", state.cameras[index].snoozed_until().is_some());
-            tee.request_pad_simple("src_%u")
-                .context("tee gave no src pad")?
-                .link(&pad)?;
-            slot.pads[index] = Some(pad);
-        }
-        count_frames(state, index, src.upcast_ref(), bin.downgrade());
-        let health = CameraHealth::new(
-            timing(state),
-            Moment::now(),
-            state.cameras[index].frames.load(Ordering::Relaxed),
-        );
-        publish_status(state, index, &health);
-        cameras.push(CameraSlot {
-            bin,
-            health,
-            answered,
-            restarting: Arc::new(AtomicBool::new(false)),
-            stopping: stopping.clone(),
-            fps_window: (Instant::now(), 0),
-        });
-    }
-
-    let running = Running {
+    let mut running = Running {
         pipeline,
         walls,
-        cameras,
-        stopping,
+        cameras: Vec::new(),
+        stopping: Arc::new(Mutex::new(false)),
     };
+    for (index, _) in state.cameras.all() {
+        add_camera(state, &mut running, index)?;
+    }
     // Each wall starts on its user's choice (kept across rebuilds).
     for (slot, runtime) in running.walls.iter().zip(&state.walls) {
         let choice = runtime.selection().user_choice;
         if let Some(pad) = choice
             .as_deref()
             .and_then(|c| state.camera_index(c))
-            .and_then(|i| slot.pads[i].as_ref())
+            .and_then(|i| slot.pad(i))
         {
             slot.selector.set_property("selected-pad", pad);
         }
@@ -217,11 +116,182 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
     if result.is_err() || current != gst::State::Playing {
         return Err(anyhow!("the pipeline did not reach PLAYING"));
     }
-    for slot in &running.cameras {
+    for slot in running.cameras.iter().flatten() {
         restart_bin(slot);
     }
-    info!(cameras = running.cameras.len(), "pipeline playing");
+    info!(cameras = state.cameras.count(), "pipeline playing");
     Ok(running)
+}
+
+/// Adds camera `index` of the state to `running`: its locked bin (not started: see
+/// [`restart_bin`]), the tee after it, its peek and thumbnail branches, and a pad on each wall
+/// that shows it. In a pipeline already playing, the new elements other than the bin start
+/// at once.
+pub(super) fn add_camera(
+    state: &Arc<AppState>,
+    running: &mut Running,
+    index: usize,
+) -> anyhow::Result<()> {
+    let config = &state.config;
+    let runtime = state
+        .cameras
+        .get(index)
+        .with_context(|| format!("no camera at {index}"))?;
+    let cam = &runtime.config;
+    let pipeline = running.pipeline.clone();
+    // Only motionalarm's src pad is ghosted: the depayloader's sink pad must stay free for
+    // the delayed link to rtspsrc's pad, which appears once the camera answers.
+    let bin = gst::parse::bin_from_description(&pipeline::camera_branch(cam, index), false)
+        .with_context(|| format!("camera '{}'", cam.id()))?;
+    bin.set_property("name", format!("camera{index}"));
+    note_decoder(&runtime, cam, &bin);
+    // A decodebin inside posts ASYNC_START each time the bin restarts: the PLAYING
+    // pipeline would take it as lost state and pause, and the camera would never be
+    // started again. The bin commits its own async state changes instead.
+    bin.set_property("async-handling", true);
+    let motion_src = bin
+        .by_name(&pipeline::motion_name(index))
+        .and_then(|m| m.static_pad("src"))
+        .context("camera branch without motionalarm")?;
+    let src = gst::GhostPad::builder_with_target(&motion_src)?
+        .name("src")
+        .build();
+    bin.add_pad(&src)?;
+    let answered = Arc::new(AtomicBool::new(false));
+    relink_on_reconnect(&bin, index, answered.clone())?;
+    schedule_receivers(state, index, &bin);
+    // A camera's bin lives its own life: a camera that cannot connect must not hold the
+    // whole pipeline back from PLAYING, and restarting it must not touch the others.
+    bin.set_locked_state(true);
+    pipeline.add(&bin)?;
+    // A tee hands each frame to every wall showing the camera and to its peek branch.
+    let tee = gst::ElementFactory::make("tee")
+        .name(pipeline::tee_name(index))
+        .property("allow-not-linked", true)
+        .build()?;
+    pipeline.add(&tee)?;
+    let mut elements = vec![tee.clone()];
+    src.link(&tee.static_pad("sink").context("tee without sink pad")?)?;
+    // Its peek (`/ws?camera=ID`) and its overview thumbnail (`/ws/grid`).
+    elements.push(add_side_branch(
+        &pipeline,
+        &tee,
+        index,
+        SideBranch {
+            what: "peek",
+            description: pipeline::peek_branch(config, index, cam.id()),
+            sink: pipeline::peek_name(index),
+            feed: &runtime.peek,
+            max_fps: config.stream.max_fps,
+        },
+    )?);
+    // The peek in H.264 too (`/ws?camera=ID&video=h264`), encoded only while watched.
+    let sink = pipeline::h264_peek_name(index);
+    elements.push(add_h264_branch(
+        &pipeline,
+        &tee,
+        &pipeline::h264_branch(config, &sink, Some(cam.id())),
+        &sink,
+        &runtime.peek_h264,
+    )?);
+    elements.push(add_side_branch(
+        &pipeline,
+        &tee,
+        index,
+        SideBranch {
+            what: "thumb",
+            description: pipeline::thumb_branch(config, index, cam.id()),
+            sink: pipeline::thumb_name(index),
+            feed: &runtime.thumb,
+            max_fps: *config.stream.thumb_fps.get_ref(),
+        },
+    )?);
+    count_frames(&runtime, state, index, src.upcast_ref(), bin.downgrade());
+    let health = CameraHealth::new(
+        timing(state),
+        Moment::now(),
+        runtime.frames.load(Ordering::Relaxed),
+    );
+    publish_status(state, index, &health);
+    if running.cameras.len() <= index {
+        running.cameras.resize_with(index + 1, || None);
+    }
+    running.cameras[index] = Some(CameraSlot {
+        bin,
+        tee,
+        elements,
+        health,
+        answered,
+        restarting: Arc::new(AtomicBool::new(false)),
+        stopping: running.stopping.clone(),
+        fps_window: (Instant::now(), 0),
+    });
+    for position in 0..running.walls.len() {
+        if state.walls[position].has(index) {
+            link_to_wall(state, running, position, index)?;
+        }
+    }
+    // A pipeline already playing: the new branches start now (the bin by `restart_bin`).
+    let (_, current, _) = pipeline.state(gst::ClockTime::ZERO);
+    if current == gst::State::Playing {
+        if let Some(slot) = &running.cameras[index] {
+            for element in &slot.elements {
+                element.sync_state_with_parent()?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Gives camera `index` a pad on wall `position`'s selector, fed by the camera's tee.
+pub(super) fn link_to_wall(
+    state: &AppState,
+    running: &mut Running,
+    position: usize,
+    index: usize,
+) -> anyhow::Result<()> {
+    let (Some(slot), Some(runtime)) = (
+        running.cameras.get(index).and_then(Option::as_ref),
+        state.cameras.get(index),
+    ) else {
+        return Ok(());
+    };
+    let wall = &mut running.walls[position];
+    if wall.pad(index).is_some() {
+        return Ok(());
+    }
+    let pad = wall
+        .selector
+        .request_pad_simple("sink_%u")
+        .context("selector gave no sink pad")?;
+    pad.set_property("camera-id", runtime.id.as_str());
+    pad.set_property("priority", runtime.priority);
+    pad.set_property("snoozed", runtime.snoozed_until().is_some());
+    slot.tee
+        .request_pad_simple("src_%u")
+        .context("tee gave no src pad")?
+        .link(&pad)?;
+    if wall.pads.len() <= index {
+        wall.pads.resize(index + 1, None);
+    }
+    wall.pads[index] = Some(pad);
+    Ok(())
+}
+
+/// Takes camera `index`'s pad off wall `position`'s selector (and its tee's pad with it).
+pub(super) fn unlink_from_wall(running: &mut Running, position: usize, index: usize) {
+    let wall = &mut running.walls[position];
+    let Some(pad) = wall.pads.get_mut(index).and_then(Option::take) else {
+        return;
+    };
+    let from = pad.peer();
+    if let Some(from) = &from {
+        let _ = from.unlink(&pad);
+    }
+    wall.selector.release_request_pad(&pad);
+    if let (Some(from), Some(tee)) = (from, running.cameras.get(index).and_then(Option::as_ref)) {
+        tee.tee.release_request_pad(&from);
+    }
 }
 
 /// Links every new pad of the camera's elements that make pads as streams appear (rtspsrc,
@@ -322,7 +392,7 @@ fn add_side_branch(
     tee: &gst::Element,
     index: usize,
     branch: SideBranch<'_>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<gst::Element> {
     let SideBranch {
         what,
         description,
@@ -350,7 +420,7 @@ fn add_side_branch(
         &bin.static_pad("sink")
             .with_context(|| format!("{what} branch without sink pad"))?,
     )?;
-    Ok(())
+    Ok(bin.upcast())
 }
 
 /// Wall `position`'s H.264 branch off the tee after its selector (`description`, ending in its
@@ -363,7 +433,7 @@ fn add_h264_branch(
     description: &str,
     sink: &str,
     feed: &FrameFeed,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<gst::Element> {
     let bin = gst::parse::bin_from_description(description, true)
         .with_context(|| format!("H.264 branch '{description}'"))?;
     bin.set_property("name", format!("{sink}-bin"));
@@ -420,7 +490,7 @@ fn add_h264_branch(
         &bin.static_pad("sink")
             .context("H.264 branch without sink pad")?,
     )?;
-    Ok(())
+    Ok(bin.upcast())
 }
 
 /// How long a wall goes on encoding after its last viewer left: a page reloaded, or a viewer
@@ -451,18 +521,13 @@ fn encode_while_watched(pad: &gst::Pad, feed: FrameFeed) {
 
 /// Tells the camera's state which decoder its video goes through: the one chosen for its codec,
 /// or, for `codec = "auto"`, the one decodebin takes (on every reconnection).
-fn note_decoder(
-    state: &Arc<AppState>,
-    index: usize,
-    cam: &crate::config::CameraConfig,
-    bin: &gst::Bin,
-) {
+fn note_decoder(runtime: &Arc<CameraRuntime>, cam: &crate::config::CameraConfig, bin: &gst::Bin) {
     let chosen = pipeline::decoder_for(cam);
-    *lock(&state.cameras[index].decoder) = chosen.map(str::to_string);
+    *lock(&runtime.decoder) = chosen.map(str::to_string);
     if chosen.is_some() {
         return;
     }
-    let state = state.clone();
+    let runtime = Arc::downgrade(runtime);
     bin.connect_deep_element_added(move |_, _, element| {
         let Some(factory) = element.factory() else {
             return;
@@ -470,7 +535,9 @@ fn note_decoder(
         let klass = factory.klass();
         let picture = klass.contains("Video") || klass.contains("Image");
         if klass.contains("Decoder") && picture && !element.is::<gst::Bin>() {
-            *lock(&state.cameras[index].decoder) = Some(factory.name().to_string());
+            if let Some(runtime) = runtime.upgrade() {
+                *lock(&runtime.decoder) = Some(factory.name().to_string());
+            }
         }
     });
 }
@@ -532,12 +599,21 @@ fn schedule_receivers(state: &Arc<AppState>, index: usize, bin: &gst::Bin) {
     });
 }
 
-fn count_frames(state: &Arc<AppState>, index: usize, src: &gst::Pad, bin: glib::WeakRef<gst::Bin>) {
-    let state = state.clone();
+fn count_frames(
+    cam: &Arc<CameraRuntime>,
+    state: &Arc<AppState>,
+    index: usize,
+    src: &gst::Pad,
+    bin: glib::WeakRef<gst::Bin>,
+) {
+    // The camera's own runtime: the probe goes with its bin, and a changed camera gets a new
+    // bin and a new runtime.
+    let cam = cam.clone();
+    let state = Arc::downgrade(state);
     src.add_probe(
         gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
         move |pad, info| {
-            let Some(cam) = state.cameras.get(index) else {
+            let Some(state) = state.upgrade() else {
                 return gst::PadProbeReturn::Remove;
             };
             if let Some(buffer) = info.buffer() {

@@ -8,16 +8,25 @@ use super::*;
 pub(super) fn camera_of(running: &Running, obj: &gst::Object) -> Option<usize> {
     let mut cur = Some(obj.clone());
     while let Some(o) = cur {
-        if let Some(i) = running
-            .cameras
-            .iter()
-            .position(|c| c.bin.upcast_ref::<gst::Object>() == &o)
-        {
+        if let Some(i) = running.cameras.iter().position(|c| {
+            c.as_ref()
+                .is_some_and(|c| c.bin.upcast_ref::<gst::Object>() == &o)
+        }) {
             return Some(i);
         }
         cur = o.parent();
     }
     None
+}
+
+/// A camera's taps, held by its runtime.
+struct TapsOf(Arc<crate::state::CameraRuntime>);
+
+impl std::ops::Deref for TapsOf {
+    type Target = crate::taps::CameraTaps;
+    fn deref(&self) -> &Self::Target {
+        &self.0.taps
+    }
 }
 
 /// Handles one bus message. Returns `true` when the whole pipeline must be rebuilt.
@@ -30,9 +39,8 @@ pub(super) fn handle_message(
         return false;
     };
     crate::taps::count_decode_error(msg, |o| {
-        camera_of(running, o)
-            .and_then(|i| state.cameras.get(i))
-            .map(|c| &c.taps)
+        let camera = state.cameras.get(camera_of(running, o)?)?;
+        Some(TapsOf(camera))
     });
     match msg.view() {
         gst::MessageView::Error(e) => {
@@ -65,9 +73,13 @@ pub(super) fn handle_message(
                     camera_failed(state, running, i, FailureKind::Stalled, why);
                 }
                 Some(i) => {
-                    let camera = state.cameras.get(i).map(|c| c.id.as_str()).unwrap_or("?");
+                    let camera = state
+                        .cameras
+                        .get(i)
+                        .map(|c| c.id.clone())
+                        .unwrap_or_default();
                     let element = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
-                    warn!(camera, element, "{text}");
+                    warn!(camera = %camera, element, "{text}");
                 }
                 None => warn!("{text}"),
             }
@@ -114,8 +126,8 @@ pub(super) fn handle_message(
 
 fn mask_urls_in(state: &AppState, text: &str) -> String {
     let mut out = text.to_string();
-    for cam in state.config.enabled_cameras() {
-        out = out.replace(cam.url(), &crate::config::mask_url(cam.url()));
+    for (_, cam) in state.cameras.all() {
+        out = out.replace(cam.config.url(), &cam.url);
     }
     out
 }
@@ -127,7 +139,10 @@ fn on_alarm(state: &Arc<AppState>, alarm: &Alarm) {
     info!(camera = %alarm.camera_id, active = alarm.active, level = alarm.level, "alarm");
     state.set_alarm(i, alarm.active);
     let mut message = protocol::Alarm::from(alarm);
-    message.snoozed = state.cameras[i].snoozed_until().is_some();
+    message.snoozed = state
+        .cameras
+        .get(i)
+        .is_some_and(|c| c.snoozed_until().is_some());
     state.publish(&protocol::Message::Alarm(message));
 }
 

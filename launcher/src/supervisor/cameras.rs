@@ -55,11 +55,11 @@ pub(super) fn post_failure(bin: &gst::Bin, index: usize, kind: FailureKind, mess
 /// A connection to camera `index` could not be made: looks at the network on its own thread
 /// (it may take a second) to tell a refused port from an unreachable host, then reports.
 pub(super) fn look_at_network(state: &AppState, running: &Running, index: usize) {
-    let Some(cam) = state.config.enabled_cameras().nth(index) else {
+    let (Some(cam), Some(slot)) = (state.cameras.get(index), running.camera(index)) else {
         return;
     };
-    let url = cam.url().to_string();
-    let bin = running.cameras[index].bin.clone();
+    let url = cam.config.url().to_string();
+    let bin = slot.bin.clone();
     let _ = std::thread::Builder::new()
         .name("camwall-probe".into())
         .spawn(move || {
@@ -68,8 +68,7 @@ pub(super) fn look_at_network(state: &AppState, running: &Running, index: usize)
         });
 }
 
-fn seen(state: &AppState, slot: &CameraSlot, index: usize) -> Seen {
-    let cam = &state.cameras[index];
+fn seen(cam: &CameraRuntime, slot: &CameraSlot) -> Seen {
     let age = cam.last_frame_age_ms().map(Duration::from_millis);
     Seen {
         frames: cam.frames.load(Ordering::Relaxed),
@@ -86,16 +85,16 @@ pub(super) fn camera_failed(
     kind: FailureKind,
     why: &str,
 ) {
-    let seen = seen(state, &running.cameras[index], index);
-    let step = running.cameras[index]
-        .health
-        .failed(Moment::now(), kind, why, seen);
-    apply(state, &mut running.cameras[index], index, step);
+    let (Some(cam), Some(slot)) = (state.cameras.get(index), running.camera_mut(index)) else {
+        return;
+    };
+    let seen = seen(&cam, slot);
+    let step = slot.health.failed(Moment::now(), kind, why, seen);
+    apply(state, &cam, slot, index, step);
 }
 
 /// Carries out what a camera's health decided.
-fn apply(state: &AppState, slot: &mut CameraSlot, index: usize, step: Step) {
-    let cam = &state.cameras[index];
+fn apply(state: &AppState, cam: &CameraRuntime, slot: &mut CameraSlot, index: usize, step: Step) {
     match step {
         Step::Stay => return,
         Step::Live => info!(camera = %cam.id, "camera live"),
@@ -124,7 +123,9 @@ fn apply(state: &AppState, slot: &mut CameraSlot, index: usize, step: Step) {
 pub(super) fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
     let now = Moment::now();
     for (index, slot) in running.cameras.iter_mut().enumerate() {
-        let cam = &state.cameras[index];
+        let (Some(slot), Some(cam)) = (slot.as_mut(), state.cameras.get(index)) else {
+            continue;
+        };
         let frames = cam.frames.load(Ordering::Relaxed);
         if now.at.duration_since(slot.fps_window.0) >= Duration::from_secs(1) {
             let (t0, f0) = slot.fps_window;
@@ -132,9 +133,9 @@ pub(super) fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
             cam.fps_x100.store((fps * 100.0) as u32, Ordering::Relaxed);
             slot.fps_window = (now.at, frames);
         }
-        let seen = seen(state, slot, index);
+        let seen = seen(&cam, slot);
         let step = slot.health.tick(now, seen);
-        apply(state, slot, index, step);
+        apply(state, &cam, slot, index, step);
     }
 }
 

@@ -22,14 +22,16 @@ use tracing::{debug, error, info, warn};
 
 use crate::control::{Command, Control, Requests, SelectError};
 use crate::health::{CameraHealth, FailureKind, Moment, Seen, Step, Timing};
-use crate::state::{AppState, CameraStatus, Selection, SelectionReason};
+use crate::state::{AppState, CameraRuntime, CameraStatus, Selection, SelectionReason};
 use crate::{pipeline, sched};
 use gstcamwall::lock;
 
 mod build;
 mod bus;
 mod cameras;
+mod live;
 use crate::faults;
+pub use live::Applied;
 
 use self::build::build;
 use self::bus::handle_message;
@@ -104,6 +106,11 @@ impl Drop for Supervisor {
 /// One camera's part of the running pipeline.
 struct CameraSlot {
     bin: gst::Bin,
+    /// After the bin: hands its frames to the walls and its side branches.
+    tee: gst::Element,
+    /// The tee and the side branches (peek, H.264 peek, thumbnail), which follow the
+    /// pipeline's state.
+    elements: Vec<gst::Element>,
     /// Timeouts, backoff and state.
     health: CameraHealth,
     /// The source has set its stream up (added a pad) in the current attempt.
@@ -125,6 +132,11 @@ struct WallSlot {
 }
 
 impl WallSlot {
+    /// Camera `index`'s pad, if the wall shows it.
+    fn pad(&self, index: usize) -> Option<&gst::Pad> {
+        self.pads.get(index).and_then(Option::as_ref)
+    }
+
     /// The camera whose pad `pad` is.
     fn camera_of(&self, pad: &gst::Pad) -> Option<usize> {
         self.pads.iter().position(|p| p.as_ref() == Some(pad))
@@ -135,8 +147,19 @@ struct Running {
     pipeline: gst::Pipeline,
     /// In the order of [`AppState::walls`].
     walls: Vec<WallSlot>,
-    cameras: Vec<CameraSlot>,
+    /// By camera index; `None` where there is no camera.
+    cameras: Vec<Option<CameraSlot>>,
     stopping: Arc<Mutex<bool>>,
+}
+
+impl Running {
+    fn camera(&self, index: usize) -> Option<&CameraSlot> {
+        self.cameras.get(index).and_then(Option::as_ref)
+    }
+
+    fn camera_mut(&mut self, index: usize) -> Option<&mut CameraSlot> {
+        self.cameras.get_mut(index).and_then(Option::as_mut)
+    }
 }
 
 fn run(state: Arc<AppState>, requests: Requests, builds: Arc<AtomicU64>) {
@@ -214,15 +237,21 @@ fn run(state: Arc<AppState>, requests: Requests, builds: Arc<AtomicU64>) {
                 }) => {
                     let _ = reply.send(snooze(&state, running.as_ref(), &camera, until, by));
                 }
+                Some(Command::Apply { config, reply }) => {
+                    let _ = reply.send(live::apply_config(&state, running.as_mut(), &config));
+                }
                 Some(Command::Rebuild) => {
                     stop(running.take());
                     next_build = Instant::now();
                 }
                 Some(Command::Element { name, reply }) => {
                     let _ = reply.send(running.as_ref().and_then(|r| {
-                        r.pipeline
-                            .by_name(&name)
-                            .or_else(|| r.cameras.iter().find_map(|c| c.bin.by_name(&name)))
+                        r.pipeline.by_name(&name).or_else(|| {
+                            r.cameras
+                                .iter()
+                                .flatten()
+                                .find_map(|c| c.bin.by_name(&name))
+                        })
                     }));
                 }
                 Some(Command::Shutdown) => {
@@ -267,7 +296,7 @@ fn select(
     // guard saw it and chose something else, and the choice is shown, not deferred.
     let held_by = alarm_on_screen(runtime).filter(|&i| i != index);
     runtime.chosen_by(by.clone());
-    if let Some(pad) = &slot.pads[index] {
+    if let Some(pad) = slot.pad(index) {
         slot.selector.set_property("selected-pad", pad);
     }
     if let Some(on_screen) = held_by {
@@ -279,12 +308,11 @@ fn select(
     // One write of the selection per click.
     Ok(runtime.update_selection(&state.cameras, |s| {
         s.user_choice = Some(camera.to_string());
-        if let Some(i) = active_index {
-            let id = state.cameras[i].id.clone();
+        if let Some((i, cam)) = active_index.and_then(|i| Some((i, state.cameras.get(i)?))) {
             if i == index {
                 s.reason = SelectionReason::User;
             }
-            s.camera = Some(id);
+            s.camera = Some(cam.id.clone());
         }
     }))
 }
@@ -305,12 +333,12 @@ fn ack_on(
     index: usize,
     by: Option<String>,
 ) -> bool {
-    let Some(pad) = &slot.pads[index] else {
+    let (Some(pad), Some(camera)) = (slot.pad(index), state.cameras.get(index)) else {
         return false;
     };
     let taken = slot.selector.emit_by_name::<bool>("acknowledge", &[pad]);
     if taken {
-        let (camera, wall) = (&state.cameras[index].id, &state.walls[wall].id);
+        let (camera, wall) = (&camera.id, &state.walls[wall].id);
         info!(camera = %camera, wall = %wall, by = ?by, "alarm acknowledged");
         state.publish(&protocol::Message::Ack(protocol::Ack {
             camera: Cow::Borrowed(camera),
@@ -356,7 +384,7 @@ fn acknowledge(
 /// Sets each wall's `snoozed` pad property of camera `index`.
 fn apply_snooze(running: &Running, index: usize, snoozed: bool) {
     for slot in &running.walls {
-        if let Some(pad) = &slot.pads[index] {
+        if let Some(pad) = slot.pad(index) {
             pad.set_property("snoozed", snoozed);
         }
     }
@@ -372,8 +400,12 @@ fn snooze(
     let index = state
         .camera_index(camera)
         .ok_or_else(|| SelectError::UnknownCamera(camera.to_string()))?;
+    let runtime = state
+        .cameras
+        .get(index)
+        .ok_or_else(|| SelectError::UnknownCamera(camera.to_string()))?;
     // Kept in the state: a pipeline built later applies it too.
-    state.cameras[index]
+    runtime
         .snoozed_until
         .store(until.unwrap_or(0), Ordering::Relaxed);
     if let Some(running) = running {
@@ -392,7 +424,7 @@ fn snooze(
 /// Wakes the cameras whose snooze has run out.
 fn wake_snoozed(state: &Arc<AppState>, running: &Running) {
     let now = unix_ms_now();
-    for (index, cam) in state.cameras.iter().enumerate() {
+    for (index, cam) in state.cameras.all() {
         let until = cam.snoozed_until.load(Ordering::Relaxed);
         if until != 0 && until <= now {
             debug!(camera = %cam.id, index, "snooze ended");
@@ -407,7 +439,7 @@ fn stop(running: Option<Running>) {
     };
     let (done, wait) = mpsc::channel();
     let pipeline = r.pipeline.clone();
-    let bins: Vec<gst::Bin> = r.cameras.iter().map(|c| c.bin.clone()).collect();
+    let bins: Vec<gst::Bin> = r.cameras.iter().flatten().map(|c| c.bin.clone()).collect();
     let stopping = r.stopping.clone();
     let _ = std::thread::Builder::new()
         .name("camwall-stop".into())

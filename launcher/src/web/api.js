@@ -20,10 +20,11 @@ const API_TIMEOUT_MS = 5000;
  * @param {string | null} token
  * @param {(unauthorised: boolean) => void} onAuth  told after each answer whether it was a 401
  * @param {() => void} [onForeign]  told when camwall refuses this page's origin (403 `forbidden-origin`)
- * @returns {(method: string, path: string, body?: unknown) => Promise<ApiAnswer>}
+ * @returns {(method: string, path: string, body?: unknown, timeoutMs?: number) => Promise<ApiAnswer>}
+ *   `timeoutMs` for a request that takes long by design (a camera test: up to 5 s on the server)
  */
 export function createApi(token, onAuth, onForeign = () => {}) {
-  return async function api(method, path, body) {
+  return async function api(method, path, body, timeoutMs = API_TIMEOUT_MS) {
     /** @type {Record<string, string>} */
     const headers = { Accept: 'application/json' };
     if (token) headers.Authorization = 'Bearer ' + token;
@@ -32,7 +33,7 @@ export function createApi(token, onAuth, onForeign = () => {}) {
     if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
     const ac = new AbortController();
     init.signal = ac.signal;
-    const timer = setTimeout(() => ac.abort(), API_TIMEOUT_MS);
+    const timer = setTimeout(() => ac.abort(), timeoutMs);
     try {
       const res = await fetch(path, init);
       const text = await res.text();

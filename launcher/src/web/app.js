@@ -2,7 +2,8 @@
 // @ts-check
 //
 // camwall's page: the live picture of the camera on screen, a button per camera, why the
-// picture is what it is; the overview grid, the event list, signing in. The wall's WebSocket
+// picture is what it is; the overview grid, the event list, signing in; for admins, the cameras
+// screen (`?screen=cameras` or `#cameras`). The wall's WebSocket
 // brings frames and events (alarm, switch, camera); the grid's brings thumbnails and events;
 // the API gives the camera list and the selection, and takes the user's choice. This module
 // wires the model, the player and the views; `window.camwall` exposes what tests read.
@@ -10,7 +11,7 @@
 import { Player } from './player.js';
 import { createApi } from './api.js';
 import { Model, errText, idOf, normCamera, normError, normSelection, normState, num } from './model.js';
-import { CameraBar } from './views/cameras.js';
+import { CameraAdmin, CameraBar } from './views/cameras.js';
 import { StatusView, UNAUTH_TEXT } from './views/status.js';
 import { Attention } from './views/attention.js';
 import { GridLink, TileSet } from './views/grid.js';
@@ -52,6 +53,9 @@ const useDesync = params.get('desync') !== '0';
 const videoAsked = params.get('video') ||
   (document.querySelector('meta[name=camwall-default-video]') || { getAttribute: () => 'h264' }).getAttribute('content');
 let video = videoAsked === 'h264' && typeof window.VideoDecoder === 'function' ? 'h264' : 'jpeg';
+/** `?screen=cameras` or `#cameras`: the admin's cameras screen, once the page knows its user is one. */
+const CAMERAS_SCREEN = 'cameras';
+const screenAsked = () => params.get('screen') === CAMERAS_SCREEN || window.location.hash === '#' + CAMERAS_SCREEN;
 /** `?kiosk=1`: the picture fills the screen; the controls show while the pointer moves. */
 const kiosk = params.get('kiosk') === '1';
 /** @returns {string} the layout from `?layout=`, else the one last used here, else the wall */
@@ -140,6 +144,22 @@ const gridLink = new GridLink({
 });
 const events = new EventList(el('eventlist'), el('eventsempty'), model, { token, onShow: (id) => { pick(id); } });
 const screen = new Screen({ kiosk });
+const cameraAdmin = new CameraAdmin({
+  api,
+  onChanged() { fetchCameras(); },
+  onOpenChange(open) {
+    el('camerasbtn').setAttribute('aria-pressed', open ? 'true' : 'false');
+    // The address says the screen is open, so a reload (or a bookmark) comes back to it.
+    const url = new URL(window.location.href);
+    url.searchParams.delete('screen');
+    url.hash = open ? CAMERAS_SCREEN : '';
+    const next = url.pathname + url.search + (open ? url.hash : '');
+    if (next !== window.location.pathname + window.location.search + window.location.hash) {
+      window.history.replaceState(window.history.state, '', next);
+    }
+    if (!open) el('camerasbtn').focus();
+  },
+});
 const login = new Login({
   urlToken: token,
   onSignedIn(who) { me = who; signedIn(); },
@@ -169,6 +189,8 @@ const hooks = {
   get sideTiles() { return sideTiles.tiles; },
   get gridFrames() { return gridLink.framesReceived; },
   get events() { return events.entries; },
+  get cameraConfig() { return cameraAdmin.entries; },
+  get camerasScreen() { return cameraAdmin.open; },
   select,
   setLayout,
 };
@@ -211,11 +233,20 @@ function signedIn() {
   renderLayout();
   refreshAll();
   if (!el('events').hidden) loadEvents();
+  if (screenAsked() || cameraAdmin.open) openCamerasScreen();
 }
 
+/** @type {boolean} whether `/api/me` has answered once: until then the role is a guess */
+let meKnown = false;
 function fetchMe() {
   return api('GET', '/api/me').then((r) => {
-    if (r.ok && r.data && typeof r.data === 'object') { me = r.data; renderMe(); render(); }
+    if (r.ok && r.data && typeof r.data === 'object') {
+      me = r.data;
+      renderMe();
+      render();
+      if (!meKnown && screenAsked()) openCamerasScreen();
+      meKnown = true;
+    }
   });
 }
 
@@ -224,6 +255,17 @@ function renderMe() {
   out.hidden = !me.signed_in;
   out.title = me.name ? 'signed in as ' + me.name + ' (' + me.role + ')' : '';
   document.body.setAttribute('data-role', me.role);
+  el('camerasbtn').hidden = !isAdmin();
+  if (!isAdmin()) cameraAdmin.hide();
+}
+
+/** Whether this user may add, change and remove cameras. */
+function isAdmin() { return me.role === 'admin'; }
+
+/** Opens the cameras screen for an admin; tells anyone else it is not theirs. */
+function openCamerasScreen() {
+  if (isAdmin()) { cameraAdmin.show(); return; }
+  status.showToast('The cameras screen is for administrators');
 }
 
 /** Whether this user may choose what the wall shows. */
@@ -460,6 +502,13 @@ const reconnectNow = () => wallLink.reconnectNow();
 function handleMessage(msg) {
   if (!msg || typeof msg !== 'object') return;
   if (msg.type !== 'frame' && events.add(msg)) events.render();
+  // Cameras added, changed or removed (by this page or another admin's): the lists follow.
+  if (/** @type {string} */ (msg.type) === 'cameras') {
+    scheduleCamFetch();
+    cameraAdmin.refreshSoon();
+    return;
+  }
+  if (msg.type === 'camera') cameraAdmin.refreshSoon();
   let cam, c;
   switch (msg.type) {
     case 'frame':
@@ -578,7 +627,8 @@ let goneShown = false;
 
 // ---------------------------------------------------------------- input
 installKeys({
-  blocked: () => login.open,
+  // The cameras screen has its own keys (Esc closes it); the wall's are not for it.
+  blocked: () => login.open || cameraAdmin.open,
   helpOpen: () => screen.helpOpen,
   escape() {
     if (screen.helpOpen) screen.closeHelp();
@@ -631,6 +681,11 @@ for (const b of document.querySelectorAll('.layouts button')) {
   b.addEventListener('click', () => setLayout(b.getAttribute('data-layout') || 'wall'));
 }
 el('eventsbtn').addEventListener('click', () => toggleEvents());
+el('camerasbtn').addEventListener('click', () => { if (cameraAdmin.open) cameraAdmin.hide(); else openCamerasScreen(); });
+window.addEventListener('hashchange', () => {
+  if (window.location.hash === '#' + CAMERAS_SCREEN) openCamerasScreen();
+  else cameraAdmin.hide();
+});
 el('logout').addEventListener('click', () => { me = { ...me, signed_in: false }; renderMe(); login.logout(); });
 
 // ---------------------------------------------------------------- start

@@ -81,7 +81,18 @@
  * @property {number} ts
  */
 
-/** @typedef {FrameMessage | AlarmMessage | SwitchMessage | CameraMessage | AckMessage | SnoozeMessage} Message */
+/**
+ * Cameras were added, changed or removed while camwall runs; walls' camera lists changed.
+ * @typedef {object} CamerasMessage
+ * @property {'cameras'} type
+ * @property {string[]} added
+ * @property {string[]} changed
+ * @property {string[]} removed
+ * @property {string[]} walls
+ * @property {number} ts
+ */
+
+/** @typedef {FrameMessage | AlarmMessage | SwitchMessage | CameraMessage | AckMessage | SnoozeMessage | CamerasMessage} Message */
 
 export {};
 
