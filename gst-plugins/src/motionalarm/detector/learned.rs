@@ -86,7 +86,7 @@ impl TickLearner {
         self.ticking.clear();
         self.calm.clear();
         let mut learnt_ticked = false;
-        for (i, _) in pulses.iter().enumerate().filter(|(_, &p)| p != 0) {
+        super::grid::for_each_set(pulses, |i| {
             let since = frame.wrapping_sub(self.last_pulse[i]);
             let first = self.last_pulse[i] == 0;
             self.last_pulse[i] = frame;
@@ -97,7 +97,7 @@ impl TickLearner {
                 // Continuous change (something moving, noise): no cadence.
                 self.period[i] = 0;
                 self.regular[i] = 0;
-                continue;
+                return;
             }
             if self.period[i] != 0 && since.abs_diff(self.period[i]) <= 1 {
                 self.regular[i] = self.regular[i].saturating_add(1);
@@ -110,7 +110,7 @@ impl TickLearner {
             } else if self.regular[i] >= REGULAR_PULSES {
                 self.ticking.push(i);
             }
-        }
+        });
         let mut changed = false;
         if self.ticking.len() >= MIN_GROUP {
             let w = self.width;

@@ -71,10 +71,9 @@ const MIN_THRESHOLD_SCALE: f32 = 0.4;
 /// A picture whose cells deviate less than this from their mean (levels) shows nothing to
 /// watch (black, a covered lens, a camera starting): the detector waits for a real one.
 const FLAT_SPREAD: f32 = 3.0;
-/// Fraction of the changed cells that a shift of the picture by less than a cell explains
-/// for a frame to count as the camera shaking (measured: 0.6-0.9 while a camera shakes by a
-/// few pixels, under 0.05 while a person crosses).
-const SHIFT_EXPLAINED: f64 = 0.5;
+// A frame counts as the camera shaking when a shift of the picture by less than a cell
+// explains half of its changed cells (measured: 0.6-0.9 of them while a camera shakes by a few
+// pixels, under 0.05 while a person crosses): `shift_explains_half`.
 /// Fewest changed cells, as a fraction of the watched ones, for a frame to be taken for a
 /// shake (measured: 3-12 % while a camera shakes by a few pixels).
 const SHAKE_MIN_FRACTION: f64 = 0.02;
@@ -500,20 +499,23 @@ impl MotionDetector {
             });
         }
 
-        // Nearly every frame of a quiet camera: nothing to despeckle.
-        let counted = if raw_changed == 0 {
+        // Nearly every frame of a quiet camera: nothing to despeckle (a cell counts only
+        // with its changed neighbours, so fewer changed cells than that count none).
+        let counted = if raw_changed <= usize::from(DESPECKLE_NEIGHBOURS) {
             0
         } else {
             self.despeckle(gw, gh)
         };
         // A shake moves edges all over the picture; a small patch that changes (a clock's
         // digit, something small over texture) is never taken for one.
-        let shaken =
-            counted > 0 && raw_changed as f64 >= SHAKE_MIN_FRACTION * self.watched as f64 && {
-                let explained =
-                    self.shift_explained(gw, gh, offset, gain, threshold * SHIFT_MARGIN);
-                explained as f64 >= SHIFT_EXPLAINED * raw_changed as f64
-            };
+        let shaken = counted > 0
+            && raw_changed as f64 >= SHAKE_MIN_FRACTION * self.watched as f64
+            && self.shift_explains_half(
+                gw,
+                gh,
+                (offset, gain, threshold * SHIFT_MARGIN),
+                raw_changed,
+            );
         if shaken {
             return Ok(Analysis {
                 watched_cells: self.watched,
@@ -528,30 +530,53 @@ impl MotionDetector {
         })
     }
 
-    /// Changed cells whose new value lies between the darkest and the brightest background
-    /// of their 3x3 neighbourhood (after the global change, give or take `margin`): what the
-    /// picture moved by less than a cell looks like. Something dark or bright coming into
-    /// view lies outside. Reads this frame's grid from `previous` (after the swap).
-    fn shift_explained(&self, gw: usize, gh: usize, offset: f32, gain: f32, margin: f32) -> usize {
+    /// Whether at least half of the changed cells have a new value between the darkest and
+    /// the brightest background of their 3x3 neighbourhood (after the global change, give or
+    /// take `margin`): what the picture moved by less than a cell looks like. Something dark or
+    /// bright coming into view lies outside. Reads this frame's grid from `previous` (after
+    /// the swap). Stops as soon as the answer is known, and as `bg + offset + gain * bg` grows
+    /// with `bg` (the fit's gain is above -1), only the neighbourhood's darkest and brightest
+    /// background are put through it.
+    fn shift_explains_half(
+        &self,
+        gw: usize,
+        gh: usize,
+        (offset, gain, margin): (f32, f32, f32),
+        raw_changed: usize,
+    ) -> bool {
         let padded = gw + 2;
-        let mut explained = 0;
+        let (mut explained, mut seen) = (0usize, 0usize);
         for y in 0..gh {
             let flags = &self.changed[(y + 1) * padded + 1..(y + 1) * padded + 1 + gw];
-            for (x, _) in flags.iter().enumerate().filter(|(_, &c)| c != 0) {
+            let rows = y.saturating_sub(1)..(y + 2).min(gh);
+            let mut decided = None;
+            for_each_set(flags, |x| {
+                if decided.is_some() {
+                    return;
+                }
+                let columns = x.saturating_sub(1)..(x + 2).min(gw);
                 let (mut lo, mut hi) = (f32::MAX, f32::MIN);
-                for yy in y.saturating_sub(1)..(y + 2).min(gh) {
-                    for xx in x.saturating_sub(1)..(x + 2).min(gw) {
-                        let bg = self.background[yy * gw + xx];
-                        let seen = bg + offset + gain * bg;
-                        lo = lo.min(seen);
-                        hi = hi.max(seen);
+                for yy in rows.clone() {
+                    for &bg in &self.background[yy * gw + columns.start..yy * gw + columns.end] {
+                        lo = lo.min(bg);
+                        hi = hi.max(bg);
                     }
                 }
+                let (lo, hi) = (lo + offset + gain * lo, hi + offset + gain * hi);
                 let cur = self.previous[y * gw + x];
                 explained += usize::from(cur >= lo - margin && cur <= hi + margin);
+                seen += 1;
+                if 2 * explained >= raw_changed {
+                    decided = Some(true);
+                } else if 2 * (explained + raw_changed - seen) < raw_changed {
+                    decided = Some(false);
+                }
+            });
+            if let Some(answer) = decided {
+                return answer;
             }
         }
-        explained
+        2 * explained >= raw_changed
     }
 
     /// Robust fit of `current - background ≈ offset + gain * background` over watched cells:
