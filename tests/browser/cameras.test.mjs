@@ -290,6 +290,7 @@ describe('the cameras screen', () => {
         edited: m.cameraBody(edited, entry),
         bad: m.cameraBody(bad, entry).errors.map((e) => e.field),
         moved: m.cameraBody({ ...m.formOf(entry), url: 'rtsp://u:***@192.0.2.99/s1' }, entry).errors.map((e) => e.field),
+        unlearnt: m.cameraBody({ ...m.formOf(entry), motion_learn_ignore: false }, entry).body,
       };
     });
     assert.deepEqual(out.fresh, { body: { id: 'gate', url: 'rtsp://192.0.2.11/s1' }, errors: [] }, 'defaults unsaid');
@@ -298,6 +299,9 @@ describe('the cameras screen', () => {
       name: null, transport: null,
       motion: { threshold: null, analysis_width: 200, zones: 'ignore:0,0,1,0.1', enabled: false },
     }, 'emptied: back to the default; the motion keys the form does not show kept');
+    assert.deepEqual(out.unlearnt, {
+      motion: { threshold: 30, analysis_width: 200, zones: 'ignore:0,0,1,0.1', learn_ignore: false },
+    }, 'learning what ticks turned off: learn_ignore = false');
     assert.deepEqual(out.bad, ['priority', 'motion.min_area']);
     assert.deepEqual(out.moved, ['url'], 'a changed address with the password still *** is not sent');
     await page.close();
