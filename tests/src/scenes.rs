@@ -291,6 +291,9 @@ impl Scene {
             .args(["-map", "[v]", "-c:v", "libx264", "-preset", "veryfast"])
             .args(["-pix_fmt", "yuv420p", "-bf", "0", "-g"])
             .arg(FPS.to_string())
+            // A keyframe every second on the second, as cameras send them (not at scene
+            // cuts): a clip can be cut after its lead without decoding it.
+            .args(["-sc_threshold", "0"])
             .args(["-threads", "1"]);
         match self.starved_kbps {
             Some(kbps) => {
