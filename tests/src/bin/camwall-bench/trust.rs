@@ -11,7 +11,8 @@
 //! notes the wall clock at the first picture after the lead; the loops follow every clip's
 //! length less its lead. Alarms of both detectors map to clip time by the wall clock:
 //! `motionalarm`'s when its bus message is posted, the daemon's when its
-//! `on_event_start`/`on_event_end` command runs.
+//! `on_event_start`/`on_event_end` command runs. `CAMWALL_TRUST_DEBUG=1` prints, per scene, the
+//! loop starts and both detectors' alarm starts and ends (ms from the first loop's start).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
