@@ -716,3 +716,109 @@ fn a_source_free_to_choose_is_offered_luma_formats_first() {
         "RGBA"
     );
 }
+
+/// Draws a burnt-in "clock" at the top left of `luma` (`width` wide): a 40x16 patch of white
+/// strokes on black whose pattern changes every 25 frames, like a clock's seconds.
+fn draw_clock(luma: &mut [u8], width: usize, frame: u64) {
+    let k = (frame / 25) as usize;
+    for y in 8..24 {
+        for x in 8..48 {
+            let on = ((x - 8) / 4 * (k % 5 + 1) + (y - 8) / 4 + k).is_multiple_of(3);
+            luma[y * width + x] = if on { 235 } else { 16 };
+        }
+    }
+}
+
+/// Pushes `frames` frames of the still scene with the clock; the largest level seen on the
+/// frames where the clock ticked, and the alarms that started.
+fn run_clock(rig: &mut Rig, scene: &mut Scene, frames: usize) -> (f64, usize) {
+    let (mut tick_level, mut starts) = (0.0f64, 0);
+    for _ in 0..frames {
+        let mut luma = scene.luma();
+        let frame = rig.frame;
+        draw_clock(&mut luma, scene.width, frame);
+        starts += rig.push(&luma).iter().filter(|a| a.active).count();
+        if frame.is_multiple_of(25) {
+            tick_level = tick_level.max(rig.level());
+        }
+    }
+    (tick_level, starts)
+}
+
+#[test]
+fn a_burnt_in_clock_is_learnt_and_ignored_and_shown() {
+    let mut rig = Rig::new(VideoFormat::I420, 320, 180);
+    rig.element().set_property("hold-ms", 400u32);
+    let notified = Arc::new(AtomicUsize::new(0));
+    let n = notified.clone();
+    rig.element()
+        .connect_notify(Some("learned-mask"), move |_, _| {
+            n.fetch_add(1, Ordering::SeqCst);
+        });
+    let mut scene = Scene::new(320, 180);
+    assert_eq!(rig.element().property::<String>("learned-mask"), "");
+    // The cells that change at every tick are learnt after 4 ticks; those that change at some
+    // ticks only join them as they change in step with them.
+    run_clock(&mut rig, &mut scene, 500);
+    let mask: String = rig.element().property("learned-mask");
+    assert!(
+        notified.load(Ordering::SeqCst) >= 1,
+        "learned-mask notified"
+    );
+    // The mask is in the zones syntax and covers the clock's middle, nothing far from it.
+    let zones = gstcamwall::motionalarm::parse_zones(&mask).unwrap();
+    assert!(!zones.is_watched(28.0 / 320.0, 16.0 / 180.0), "{mask}");
+    assert!(zones.is_watched(0.5, 0.5), "{mask}");
+    // From now on its ticks are not motion: what is left of them (a cell at the edge of the
+    // patch that changes at few ticks) is far below min-area.
+    let (tick_level, starts) = run_clock(&mut rig, &mut scene, 250);
+    assert_eq!(starts, 0, "{mask}");
+    assert!(tick_level < 0.001, "{tick_level} {mask}");
+
+    // Something moving still alarms.
+    let mut alarms = Vec::new();
+    for _ in 0..10 {
+        let (x, y, side) = scene.object.unwrap_or((60, 90, 40));
+        scene.object = Some((x + 8, y, side));
+        let mut luma = scene.luma();
+        draw_clock(&mut luma, 320, rig.frame);
+        alarms.extend(rig.push(&luma));
+    }
+    assert!(alarms.iter().any(|a| a.active), "{alarms:?}");
+
+    // The debug image: a PGM the size of the grid, the learnt patch white.
+    let dir = tempfile_dir();
+    let path = dir.join("mask.pgm");
+    rig.element()
+        .set_property("debug-mask-file", path.to_str().unwrap());
+    let mut luma = scene.luma();
+    draw_clock(&mut luma, 320, rig.frame);
+    rig.push(&luma);
+    let pgm = std::fs::read(&path).unwrap();
+    let header = b"P5\n160 90\n255\n";
+    assert_eq!(&pgm[..header.len()], header);
+    assert_eq!(pgm.len(), header.len() + 160 * 90);
+    assert_eq!(pgm[header.len() + 8 * 160 + 14], 255, "the clock is white");
+    assert_eq!(
+        rig.element().property::<String>("debug-mask-file"),
+        path.to_str().unwrap()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn without_learning_the_clock_ticks_are_motion() {
+    let mut rig = Rig::new(VideoFormat::I420, 320, 180);
+    rig.element().set_property("learn-ignore", false);
+    let mut scene = Scene::new(320, 180);
+    run_clock(&mut rig, &mut scene, 300);
+    assert_eq!(rig.element().property::<String>("learned-mask"), "");
+    let (tick_level, _) = run_clock(&mut rig, &mut scene, 250);
+    assert!(tick_level > 0.0);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("motionalarm-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

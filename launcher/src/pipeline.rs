@@ -176,6 +176,9 @@ pub fn camera_branch(cam: &CameraConfig, index: usize) -> String {
     if let Some(z) = &m.zones {
         motion.push_str(&format!(" zones={}", quote(z.get_ref())));
     }
+    if let Some(v) = m.learn_ignore {
+        motion.push_str(&format!(" learn-ignore={v}"));
+    }
     format!(
         "rtspsrc name={} location={} latency=0 protocols={} drop-on-latency=true \
          ! {} ! {}",
@@ -438,6 +441,7 @@ priority = 3
 [camera.motion]
 zones = "ignore:0,0.9,1,1"
 threshold = 30
+learn_ignore = false
 
 [[camera]]
 id = "yard"
@@ -471,7 +475,9 @@ transport = "tcp"
         assert!(b.contains("camera-id=door"), "{b}");
         assert!(b.contains("threshold=30"), "{b}");
         assert!(b.contains("zones=\"ignore:0,0.9,1,1\""), "{b}");
+        assert!(b.contains("learn-ignore=false"), "{b}");
         let g = camera_branch(&c.cameras[2], 1);
+        assert!(!g.contains("learn-ignore"), "{g}");
         assert!(g.contains("protocols=tcp"), "{g}");
         assert!(g.contains("rtpjpegdepay ! jpegdec"), "{g}");
     }

@@ -48,6 +48,8 @@ pub struct CameraRuntime {
     pub priority: i32,
     status: Mutex<CameraStatus>,
     alarm: AtomicBool,
+    /// Unix ms when its alarm started; 0 while it has none.
+    alarm_since: AtomicU64,
     pub(crate) frames: AtomicU64,
     pub(crate) last_frame_ms: AtomicU64,
     pub(crate) width: AtomicU32,
@@ -83,6 +85,7 @@ impl CameraRuntime {
             config,
             status: Mutex::new(CameraStatus::starting()),
             alarm: AtomicBool::new(false),
+            alarm_since: AtomicU64::new(0),
             frames: AtomicU64::new(0),
             last_frame_ms: AtomicU64::new(0),
             width: AtomicU32::new(0),
@@ -132,6 +135,11 @@ impl CameraRuntime {
 
     pub fn alarm(&self) -> bool {
         self.alarm.load(Ordering::Relaxed)
+    }
+
+    /// Since when (unix ms) its alarm has been on, if it is.
+    pub fn alarm_since(&self) -> Option<u64> {
+        Some(self.alarm_since.load(Ordering::Relaxed)).filter(|&t| t > 0 && self.alarm())
     }
 
     /// Until when (unix ms) the camera is snoozed, if it is.
@@ -196,6 +204,8 @@ pub struct CameraView {
     pub reconnects: u64,
     /// Until when (unix ms) the camera is snoozed; `null` when it is not.
     pub snoozed_until: Option<u64>,
+    /// Since when (unix ms) its alarm has been on; `null` without one.
+    pub alarm_since: Option<u64>,
     /// Since when the camera has had no pictures (unix ms); `null` while live.
     pub offline_since: Option<u64>,
     /// Why the camera is down; `null` while live.
@@ -548,6 +558,7 @@ impl AppState {
                     frames: c.frames.load(Ordering::Relaxed),
                     reconnects: c.reconnects.load(Ordering::Relaxed),
                     snoozed_until: c.snoozed_until(),
+                    alarm_since: c.alarm_since(),
                     offline_since: status.offline_since,
                     error: status.error,
                 }
@@ -626,7 +637,12 @@ impl AppState {
 
     pub(crate) fn set_alarm(&self, index: usize, active: bool) {
         if let Some(cam) = self.cameras.get(index) {
-            cam.alarm.store(active, Ordering::Relaxed);
+            let was = cam.alarm.swap(active, Ordering::Relaxed);
+            if active && !was {
+                cam.alarm_since.store(unix_ms_now(), Ordering::Relaxed);
+            } else if !active {
+                cam.alarm_since.store(0, Ordering::Relaxed);
+            }
         }
     }
 

@@ -287,6 +287,7 @@ describe('the cameras screen', () => {
         moved: m.cameraBody({ ...m.formOf(entry), url: 'rtsp://u:***@192.0.2.99/s1' }, entry),
         otherUser: m.cameraBody({ ...m.formOf(entry), url: 'rtsp://v:***@192.0.2.10/s1' }, entry).errors.map((e) => e.field),
         freshMasked: m.cameraBody({ ...fresh, url: 'rtsp://u:***@192.0.2.11/s1' }, null).errors.map((e) => e.field),
+        unlearnt: m.cameraBody({ ...m.formOf(entry), motion_learn_ignore: false }, entry).body,
       };
     });
     assert.deepEqual(out.fresh, { body: { id: 'gate', url: 'rtsp://192.0.2.11/s1' }, errors: [] }, 'defaults unsaid');
@@ -295,6 +296,9 @@ describe('the cameras screen', () => {
       name: null, transport: null,
       motion: { threshold: null, analysis_width: 200, zones: 'ignore:0,0,1,0.1', enabled: false },
     }, 'emptied: back to the default; the motion keys the form does not show kept');
+    assert.deepEqual(out.unlearnt, {
+      motion: { threshold: 30, analysis_width: 200, zones: 'ignore:0,0,1,0.1', learn_ignore: false },
+    }, 'learning what ticks turned off: learn_ignore = false');
     assert.deepEqual(out.bad, ['priority', 'motion.min_area']);
     assert.deepEqual(out.moved, { body: { url: 'rtsp://u:***@192.0.2.99/s1' }, errors: [] },
       'a new host with the password still ***: sent, camwall keeps the stored password');

@@ -47,4 +47,4 @@ node_modules/.bin/tsc --noEmit -p tsconfig.json
 
 mkdir -p "$root/tests/artifacts"
 # Bounded: every wait in the tests has its own deadline; this is the backstop.
-timeout --kill-after=10 600 node --test --test-reporter=spec stamp.test.mjs page.test.mjs operator.test.mjs video.test.mjs cameras.test.mjs
+timeout --kill-after=10 600 node --test --test-reporter=spec stamp.test.mjs page.test.mjs operator.test.mjs video.test.mjs cameras.test.mjs long-alarm.test.mjs

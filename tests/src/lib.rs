@@ -4,6 +4,9 @@
 //! over RTSP, and a minimal HTTP client for loopback requests.
 
 pub mod clips;
+pub mod clipserver;
+pub mod scenes;
+pub mod score;
 pub mod viewer;
 
 use std::io::Read;

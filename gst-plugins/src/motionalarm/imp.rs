@@ -40,6 +40,7 @@ const DEFAULT_MIN_FRAMES: u32 = 3;
 const DEFAULT_HOLD_MS: u32 = 2000;
 const DEFAULT_ANALYSIS_WIDTH: u32 = 160;
 const DEFAULT_ENABLED: bool = true;
+const DEFAULT_LEARN_IGNORE: bool = true;
 
 /// Formats whose luma (or RGB) is read in place.
 const FORMATS: &[gst_video::VideoFormat] = &[
@@ -98,6 +99,11 @@ struct Settings {
     zones: Arc<Zones>,
     zones_text: String,
     enabled: bool,
+    learn_ignore: bool,
+    /// Where the next analysed frame's debug image goes, once.
+    debug_mask_file: Option<String>,
+    /// The last path asked for, as the property reads.
+    debug_mask_path: String,
 }
 
 impl Default for Settings {
@@ -112,6 +118,9 @@ impl Default for Settings {
             zones: Arc::new(Zones::default()),
             zones_text: String::new(),
             enabled: DEFAULT_ENABLED,
+            learn_ignore: DEFAULT_LEARN_IGNORE,
+            debug_mask_file: None,
+            debug_mask_path: String::new(),
         }
     }
 }
@@ -127,6 +136,8 @@ struct State {
     end_pending: bool,
     /// A frame could not be analysed; warned once per format.
     warned: bool,
+    /// The detector's count of learnt-patch changes last notified.
+    learned_seen: u64,
 }
 
 /// An alarm change ready to announce once the locks are released.
@@ -407,20 +418,24 @@ impl VideoFilterImpl for MotionAlarm {
         &self,
         frame: &gst_video::VideoFrameRef<&gst::BufferRef>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let (params, min_area, min_frames, hold_ns, enabled) = {
-            let s = self.settings();
+        let (params, min_area, min_frames, hold_ns, enabled, debug_file) = {
+            let mut s = self.settings();
             (
                 DetectorParams {
                     threshold: s.threshold,
                     analysis_width: s.analysis_width as usize,
                     zones: s.zones.clone(),
+                    learn_ignore: s.learn_ignore,
                 },
                 s.min_area,
                 s.min_frames,
                 u64::from(s.hold_ms) * 1_000_000,
                 s.enabled,
+                s.debug_mask_file.take(),
             )
         };
+        let mut learned_changed = false;
+        let mut debug_image = None;
         let running_time = self.running_time(frame.buffer().pts());
 
         let mut announcements = Vec::with_capacity(2);
@@ -454,6 +469,15 @@ impl VideoFilterImpl for MotionAlarm {
                 match state.detector.analyse(&luma, &params) {
                     Ok(analysis) => {
                         state.level = analysis.level;
+                        let changes = state.detector.learned_changes();
+                        if changes != state.learned_seen {
+                            state.learned_seen = changes;
+                            learned_changed = true;
+                        }
+                        if analysis.whole_picture {
+                            gst::debug!(CAT, imp = self, "the whole picture moved: not motion");
+                            state.policy.restart_count();
+                        }
                         if analysis.warming_up || analysis.lighting_change {
                             gst::debug!(
                                 CAT,
@@ -487,7 +511,25 @@ impl VideoFilterImpl for MotionAlarm {
                         }
                     }
                 }
+                if debug_file.is_some() {
+                    debug_image = state.detector.debug_image();
+                }
             }
+        }
+        if let (Some(path), Some(image)) = (debug_file, debug_image) {
+            match std::fs::write(&path, image) {
+                Ok(()) => gst::info!(CAT, imp = self, "debug mask written to {path}"),
+                Err(err) => gst::warning!(CAT, imp = self, "cannot write {path}: {err}"),
+            }
+        }
+        if learned_changed {
+            gst::info!(
+                CAT,
+                imp = self,
+                "learned to ignore: '{}'",
+                self.state().detector.learned_mask()
+            );
+            self.obj().notify("learned-mask");
         }
         for a in announcements {
             self.announce(a);

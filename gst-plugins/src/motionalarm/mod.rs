@@ -28,6 +28,19 @@
 //!
 //! The `zones` syntax is described in [`zones`]; the launcher validates configured zone strings
 //! with [`parse_zones`].
+//!
+//! ## Learnt ignore mask
+//!
+//! Patches that change by themselves on a fixed cadence, such as a camera's burnt-in clock and
+//! date, are learnt and ignored without a zone (`learn-ignore`, on by default; see
+//! [`detector`]). The read-only `learned-mask` property gives them in the zones syntax and is
+//! notified when they change; setting `debug-mask-file` to a path has the next frame write
+//! what the detector watches there as a PGM image:
+//!
+//! ```text
+//! gst-launch-1.0 filesrc location=camera.mp4 ! decodebin \
+//!     ! motionalarm debug-mask-file=/tmp/mask.pgm ! fakesink
+//! ```
 
 use gst::glib;
 use gst::prelude::*;

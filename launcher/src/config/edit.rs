@@ -37,6 +37,7 @@ pub const MOTION_FIELDS: &[&str] = &[
     "hold_ms",
     "analysis_width",
     "zones",
+    "learn_ignore",
 ];
 /// Keys whose values are floats in the file even when written as whole numbers.
 const FLOAT_FIELDS: &[&str] = &["min_area"];
@@ -697,7 +698,7 @@ cameras = ["door", "yard"]   # both
         let (_dir, file) = temp_file(FILE);
         let fields = json(serde_json::json!({
             "url": "rtsp://192.0.2.12/s", "id": "gate", "codec": "h264",
-            "motion": {"min_area": 1, "threshold": 30}
+            "motion": {"min_area": 1, "threshold": 30, "learn_ignore": false}
         }));
         let (config, id) = file.edit(|doc| add_camera(doc, &fields)).unwrap();
         assert_eq!(id, "gate");
@@ -709,7 +710,9 @@ cameras = ["door", "yard"]   # both
             gate.motion.min_area.as_ref().map(|a| *a.get_ref()),
             Some(1.0)
         );
+        assert_eq!(gate.motion.learn_ignore, Some(false));
         let text = std::fs::read_to_string(file.path()).unwrap();
+        assert!(text.contains("learn_ignore = false"), "{text}");
         let gate_at = text.find("id = \"gate\"").unwrap();
         assert!(gate_at > text.find("id = \"yard\"").unwrap());
         assert!(text[gate_at..].find("url").unwrap() < text[gate_at..].find("codec").unwrap());
@@ -726,6 +729,19 @@ cameras = ["door", "yard"]   # both
         let fields = fields_of(&e, "camera[2]");
         assert_eq!(fields[0].0.as_deref(), Some("codec"), "{e}");
         assert!(e.to_string().contains("camwall.toml:"), "{e}");
+        // A motion key of the wrong type is refused as the file would be, naming it.
+        let wrong = json(
+            serde_json::json!({"id": "gate", "url": "rtsp://192.0.2.12/s",
+                                             "motion": {"learn_ignore": "yes"}}),
+        );
+        let Err(EditError::Invalid(e)) = file.edit(|doc| add_camera(doc, &wrong)) else {
+            panic!("learn_ignore must be true or false");
+        };
+        assert_eq!(
+            fields_of(&e, "camera[2]")[0].0.as_deref(),
+            Some("motion.learn_ignore"),
+            "{e}"
+        );
         assert_eq!(std::fs::read_to_string(file.path()).unwrap(), FILE);
         assert!(!file.backup_path().exists());
         for (body, field) in [

@@ -49,6 +49,7 @@
 //! hold_ms = 2000
 //! analysis_width = 320
 //! zones = "ignore:0,0,1,0.1"
+//! learn_ignore = true            # learn and ignore what ticks by itself (a burnt-in clock)
 //!
 //! [[wall]]                       # optional, any number: see `walls.rs`; without one, one
 //! id = "lobby"                   # wall "main" made of [selector] and every camera
@@ -259,6 +260,9 @@ pub struct MotionConfig {
     pub hold_ms: Option<u32>,
     pub analysis_width: Option<u32>,
     pub zones: Option<Spanned<String>>,
+    /// `motionalarm`'s `learn-ignore`: patches that change by themselves on a fixed cadence
+    /// (a burnt-in clock) are learnt and ignored; unset is the element's default (on).
+    pub learn_ignore: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -275,6 +279,7 @@ impl Default for MotionConfig {
             hold_ms: None,
             analysis_width: None,
             zones: None,
+            learn_ignore: None,
         }
     }
 }

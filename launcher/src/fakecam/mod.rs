@@ -635,6 +635,16 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_zones_are_what_fakecam_draws() {
+        let readme = include_str!("../../../README.md");
+        assert!(
+            readme.contains(&format!("zones = \"{}\"", fakecam_zones())),
+            "README.md's example zones should be {}",
+            fakecam_zones()
+        );
+    }
+
+    #[test]
     fn the_demo_zones_leave_out_the_ticking_clock() {
         assert!(
             alarms_on_clock_tick(&fakecam_strip_zone()) > 0,

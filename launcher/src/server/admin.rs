@@ -61,6 +61,7 @@ pub fn camera_entry(cam: &CameraConfig, walls: Vec<String>) -> Json {
     put("hold_ms", m.hold_ms.map(|v| json!(v)));
     put("analysis_width", m.analysis_width.map(|v| json!(v)));
     put("zones", m.zones.as_ref().map(|v| json!(v.get_ref())));
+    put("learn_ignore", m.learn_ignore.map(|v| json!(v)));
     json!({
         "id": cam.id(),
         "name": cam.name(),

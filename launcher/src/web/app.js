@@ -131,7 +131,11 @@ const api = createApi(token, setUnauthorised, () => {
       'or ask its administrator to add this one to server.allowed_origins.');
   }
 });
-const attention = new Attention(model, { ack: () => { acknowledge(); }, snooze: (cam) => { snooze(cam); } });
+// An alarm on for this long (`?long_alarm=SECONDS`; 2 minutes) is pointed out: a hint to snooze
+// the camera or to leave out what keeps moving with a zone.
+const longAlarmS = Number(params.get('long_alarm'));
+const longAlarmMs = (Number.isFinite(longAlarmS) && longAlarmS > 0 ? longAlarmS : 120) * 1000;
+const attention = new Attention(model, { ack: () => { acknowledge(); }, snooze: (cam) => { snooze(cam); } }, longAlarmMs);
 /** @param {string} id */
 const el = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const gridTiles = new TileSet(el('grid'), model, (id) => { pick(id); });
@@ -373,7 +377,7 @@ function fetchCameras() {
       const old = model.camById[c.id];
       // a WebSocket update that came while this request was in flight is newer: keep it
       if (old && (model.camEvt[c.id] || 0) > startEvt) {
-        c.state = old.state; c.alarm = old.alarm; c.error = old.error;
+        c.state = old.state; c.alarm = old.alarm; c.alarm_since = old.alarm_since; c.error = old.error;
       }
       next.push(c);
     }
@@ -521,6 +525,8 @@ function handleMessage(msg) {
       if (cam === null) return;
       c = model.camById[cam];
       if (!c) { scheduleCamFetch(); return; }
+      if (msg.active === true && !c.alarm) c.alarm_since = Date.now();
+      if (msg.active !== true) c.alarm_since = null;
       c.alarm = msg.active === true;
       if (typeof msg.kind === 'string') c.alarm_kind = msg.kind;
       if (typeof msg.level === 'number') c.alarm_level = msg.level;

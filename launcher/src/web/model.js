@@ -33,6 +33,7 @@
  * @property {string} [alarm_kind]
  * @property {number} [alarm_level]
  * @property {number | null} [snoozed_until]  unix ms; its alarms take no wall until then
+ * @property {number | null} [alarm_since]  unix ms; when its alarm started, while it has one
  */
 
 /**
@@ -239,6 +240,7 @@ export function normEntry(e) {
  * @property {string} priority
  * @property {boolean} enabled
  * @property {boolean} motion_enabled
+ * @property {boolean} motion_learn_ignore
  * @property {Record<string, string>} motion   MOTION_KEYS' values as typed
  */
 
@@ -260,6 +262,7 @@ export function formOf(e) {
     priority: e && e.priority !== 0 ? String(e.priority) : '',
     enabled: e ? e.enabled : true,
     motion_enabled: !e || e.motion.enabled !== false,
+    motion_learn_ignore: !e || e.motion.learn_ignore !== false,
     motion,
   };
 }
@@ -335,12 +338,15 @@ export function cameraBody(f, orig) {
   // sent back as they were, a key emptied is null.
   /** @type {Record<string, unknown>} */
   const motion = {};
-  let motionChanged = f.motion_enabled !== before.motion_enabled;
+  let motionChanged = f.motion_enabled !== before.motion_enabled ||
+    f.motion_learn_ignore !== before.motion_learn_ignore;
   if (orig) {
     for (const [k, v] of Object.entries(orig.motion)) motion[k] = v;
   }
   if (f.motion_enabled === false) motion.enabled = false;
   else if ('enabled' in motion) motion.enabled = true;
+  if (f.motion_learn_ignore === false) motion.learn_ignore = false;
+  else if ('learn_ignore' in motion) motion.learn_ignore = null;
   for (const { key, kind } of MOTION_KEYS) {
     const typed = (f.motion[key] || '').trim();
     if (typed !== (before.motion[key] || '').trim()) motionChanged = true;

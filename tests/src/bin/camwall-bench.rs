@@ -22,6 +22,8 @@ mod rig;
 mod sections;
 #[path = "camwall-bench/stats.rs"]
 mod stats;
+#[path = "camwall-bench/trust.rs"]
+mod trust;
 #[path = "camwall-bench/video.rs"]
 mod video;
 #[path = "camwall-bench/walls.rs"]
@@ -39,7 +41,7 @@ use report::{Findings, PeerFinding, Report};
 use rig::{CamSize, Camwall, Fakecam};
 use stats::{fmt, Summary};
 
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 15] = [
     "first-frame",
     "switch",
     "alarm",
@@ -53,6 +55,8 @@ const SECTIONS: [&str; 13] = [
     "grid",
     "video",
     "cameras",
+    "motion-trust",
+    "detector-cost",
 ];
 
 /// camwall beside its peers: latency, CPU, memory and bandwidth on simulated cameras.
@@ -63,7 +67,8 @@ struct Cli {
     #[arg(long)]
     quick: bool,
     /// Sections to run, comma-separated (default: all): first-frame, switch, alarm, viewers,
-    /// latency, cpu, overhead, peers, startup, walls, grid, video.
+    /// latency, cpu, overhead, peers, startup, walls, grid, video, motion-trust (and, only when
+    /// named, cameras and detector-cost).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The `camwall` binary (default: the one next to this program).
@@ -360,6 +365,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.only.iter().any(|o| o == "cameras") {
         let r = rt.block_on(cameras::cameras(&exe, &p, &mut report));
         record("cameras", r, &mut report);
+    }
+    if wanted("motion-trust") {
+        let r = trust::motion_trust(&p, &mut report);
+        record("motion-trust", r, &mut report);
+    }
+    // Only when asked for: `motion-trust` ends with the same figure.
+    if cli.only.iter().any(|o| o == "detector-cost") {
+        let r = trust::detector_cost(&mut report);
+        record("detector-cost", r, &mut report);
     }
     if wanted("startup") {
         let r = rt.block_on(sections::startup(&exe, &p, &mut report, &mut found));

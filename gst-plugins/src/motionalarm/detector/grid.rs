@@ -231,6 +231,28 @@ pub(super) fn sample_regular_row(row: &[u8], step: usize, out: &mut [f32]) {
     *last = mean4(&row[row.len() - 4..]);
 }
 
+/// Calls `f` with the index of every non-zero byte of `flags`, in order, looking at eight
+/// bytes at a time: the changed or pulsing cells of a grid are few, and mostly in a few rows.
+#[inline(always)]
+pub(super) fn for_each_set(flags: &[u8], mut f: impl FnMut(usize)) {
+    let mut words = flags.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let mut bits = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        while bits != 0 {
+            let at = bits.trailing_zeros() as usize / 8;
+            f(base + at);
+            bits &= !(0xff << (at * 8));
+        }
+        base += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if b != 0 {
+            f(base + i);
+        }
+    }
+}
+
 /// Hints the CPU to start loading `data[start..start + len]` into the cache.
 #[inline(always)]
 pub(super) fn prefetch(data: &[u8], start: usize, len: usize) {

@@ -16,7 +16,14 @@
 //! area changes anyway, the detector treats it as a lighting change and re-learns the background
 //! instead of reporting motion (Frigate's "lightning" rule). Isolated changed cells are dropped
 //! (despeckle): a changed cell counts only if at least 3 of its 8 neighbours changed too.
-//! After a reset, the first [`WARMUP_FRAMES`] frames only learn the scene.
+//! After a reset, the first [`WARMUP_FRAMES`] frames only learn the scene, and a picture with
+//! nothing in it (black: a camera starting) is not learnt at all.
+//!
+//! In a flat scene (night, fog) `threshold` shrinks with the background's spread, as objects
+//! stand out less there. A frame whose changed cells mostly hold values that their
+//! neighbourhood's background already holds is the picture shifted by less than a cell (camera
+//! shake), not motion. Patches that change by themselves on a fixed cadence (a burnt-in clock)
+//! are learnt and left out of the watched area (`learned`).
 //!
 //! The result is the *level*: the counted fraction of the watched cells.
 
@@ -24,7 +31,10 @@ use super::zones::Zones;
 use std::sync::Arc;
 
 mod grid;
+mod learned;
 use grid::*;
+pub use learned::mask_as_zones;
+use learned::TickLearner;
 
 /// Learning rate of the background where nothing moves.
 const BACKGROUND_RATE: f32 = 0.05;
@@ -52,6 +62,23 @@ const FIT_STEP: usize = 3;
 const FIT_MIN_CELLS: u32 = 16;
 /// Histogram bin of the global fit's samples that fall on unwatched cells.
 const FIT_DISCARD: u16 = 1022;
+/// Mean absolute deviation of a daylight scene's background from its mean, levels: in a
+/// flatter (darker, foggier) scene `threshold` shrinks in proportion, as objects there stand
+/// out less, down to [`MIN_THRESHOLD_SCALE`] of it.
+const SCENE_SPREAD: f32 = 24.0;
+/// See [`SCENE_SPREAD`].
+const MIN_THRESHOLD_SCALE: f32 = 0.4;
+/// A picture whose cells deviate less than this from their mean (levels) shows nothing to
+/// watch (black, a covered lens, a camera starting): the detector waits for a real one.
+const FLAT_SPREAD: f32 = 3.0;
+// A frame counts as the camera shaking when a shift of the picture by less than a cell
+// explains half of its changed cells (measured: 0.6-0.9 of them while a camera shakes by a few
+// pixels, under 0.05 while a person crosses): `shift_explains_half`.
+/// Fewest changed cells, as a fraction of the watched ones, for a frame to be taken for a
+/// shake (measured: 3-12 % while a camera shakes by a few pixels).
+const SHAKE_MIN_FRACTION: f64 = 0.02;
+/// Slack of that explanation, as a fraction of the threshold.
+const SHIFT_MARGIN: f32 = 0.5;
 
 /// How one pixel's luma is found in the bytes of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +142,9 @@ pub struct DetectorParams {
     pub analysis_width: usize,
     /// Watched and ignored areas.
     pub zones: Arc<Zones>,
+    /// Learn the patches that change by themselves on a fixed cadence (a burnt-in clock) and
+    /// ignore them.
+    pub learn_ignore: bool,
 }
 
 impl Default for DetectorParams {
@@ -123,6 +153,7 @@ impl Default for DetectorParams {
             threshold: 25,
             analysis_width: 160,
             zones: Arc::new(Zones::default()),
+            learn_ignore: true,
         }
     }
 }
@@ -139,6 +170,9 @@ pub struct Analysis {
     pub warming_up: bool,
     /// Most of the area changed at once: taken as lighting, the background was re-learnt.
     pub lighting_change: bool,
+    /// Changes spread over the whole picture at once (the camera shook, the picture
+    /// jumped): not counted as motion.
+    pub whole_picture: bool,
 }
 
 /// Why a frame could not be analysed.
@@ -157,8 +191,21 @@ pub enum FrameError {
 pub struct MotionDetector {
     grid: Option<Grid>,
     zones: Option<Arc<Zones>>,
-    /// 1 where the grid is watched.
+    /// 1 where the grid is watched: the zones, less the learnt patches.
     mask: Vec<u8>,
+    /// 1 where the zones watch the grid.
+    zone_mask: Vec<u8>,
+    /// The previous frame's grid, for the pulses of the tick learner.
+    previous: Vec<f32>,
+    /// Cells that changed from the previous frame.
+    pulses: Vec<u8>,
+    learner: TickLearner,
+    /// Frames analysed since the geometry changed (the tick learner's clock).
+    frame_count: u32,
+    /// Times the learnt patches changed.
+    learnt_changes: u64,
+    /// Mean absolute deviation of the background from its mean over watched cells.
+    spread: f32,
     watched: usize,
     current: Vec<f32>,
     background: Vec<f32>,
@@ -203,6 +250,13 @@ impl MotionDetector {
             self.changed = vec![0; (grid.width + 2) * (grid.height + 2)];
             self.column_sums = vec![0; grid.width + 2];
             self.fit_keys = vec![0; n];
+            self.previous = vec![0.0; n];
+            self.pulses = vec![0; n];
+            self.learner.resize(grid.width, grid.height);
+            self.frame_count = 0;
+            if self.learnt_changes > 0 {
+                self.learnt_changes += 1;
+            }
             self.grid = Some(grid);
             self.learnt = 0;
         }
@@ -212,12 +266,60 @@ impl MotionDetector {
             .is_some_and(|z| Arc::ptr_eq(z, &params.zones) || **z == *params.zones);
         if geometry_changed || zones_changed {
             if let Some(grid) = &self.grid {
-                self.mask = params.zones.mask(grid.width, grid.height);
-                self.watched = self.mask.iter().map(|&m| usize::from(m)).sum();
+                self.zone_mask = params.zones.mask(grid.width, grid.height);
             }
             self.zones = Some(params.zones.clone());
+            self.update_mask();
         }
         Ok(())
+    }
+
+    /// The watched cells: the zones' less the learnt patches'.
+    fn update_mask(&mut self) {
+        self.mask.clone_from(&self.zone_mask);
+        if self.learner.count > 0 {
+            for (m, i) in self.mask.iter_mut().zip(self.learner.ignored()) {
+                *m &= 1 - i;
+            }
+        }
+        self.watched = self.mask.iter().map(|&m| usize::from(m)).sum();
+    }
+
+    /// The patches learnt to change by themselves (a burnt-in clock), in the `zones` syntax
+    /// (`ignore:x0,y0,x1,y1;...`, fractions of the picture, grown by a cell); empty when none.
+    pub fn learned_mask(&self) -> String {
+        let Some(grid) = &self.grid else {
+            return String::new();
+        };
+        if self.learner.count == 0 {
+            return String::new();
+        }
+        mask_as_zones(&self.learner.ignored(), grid.width)
+    }
+
+    /// Counts the changes of the learnt patches (new ones learnt, forgotten with a new picture
+    /// size): a caller compares it with the last value it saw.
+    pub fn learned_changes(&self) -> u64 {
+        self.learnt_changes
+    }
+
+    /// A picture of what the detector watches, as a binary PGM (P5) the size of the grid: the
+    /// background in grey, ignored cells (zones) darkened to a quarter, learnt patches white.
+    pub fn debug_image(&self) -> Option<Vec<u8>> {
+        let grid = self.grid.as_ref()?;
+        let mut out = format!("P5\n{} {}\n255\n", grid.width, grid.height).into_bytes();
+        let learnt = self.learner.ignored();
+        for ((&bg, &zone), &l) in self.background.iter().zip(&self.zone_mask).zip(&learnt) {
+            let v = bg.clamp(0.0, 255.0) as u8;
+            out.push(if l != 0 {
+                255
+            } else if zone == 0 {
+                v / 4
+            } else {
+                v.min(254)
+            });
+        }
+        Some(out)
     }
 
     /// Analyses one frame and learns from it.
@@ -269,11 +371,17 @@ impl MotionDetector {
         grid.sample(frame.data, &mut self.current);
         let (gw, gh) = (grid.width, grid.height);
 
+        self.frame_count = self.frame_count.wrapping_add(1).max(1);
         if self.learnt == 0 {
             self.background.copy_from_slice(&self.current);
             self.noise.fill(0.0);
-            self.learnt = 1;
-            self.fit_split = self.current.iter().sum::<f32>() / self.current.len().max(1) as f32;
+            let n = self.current.len().max(1) as f32;
+            self.fit_split = self.current.iter().sum::<f32>() / n;
+            let split = self.fit_split;
+            self.spread = self.current.iter().map(|&c| (c - split).abs()).sum::<f32>() / n;
+            // A flat picture has nothing to learn: the next frame seeds again.
+            self.learnt = u32::from(self.spread >= FLAT_SPREAD);
+            std::mem::swap(&mut self.current, &mut self.previous);
             return Ok(Analysis {
                 watched_cells: self.watched,
                 warming_up: true,
@@ -282,11 +390,16 @@ impl MotionDetector {
         }
         if self.watched == 0 {
             self.learn(BACKGROUND_RATE);
+            std::mem::swap(&mut self.current, &mut self.previous);
             return Ok(Analysis::default());
         }
 
         let (offset, gain) = self.global_change();
-        let threshold = params.threshold as f32;
+        let contrast = (self.spread / SCENE_SPREAD).clamp(MIN_THRESHOLD_SCALE, 1.0);
+        let threshold = params.threshold as f32 * contrast;
+        // Pulses (changes from the previous frame) take the full threshold: a clock's digits
+        // are drawn at full contrast whatever the scene.
+        let pulse_threshold = params.threshold as f32;
         let warming_up = self.learnt < WARMUP_FRAMES;
         if self.learnt == 1 {
             // The first comparison sets each cell's noise outright; the tracker refines it.
@@ -316,17 +429,23 @@ impl MotionDetector {
         // the same pass learns the background: fast where nothing changed, slow under changed
         // cells. (A lighting change below replaces the whole background anyway.)
         let mut raw_changed = 0usize;
+        let mut pulsing = 0usize;
         for y in 0..gh {
             let cells = y * gw..(y + 1) * gw;
             let out = &mut self.changed[(y + 1) * padded + 1..(y + 1) * padded + 1 + gw];
             let current = &self.current[cells.clone()];
             let background = &mut self.background[cells.clone()];
             let noise = &mut self.noise[cells.clone()];
+            let previous = &self.previous[cells.clone()];
+            let pulses = &mut self.pulses[cells.clone()];
             let mask = &self.mask[cells];
             // Flags are summed per row in 32 bits, which vectorises better than a usize sum.
-            let mut row_changed = 0u32;
+            let (mut row_changed, mut row_pulsing) = (0u32, 0u32);
             for i in 0..gw {
                 let (cur, bg, old_noise) = (current[i], background[i], noise[i]);
+                let pulse = u8::from((cur - previous[i]).abs() > pulse_threshold);
+                pulses[i] = pulse;
+                row_pulsing += u32::from(pulse);
                 let residual = (cur - bg - (offset + gain * bg)).abs();
                 let hit = residual > threshold + NOISE_GAIN * old_noise;
                 let step = if residual > old_noise {
@@ -347,7 +466,9 @@ impl MotionDetector {
                 background[i] = bg + rate * (cur - bg);
             }
             raw_changed += row_changed as usize;
+            pulsing += row_pulsing as usize;
         }
+        std::mem::swap(&mut self.current, &mut self.previous);
 
         if warming_up {
             return Ok(Analysis {
@@ -356,8 +477,20 @@ impl MotionDetector {
                 ..Analysis::default()
             });
         }
+        if params.learn_ignore
+            && self
+                .learner
+                .observe(self.frame_count, &self.pulses, pulsing)
+        {
+            self.learnt_changes += 1;
+            self.update_mask();
+            if self.watched == 0 {
+                return Ok(Analysis::default());
+            }
+        }
         if raw_changed as f64 > LIGHTING_FRACTION * self.watched as f64 {
-            self.background.copy_from_slice(&self.current);
+            // (This frame's grid is in `previous` now.)
+            self.background.copy_from_slice(&self.previous);
             self.changed.fill(0);
             return Ok(Analysis {
                 watched_cells: self.watched,
@@ -366,17 +499,84 @@ impl MotionDetector {
             });
         }
 
-        // Nearly every frame of a quiet camera: nothing to despeckle.
-        let counted = if raw_changed == 0 {
+        // Nearly every frame of a quiet camera: nothing to despeckle (a cell counts only
+        // with its changed neighbours, so fewer changed cells than that count none).
+        let counted = if raw_changed <= usize::from(DESPECKLE_NEIGHBOURS) {
             0
         } else {
             self.despeckle(gw, gh)
         };
+        // A shake moves edges all over the picture; a small patch that changes (a clock's
+        // digit, something small over texture) is never taken for one.
+        let shaken = counted > 0
+            && raw_changed as f64 >= SHAKE_MIN_FRACTION * self.watched as f64
+            && self.shift_explains_half(
+                gw,
+                gh,
+                (offset, gain, threshold * SHIFT_MARGIN),
+                raw_changed,
+            );
+        if shaken {
+            return Ok(Analysis {
+                watched_cells: self.watched,
+                whole_picture: true,
+                ..Analysis::default()
+            });
+        }
         Ok(Analysis {
             level: counted as f64 / self.watched as f64,
             watched_cells: self.watched,
             ..Analysis::default()
         })
+    }
+
+    /// Whether at least half of the changed cells have a new value between the darkest and
+    /// the brightest background of their 3x3 neighbourhood (after the global change, give or
+    /// take `margin`): what the picture moved by less than a cell looks like. Something dark or
+    /// bright coming into view lies outside. Reads this frame's grid from `previous` (after
+    /// the swap). Stops as soon as the answer is known, and as `bg + offset + gain * bg` grows
+    /// with `bg` (the fit's gain is above -1), only the neighbourhood's darkest and brightest
+    /// background are put through it.
+    fn shift_explains_half(
+        &self,
+        gw: usize,
+        gh: usize,
+        (offset, gain, margin): (f32, f32, f32),
+        raw_changed: usize,
+    ) -> bool {
+        let padded = gw + 2;
+        let (mut explained, mut seen) = (0usize, 0usize);
+        for y in 0..gh {
+            let flags = &self.changed[(y + 1) * padded + 1..(y + 1) * padded + 1 + gw];
+            let rows = y.saturating_sub(1)..(y + 2).min(gh);
+            let mut decided = None;
+            for_each_set(flags, |x| {
+                if decided.is_some() {
+                    return;
+                }
+                let columns = x.saturating_sub(1)..(x + 2).min(gw);
+                let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+                for yy in rows.clone() {
+                    for &bg in &self.background[yy * gw + columns.start..yy * gw + columns.end] {
+                        lo = lo.min(bg);
+                        hi = hi.max(bg);
+                    }
+                }
+                let (lo, hi) = (lo + offset + gain * lo, hi + offset + gain * hi);
+                let cur = self.previous[y * gw + x];
+                explained += usize::from(cur >= lo - margin && cur <= hi + margin);
+                seen += 1;
+                if 2 * explained >= raw_changed {
+                    decided = Some(true);
+                } else if 2 * (explained + raw_changed - seen) < raw_changed {
+                    decided = Some(false);
+                }
+            });
+            if let Some(answer) = decided {
+                return answer;
+            }
+        }
+        2 * explained >= raw_changed
     }
 
     /// Robust fit of `current - background ≈ offset + gain * background` over watched cells:
@@ -404,6 +604,8 @@ impl MotionDetector {
         // `keys`; the counts and sums are kept as totals and bright parts.
         let (mut count_all, mut count_bright, mut sum_all, mut sum_bright) =
             (0u32, 0u32, 0u32, 0u32);
+        let mut deviation = 0u32;
+        let split_level = bounded_index(split, 255.0) as i32;
         for (((key, &c), &b), &m) in keys.iter_mut().zip(current).zip(background).zip(mask) {
             let watched = u32::from(m != 0);
             let bright = u32::from(b >= split) & watched;
@@ -413,6 +615,7 @@ impl MotionDetector {
             let level = bounded_index(b, 255.0);
             count_all += watched;
             count_bright += bright;
+            deviation += (level as i32 - split_level).unsigned_abs() * watched;
             sum_all += level * watched;
             sum_bright += level * bright;
             *key = if watched != 0 {
@@ -426,6 +629,7 @@ impl MotionDetector {
         if count_all == 0 {
             return (0.0, 0.0);
         }
+        self.spread = deviation as f32 / count_all as f32;
 
         // Then the histograms of the sampled cells. Neighbouring samples mostly fall into the
         // same few bins; four histograms filled in turn keep each increment from waiting on
@@ -739,11 +943,13 @@ mod tests {
                 )
                 .unwrap(),
             ),
+            ..DetectorParams::default()
         };
         let blind = DetectorParams {
             threshold: 25,
             analysis_width,
             zones: Arc::new(parse_zones("ignore:0,0,1,1").unwrap()),
+            ..DetectorParams::default()
         };
         let plain = DetectorParams {
             analysis_width,
@@ -886,6 +1092,7 @@ mod tests {
                 TestLayout::Planar { pad: 0 },
                 160,
                 0x352a_b1e0_723c_e051,
+                21,
             ),
             (
                 1920,
@@ -893,6 +1100,7 @@ mod tests {
                 TestLayout::Planar { pad: 0 },
                 160,
                 0x5c0e_c5d5_5027_ba2c,
+                21,
             ),
             (
                 960,
@@ -900,6 +1108,7 @@ mod tests {
                 TestLayout::Planar { pad: 64 },
                 80,
                 0xc2af_0de4_1942_88c8,
+                21,
             ),
             (
                 1000,
@@ -907,6 +1116,7 @@ mod tests {
                 TestLayout::Planar { pad: 8 },
                 160,
                 0x45e5_bbc3_9181_58fa,
+                21,
             ),
             (
                 330,
@@ -914,6 +1124,7 @@ mod tests {
                 TestLayout::Planar { pad: 0 },
                 160,
                 0x700c_263f_62de_6326,
+                21,
             ),
             (
                 100,
@@ -921,11 +1132,12 @@ mod tests {
                 TestLayout::Planar { pad: 3 },
                 160,
                 0x1407_7929_5f7d_f5af,
+                21,
             ),
-            (320, 180, TestLayout::Yuy2, 160, 0xe5f6_14c0_8eec_a00e),
-            (640, 360, TestLayout::Bgrx, 160, 0x366f_3bf8_0c17_8a9d),
+            (320, 180, TestLayout::Yuy2, 160, 0xe5f6_14c0_8eec_a00e, 21),
+            (640, 360, TestLayout::Bgrx, 160, 0x366f_3bf8_0c17_8a9d, 21),
         ];
-        for ((w, h, layout, analysis_width, expected), portable) in cases
+        for ((w, h, layout, analysis_width, expected, motion), portable) in cases
             .into_iter()
             .flat_map(|case| [(case, false), (case, true)])
         {
@@ -934,7 +1146,7 @@ mod tests {
                 format!("{w}x{h} {layout:?} analysis-width {analysis_width} portable {portable}");
             assert_eq!(hash, expected, "{what}");
             // Motion, warm-up and lighting frames all occur, so every branch is covered.
-            assert_eq!(counts, [21, 18, 2], "{what}");
+            assert_eq!(counts, [motion, 18, 2], "{what}");
         }
     }
 

@@ -92,6 +92,36 @@ impl MotionAlarm {
                     .default_value(DEFAULT_ENABLED)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("learn-ignore")
+                    .nick("Learn what to ignore")
+                    .blurb(
+                        "Learn the patches that change by themselves on a fixed cadence, such \
+                         as a burnt-in clock and date, and ignore them (see learned-mask)",
+                    )
+                    .default_value(DEFAULT_LEARN_IGNORE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("learned-mask")
+                    .nick("Learned mask")
+                    .blurb(
+                        "Patches learnt to change by themselves and ignored, in the zones \
+                         syntax ('ignore:x0,y0,x1,y1;...'; empty: none yet); notified when it \
+                         changes, forgotten when the picture's size changes",
+                    )
+                    .default_value(Some(""))
+                    .read_only()
+                    .build(),
+                glib::ParamSpecString::builder("debug-mask-file")
+                    .nick("Debug mask file")
+                    .blurb(
+                        "Set to a path to have the next analysed frame write what the detector \
+                         watches there, once, as a PGM image the size of the analysis grid: \
+                         the learnt background in grey, zones' ignored areas dark, learnt \
+                         patches white. Reads back the path of the last request",
+                    )
+                    .default_value(Some(""))
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoolean::builder("alarm")
                     .nick("Alarm")
                     .blurb("Whether an alarm is ongoing (notified on every change)")
@@ -186,6 +216,16 @@ impl MotionAlarm {
                 settings.enabled = value.get().unwrap_or(settings.enabled);
                 gst::info!(CAT, imp = self, "enabled: {}", settings.enabled);
             }
+            "learn-ignore" => {
+                settings.learn_ignore = value.get().unwrap_or(settings.learn_ignore);
+                gst::info!(CAT, imp = self, "learn-ignore: {}", settings.learn_ignore);
+            }
+            "debug-mask-file" => {
+                let path = value.get::<Option<String>>().ok().flatten();
+                gst::info!(CAT, imp = self, "debug-mask-file: {path:?}");
+                settings.debug_mask_path = path.clone().unwrap_or_default();
+                settings.debug_mask_file = path.filter(|p| !p.is_empty());
+            }
             other => gst::warning!(CAT, imp = self, "unknown property '{other}'"),
         }
     }
@@ -200,6 +240,9 @@ impl MotionAlarm {
             "analysis-width" => self.settings().analysis_width.to_value(),
             "zones" => self.settings().zones_text.to_value(),
             "enabled" => self.settings().enabled.to_value(),
+            "learn-ignore" => self.settings().learn_ignore.to_value(),
+            "debug-mask-file" => self.settings().debug_mask_path.to_value(),
+            "learned-mask" => self.state().detector.learned_mask().to_value(),
             "alarm" => {
                 let state = self.state();
                 (state.policy.is_active() || state.end_pending).to_value()

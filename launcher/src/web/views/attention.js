@@ -4,7 +4,8 @@
 // What gets a guard's attention when an alarm takes the wall over, and the one-click answers to
 // it: the tab's title and icon change, a sound plays (silent until the guard turns it on once,
 // as browsers require), a desktop notification shows when allowed, and the screen is kept awake.
-// Acknowledge (key `a`) and snooze are one click each.
+// Acknowledge (key `a`) and snooze are one click each. An alarm that goes on and on (a tree in
+// the wind, a screen in view) is pointed out, with what to do about it.
 
 /** @typedef {import('../model.js').Model} Model */
 /** @typedef {import('../model.js').Selection} Selection */
@@ -15,6 +16,15 @@ const ALARM_ICON = 'data:image/svg+xml,' + encodeURIComponent(
 const QUIET_ICON = 'data:,';
 const SOUND_KEY = 'camwall.sound';
 
+/** @param {number} ms  a duration, as a guard reads it */
+export function duration(ms) {
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return s + ' s';
+  const min = Math.floor(s / 60);
+  if (min < 120) return min + ' min';
+  return Math.floor(min / 60) + ' h ' + (min % 60) + ' min';
+}
+
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -22,9 +32,12 @@ export class Attention {
   /**
    * @param {Model} model
    * @param {{ack: () => void, snooze: (camera: string) => void}} actions
+   * @param {number} longAlarmMs  an alarm on for this long is pointed out
    */
-  constructor(model, actions) {
+  constructor(model, actions, longAlarmMs) {
     this.model = model;
+    this.longAlarmMs = longAlarmMs;
+    this.longEl = $('longalarm');
     this.baseTitle = document.title;
     /** The camera whose alarm holds the wall, as last shown. @type {string | null} */
     this.alarmCam = null;
@@ -45,10 +58,38 @@ export class Attention {
     this.renderSound();
     this.keepAwake();
     document.addEventListener('visibilitychange', () => { if (!document.hidden) this.keepAwake(); });
+    // Time passes without any message: the long alarms are looked at every second.
+    setInterval(() => this.renderLongAlarm(), 1000);
+  }
+
+  /**
+   * Points out the camera whose alarm has been on longest, once that is `longAlarmMs` (snoozed
+   * cameras left out: someone has seen to them).
+   */
+  renderLongAlarm() {
+    const now = Date.now();
+    const long = this.model.cameras
+      .filter((c) => c.alarm && typeof c.alarm_since === 'number' && now - c.alarm_since >= this.longAlarmMs &&
+        !(typeof c.snoozed_until === 'number' && c.snoozed_until > now))
+      .sort((a, b) => Number(a.alarm_since) - Number(b.alarm_since));
+    document.body.toggleAttribute('data-long-alarm', long.length > 0);
+    if (!long.length) {
+      this.longEl.hidden = true;
+      this.longEl.removeAttribute('data-camera-id');
+      return;
+    }
+    const c = long[0];
+    const others = long.length > 1 ? ' (and ' + (long.length - 1) + ' more)' : '';
+    const text = c.name + ' has been in alarm for ' + duration(now - Number(c.alarm_since)) + others +
+      ': if nothing is happening there, snooze it, or add an ignore zone for what keeps moving';
+    if (this.longEl.textContent !== text) this.longEl.textContent = text;
+    this.longEl.setAttribute('data-camera-id', c.id);
+    this.longEl.hidden = false;
   }
 
   /** Says whether an alarm holds the wall now; acts on a change. */
   update() {
+    this.renderLongAlarm();
     const sel = this.model.selection;
     const cam = sel && sel.reason === 'alarm' ? sel.camera : null;
     if (cam === this.alarmCam) return;

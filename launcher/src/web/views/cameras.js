@@ -500,6 +500,7 @@ export class CameraAdmin {
       priority: this.input('priority').value,
       enabled: this.input('enabled').checked,
       motion_enabled: this.input('motion.enabled').checked,
+      motion_learn_ignore: this.input('motion.learn_ignore').checked,
       motion,
     };
   }
@@ -509,6 +510,7 @@ export class CameraAdmin {
     for (const k of /** @type {const} */ (['id', 'name', 'url', 'codec', 'decoder', 'transport', 'priority'])) this.input(k).value = f[k];
     this.input('enabled').checked = f.enabled;
     this.input('motion.enabled').checked = f.motion_enabled;
+    this.input('motion.learn_ignore').checked = f.motion_learn_ignore;
     for (const { key } of MOTION_KEYS) this.input('motion.' + key).value = f.motion[key] || '';
   }
 
