@@ -382,20 +382,25 @@ pub fn add_camera(doc: &mut DocumentMut, fields: &Map<String, Json>) -> Result<S
     }
     let mut table = Table::new();
     set_camera_fields(&mut table, fields, None)?;
-    // The keys in a `[[camera]]` section's usual order, whatever the JSON's.
+    append_section(doc, "camera", CAMERA_FIELDS, table);
+    Ok(id)
+}
+
+/// Adds `table` as the last `[[kind]]` section, its keys in `order` (the section's usual order),
+/// whatever order the API's JSON gave them in.
+fn append_section(doc: &mut DocumentMut, kind: &str, order: &[&str], mut table: Table) {
     table.sort_values_by(|a, _, b, _| {
-        let rank = |k: &toml_edit::Key| CAMERA_FIELDS.iter().position(|f| *f == k.get());
+        let rank = |k: &toml_edit::Key| order.iter().position(|f| *f == k.get());
         rank(a).cmp(&rank(b))
     });
-    match cameras_mut(doc) {
+    match doc.get_mut(kind).and_then(Item::as_array_of_tables_mut) {
         Some(all) => all.push(table),
         None => {
             let mut all = ArrayOfTables::new();
             all.push(table);
-            doc.insert("camera", Item::ArrayOfTables(all));
+            doc.insert(kind, Item::ArrayOfTables(all));
         }
     }
-    Ok(id)
 }
 
 /// Changes camera `id`'s section: the fields given are set, `null` ones removed, the others
@@ -547,18 +552,7 @@ pub fn add_user(doc: &mut DocumentMut, fields: &Map<String, Json>) -> Result<Str
     let mut table = Table::new();
     table.insert("name", Item::Value(Value::from(name.as_str())));
     set_user_fields(&mut table, fields)?;
-    table.sort_values_by(|a, _, b, _| {
-        let rank = |k: &toml_edit::Key| USER_FIELDS.iter().position(|f| *f == k.get());
-        rank(a).cmp(&rank(b))
-    });
-    match users_mut(doc) {
-        Some(all) => all.push(table),
-        None => {
-            let mut all = ArrayOfTables::new();
-            all.push(table);
-            doc.insert("user", Item::ArrayOfTables(all));
-        }
-    }
+    append_section(doc, "user", USER_FIELDS, table);
     Ok(name)
 }
 
