@@ -266,22 +266,33 @@ fn check(config: PathBuf, probe: bool) -> anyhow::Result<()> {
     if !probe {
         return Ok(());
     }
-    // Every camera at once, each within 5 s.
+    // Every stream of every camera at once (its sub-stream too), each within 5 s.
     let probes: Vec<_> = config
         .enabled_cameras()
-        .map(|cam| {
-            let (id, url, codec) = (cam.id().to_string(), cam.url().to_string(), cam.codec);
+        .flat_map(|cam| {
+            let main = (
+                cam.id().to_string(),
+                "codec",
+                cam.url().to_string(),
+                cam.codec,
+            );
+            let sub = cam.detect_url().map(|url| {
+                let id = format!("{} (detect_url)", cam.id());
+                (id, "detect_codec", url.to_string(), cam.detect_codec())
+            });
+            std::iter::once(main).chain(sub)
+        })
+        .map(|(id, key, url, codec)| {
             std::thread::spawn(move || {
                 let found = camwall::probe::probe(&url, Duration::from_secs(5));
-                (id, codec, found)
+                camwall::probe::stream_verdict(&id, key, codec, &found)
             })
         })
         .collect();
     for handle in probes {
-        let Ok((id, codec, found)) = handle.join() else {
-            continue;
-        };
-        println!("{}", camwall::probe::verdict(&id, codec, &found));
+        if let Ok(line) = handle.join() {
+            println!("{line}");
+        }
     }
     Ok(())
 }

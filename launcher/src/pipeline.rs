@@ -21,15 +21,43 @@ fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// Depayload, parse and decode for a codec.
-fn decode_chain(codec: Codec, decoder: &str) -> String {
-    match codec {
-        Codec::Auto => "decodebin ! videoconvert".into(),
+/// Depayload, parse and decode for a codec, after the rtspsrc named `from`. With `gate`, an
+/// `identity` of that name sits between parsing and decoding: the launcher holds the stream
+/// there while nobody looks. The elements whose pads come and go (rtspsrc, decodebin,
+/// parsebin) are linked by the launcher to the element after them: `links` gets each pair.
+fn decode_chain(
+    codec: Codec,
+    decoder: &str,
+    from: &str,
+    gate: Option<&str>,
+    links: &mut Vec<(String, String)>,
+) -> String {
+    let entry = format!("{from}-in");
+    links.push((from.to_string(), entry.clone()));
+    let gated = gate
+        .map(|g| format!("identity name={g} silent=true ! "))
+        .unwrap_or_default();
+    match (codec, gate) {
+        (Codec::Auto, None) => {
+            links.push((entry.clone(), format!("{from}-conv")));
+            format!("decodebin name={entry} ! videoconvert name={from}-conv")
+        }
+        // Parsed first (parsebin), so that the gate sees whole frames and keyframes.
+        (Codec::Auto, Some(g)) => {
+            links.push((entry.clone(), g.to_string()));
+            links.push((format!("{from}-dec"), format!("{from}-conv")));
+            format!(
+                "parsebin name={entry} ! {gated}decodebin name={from}-dec \
+                 ! videoconvert name={from}-conv"
+            )
+        }
         // A camera joined mid-GOP: nothing reaches the decoder before a keyframe (it would only
         // make corrupted pictures and decode errors).
-        Codec::H264 => format!("rtph264depay wait-for-keyframe=true ! h264parse ! {decoder}"),
-        Codec::H265 => format!("rtph265depay ! h265parse ! {decoder}"),
-        Codec::Mjpeg => format!("rtpjpegdepay ! {decoder}"),
+        (Codec::H264, _) => format!(
+            "rtph264depay name={entry} wait-for-keyframe=true ! h264parse ! {gated}{decoder}"
+        ),
+        (Codec::H265, _) => format!("rtph265depay name={entry} ! h265parse ! {gated}{decoder}"),
+        (Codec::Mjpeg, _) => format!("rtpjpegdepay name={entry} ! {gated}{decoder}"),
     }
 }
 
@@ -144,12 +172,44 @@ pub fn motion_name(index: usize) -> String {
     format!("motion{index}")
 }
 
-/// Name of the rtspsrc element of camera `index`.
+/// Name of the rtspsrc element of camera `index` (its main stream).
 pub fn source_name(index: usize) -> String {
     format!("src{index}")
 }
 
+/// Name of the rtspsrc element of camera `index`'s sub-stream (`detect_url`).
+pub fn detect_source_name(index: usize) -> String {
+    format!("detsrc{index}")
+}
+
+/// Name of the gate before camera `index`'s main-stream decoder (with `detect_url`).
+pub fn gate_name(index: usize) -> String {
+    format!("gate{index}")
+}
+
+/// Name of the funnel where camera `index`'s main and sub-stream frames meet (with
+/// `detect_url`).
+pub fn merge_name(index: usize) -> String {
+    format!("merge{index}")
+}
+
+fn rtspsrc(name: &str, url: &str, transport: Transport) -> String {
+    format!(
+        "rtspsrc name={name} location={} latency=0 protocols={} drop-on-latency=true",
+        quote(url),
+        protocols(transport),
+    )
+}
+
 /// One camera's branch, up to (not including) the selector: `rtspsrc ! decode ! motionalarm`.
+///
+/// With a `detect_url`, two: the sub-stream is decoded and analysed all the time, the main
+/// stream decoded only past its gate (while shown); both meet in a funnel:
+///
+/// ```text
+/// rtspsrc (main) ! depay ! parse ! identity (gate) ! decode ! funnel ─▶
+/// rtspsrc (sub)  ! depay ! parse ! decode ! motionalarm ──────▲
+/// ```
 pub fn camera_branch(cam: &CameraConfig, index: usize) -> String {
     let m = &cam.motion;
     let mut motion = format!(
@@ -179,15 +239,49 @@ pub fn camera_branch(cam: &CameraConfig, index: usize) -> String {
     if let Some(v) = m.learn_ignore {
         motion.push_str(&format!(" learn-ignore={v}"));
     }
-    format!(
-        "rtspsrc name={} location={} latency=0 protocols={} drop-on-latency=true \
-         ! {} ! {}",
-        source_name(index),
-        quote(cam.url()),
-        protocols(cam.transport),
-        decode_chain(cam.codec, decoder_for(cam).unwrap_or("decodebin")),
-        motion
-    )
+    let (description, _) = camera_branch_links(cam, index, motion);
+    description
+}
+
+/// The links camera `index`'s branch leaves to the launcher: each element whose pads come and
+/// go (its rtspsrc, decodebin, parsebin) with the element its new pads go to.
+pub fn camera_links(cam: &CameraConfig, index: usize) -> Vec<(String, String)> {
+    camera_branch_links(cam, index, String::new()).1
+}
+
+fn camera_branch_links(
+    cam: &CameraConfig,
+    index: usize,
+    motion: String,
+) -> (String, Vec<(String, String)>) {
+    let mut links = Vec::new();
+    let main = source_name(index);
+    let main_decoder = decoder_for(cam).unwrap_or("decodebin");
+    let Some(detect_url) = cam.detect_url() else {
+        let chain = decode_chain(cam.codec, main_decoder, &main, None, &mut links);
+        let source = rtspsrc(&main, cam.url(), cam.transport);
+        return (format!("{source} ! {chain} ! {motion}"), links);
+    };
+    let detect = detect_source_name(index);
+    let detect_decoder =
+        choose_decoder(cam.detect_codec(), cam.decoder, decoder_usable).unwrap_or("decodebin");
+    let merge = merge_name(index);
+    let gate = gate_name(index);
+    let main_chain = decode_chain(cam.codec, main_decoder, &main, Some(&gate), &mut links);
+    let detect_chain = decode_chain(
+        cam.detect_codec(),
+        detect_decoder,
+        &detect,
+        None,
+        &mut links,
+    );
+    // Ends in the funnel, so that the branch goes on from it as it would from motionalarm.
+    let description = format!(
+        "{} ! {main_chain} ! {merge}.  {} ! {detect_chain} ! {motion} ! funnel name={merge}",
+        rtspsrc(&main, cam.url(), cam.transport),
+        rtspsrc(&detect, detect_url, cam.transport),
+    );
+    (description, links)
 }
 
 /// Names of a wall's selector and sink: `sel` and `sink` for the first wall (as before walls
@@ -360,7 +454,9 @@ pub fn launch_line(config: &Config, port: u16, reveal: bool) -> String {
     for (index, cam) in config.enabled_cameras().enumerate() {
         let mut branch = camera_branch(cam, index);
         if !reveal {
-            branch = branch.replace(cam.url(), &crate::config::mask_url(cam.url()));
+            for url in [Some(cam.url()), cam.detect_url()].into_iter().flatten() {
+                branch = branch.replace(url, &crate::config::mask_url(url));
+            }
         }
         let on: Vec<String> = walls
             .iter()
@@ -469,7 +565,9 @@ transport = "tcp"
             "{b}"
         );
         assert!(
-            b.contains("! rtph264depay wait-for-keyframe=true ! h264parse ! avdec_h264 !"),
+            b.contains(
+                "! rtph264depay name=src0-in wait-for-keyframe=true ! h264parse ! avdec_h264 !"
+            ),
             "{b}"
         );
         assert!(b.contains("camera-id=door"), "{b}");
@@ -479,7 +577,68 @@ transport = "tcp"
         let g = camera_branch(&c.cameras[2], 1);
         assert!(!g.contains("learn-ignore"), "{g}");
         assert!(g.contains("protocols=tcp"), "{g}");
-        assert!(g.contains("rtpjpegdepay ! jpegdec"), "{g}");
+        assert!(g.contains("rtpjpegdepay name=src1-in ! jpegdec"), "{g}");
+    }
+
+    #[test]
+    fn a_sub_stream_is_analysed_and_the_main_stream_decoded_past_its_gate() {
+        crate::init_gst();
+        let c = Config::parse(
+            "t.toml",
+            "[[camera]]\nid = \"a\"\nurl = \"rtsp://u:main-secret@127.0.0.1:1/main\"\n\
+             detect_url = \"rtsp://u:sub-secret@127.0.0.1:1/sub\"\ncodec = \"h265\"\n\
+             detect_codec = \"h264\"\n\
+             [[camera]]\nid = \"b\"\nurl = \"rtsp://127.0.0.1:1/b\"\n\
+             detect_url = \"rtsp://127.0.0.1:1/b2\"\n",
+        )
+        .unwrap();
+        let a = camera_branch(&c.cameras[0], 0);
+        assert!(a.ends_with(" ! funnel name=merge0"), "{a}");
+        assert!(
+            a.contains("rtph265depay name=src0-in ! h265parse ! identity name=gate0 silent=true ! avdec_h265 ! merge0."),
+            "the main stream is gated before its decoder: {a}"
+        );
+        assert!(
+            a.contains("rtph264depay name=detsrc0-in wait-for-keyframe=true ! h264parse ! avdec_h264 ! motionalarm name=motion0"),
+            "the sub-stream, in its own codec, is analysed: {a}"
+        );
+        assert_eq!(
+            camera_links(&c.cameras[0], 0),
+            [("src0", "src0-in"), ("detsrc0", "detsrc0-in")]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        // codec = "auto": parsed first so that the gate sees frames, then decodebin.
+        let b = camera_branch(&c.cameras[1], 1);
+        assert!(
+            b.contains(
+                "parsebin name=src1-in ! identity name=gate1 silent=true ! decodebin name=src1-dec"
+            ),
+            "{b}"
+        );
+        assert_eq!(
+            camera_links(&c.cameras[1], 1),
+            [
+                ("src1", "src1-in"),
+                ("src1-in", "gate1"),
+                ("src1-dec", "src1-conv"),
+                ("detsrc1", "detsrc1-in"),
+                ("detsrc1-in", "detsrc1-conv"),
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        let line = launch_line(&c, 0, false);
+        assert!(!line.contains("secret"), "both passwords masked: {line}");
+        gst::parse::launch(&launch_line(&c, 0, true)).unwrap_or_else(|e| panic!("{e}: {line}"));
+        for (i, cam) in c.cameras.iter().enumerate() {
+            use gst::prelude::*;
+            let bin = gst::parse::bin_from_description(&camera_branch(cam, i), false).unwrap();
+            for (from, to) in camera_links(cam, i) {
+                assert!(
+                    bin.by_name(&from).is_some() && bin.by_name(&to).is_some(),
+                    "{from} {to}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -208,6 +208,12 @@ fn run(url: &str, timeout: Duration) -> anyhow::Result<Probe> {
 /// One line for `camwall check` on camera `id` with `codec`: what it sends, or a warning when
 /// the codec setting cannot decode it, or why it could not be reached.
 pub fn verdict(id: &str, codec: Codec, found: &Probe) -> String {
+    stream_verdict(id, "codec", codec, found)
+}
+
+/// [`verdict`] on one of the camera's streams: `key` is its codec setting (`codec` for the
+/// main stream, `detect_codec` for the sub-stream).
+pub fn stream_verdict(id: &str, key: &str, codec: Codec, found: &Probe) -> String {
     let setting = format!("{codec:?}").to_ascii_lowercase();
     match (found.accepts(codec), &found.failure) {
         (Some(false), _) => {
@@ -219,8 +225,8 @@ pub fn verdict(id: &str, codec: Codec, found: &Probe) -> String {
                 _ => "auto",
             };
             format!(
-                "warning: camera '{id}' sends {sends}, which codec = \"{setting}\" cannot decode: \
-                 set codec = \"{want}\" or \"auto\""
+                "warning: camera '{id}' sends {sends}, which {key} = \"{setting}\" cannot \
+                 decode: set {key} = \"{want}\" or \"auto\""
             )
         }
         (_, Some(kind)) => format!(

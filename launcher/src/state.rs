@@ -14,6 +14,11 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::config::{mask_url, CameraConfig, Config};
+
+/// How long a feed goes on being encoded (and a main stream decoded) after its last viewer
+/// left: a page reloaded, or a viewer coming back, gets its first frame at once rather than
+/// one camera frame later.
+pub const ENCODE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 use crate::events::{Event, EventBus};
 use gstcamwall::lock;
 
@@ -72,6 +77,12 @@ pub struct CameraRuntime {
     /// The decoder element its video goes through (for `codec = "auto"`, the one decodebin
     /// took, once it took one).
     pub(crate) decoder: Mutex<Option<String>>,
+    /// With a `detect_url`: Unix ms until which its main stream is decoded though nothing
+    /// shows it (a snapshot asked for it).
+    main_until_ms: AtomicU64,
+    /// With a `detect_url`: the size of its main stream's pictures, once decoded (0 before).
+    pub(crate) main_width: AtomicU32,
+    pub(crate) main_height: AtomicU32,
 }
 
 impl CameraRuntime {
@@ -99,6 +110,9 @@ impl CameraRuntime {
             thumb: idle_feed(),
             failures: Default::default(),
             taps: Default::default(),
+            main_until_ms: AtomicU64::new(0),
+            main_width: AtomicU32::new(0),
+            main_height: AtomicU32::new(0),
             decoder: Mutex::new(None),
         }
     }
@@ -148,6 +162,38 @@ impl CameraRuntime {
     }
 
     /// Records a decoded frame (called from the camera's streaming thread).
+    /// Has a camera with a sub-stream decode its main stream for `how_long` though nothing
+    /// shows it (for a snapshot at full resolution).
+    pub fn want_main(&self, how_long: std::time::Duration) {
+        let until = unix_ms_now().saturating_add(how_long.as_millis() as u64);
+        self.main_until_ms.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// The newest frame of its main stream: for a camera with a `detect_url`, the newest
+    /// frame once it is a main-stream one (its main stream then decodes for a while), waiting
+    /// up to `timeout`; else, and after that, the newest frame.
+    pub async fn main_frame(&self, timeout: std::time::Duration) -> Option<gst::Sample> {
+        if self.config.detect_url().is_none() {
+            return self.taps.latest();
+        }
+        self.want_main(timeout + std::time::Duration::from_secs(2));
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let latest = self.taps.latest();
+            let main_width = self.main_width.load(Ordering::Relaxed);
+            let width = latest
+                .as_ref()
+                .and_then(|s| gst_video::VideoInfo::from_caps(s.caps()?).ok())
+                .map(|v| v.width());
+            if (main_width > 0 && width == Some(main_width))
+                || tokio::time::Instant::now() >= deadline
+            {
+                return latest;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn frame_seen(&self) {
         self.frames.fetch_add(1, Ordering::Relaxed);
         self.last_frame_ms.store(unix_ms_now(), Ordering::Relaxed);
@@ -210,6 +256,22 @@ pub struct CameraView {
     pub offline_since: Option<u64>,
     /// Why the camera is down; `null` while live.
     pub error: Option<CameraError>,
+    /// Its sub-stream, for a camera with a `detect_url` (left out without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detect: Option<DetectView>,
+}
+
+/// A camera's sub-stream as the API shows it: motion is detected on it, and its main stream
+/// is decoded only while something shows the camera.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetectView {
+    /// The sub-stream's URL, password masked.
+    pub url: String,
+    /// Whether the main stream is being decoded now.
+    pub main_decoding: bool,
+    /// The main stream's picture size, once it has been decoded.
+    pub main_width: Option<u32>,
+    pub main_height: Option<u32>,
 }
 
 /// One wall as it runs: its cameras, the feed its viewers read, and its selection, which it
@@ -511,6 +573,21 @@ impl AppState {
         self.walls.iter().any(|w| w.shown() == Some(index))
     }
 
+    /// Whether camera `index`'s main stream must be decoded: a wall someone watches shows it,
+    /// someone peeks at it, or a snapshot asked for it. (A camera without a `detect_url`
+    /// decodes its one stream all the time.)
+    pub fn main_wanted(&self, index: usize) -> bool {
+        let watched = |f: &FrameFeed| f.in_demand(ENCODE_GRACE);
+        self.walls
+            .iter()
+            .any(|w| w.shown() == Some(index) && (watched(&w.feed) || watched(&w.h264)))
+            || self.cameras.get(index).is_some_and(|c| {
+                watched(&c.peek)
+                    || watched(&c.peek_h264)
+                    || c.main_until_ms.load(Ordering::Relaxed) > unix_ms_now()
+            })
+    }
+
     /// Every camera, `selected` on the first wall.
     pub fn camera_views(&self) -> Vec<CameraView> {
         self.views_of(&self.cameras.all(), self.main_wall().shown())
@@ -561,6 +638,18 @@ impl AppState {
                     alarm_since: c.alarm_since(),
                     offline_since: status.offline_since,
                     error: status.error,
+                    detect: c.config.detect_url().map(|url| {
+                        let (w, h) = (
+                            c.main_width.load(Ordering::Relaxed),
+                            c.main_height.load(Ordering::Relaxed),
+                        );
+                        DetectView {
+                            url: mask_url(url),
+                            main_decoding: self.main_wanted(i),
+                            main_width: (w > 0).then_some(w),
+                            main_height: (h > 0).then_some(h),
+                        }
+                    }),
                 }
             })
             .collect()

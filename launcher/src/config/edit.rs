@@ -21,7 +21,9 @@ pub const CAMERA_FIELDS: &[&str] = &[
     "id",
     "name",
     "url",
+    "detect_url",
     "codec",
+    "detect_codec",
     "decoder",
     "transport",
     "priority",
@@ -220,11 +222,15 @@ pub fn camera_position(doc: &DocumentMut, id: &str) -> Option<usize> {
         .position(|t| t.get("id").and_then(Item::as_str) == Some(id))
 }
 
-/// Camera `id`'s URL as the file has it (with its password).
-pub fn stored_url(doc: &DocumentMut, id: &str) -> Option<String> {
-    let i = camera_position(doc, id)?;
-    let table = cameras(doc)?.get(i)?;
-    table.get("url")?.as_str().map(str::to_string)
+/// Camera `id`'s URLs as the file has them (with their passwords): `url`, then `detect_url`.
+pub fn stored_urls(doc: &DocumentMut, id: &str) -> Vec<String> {
+    let Some(table) = camera_position(doc, id).and_then(|i| cameras(doc)?.get(i)) else {
+        return Vec::new();
+    };
+    ["url", "detect_url"]
+        .iter()
+        .filter_map(|k| table.get(k)?.as_str().map(str::to_string))
+        .collect()
 }
 
 /// The ids of the walls whose `cameras` list camera `id`.
@@ -300,11 +306,7 @@ fn to_toml(field: &str, json: &Json) -> Result<Value, EditError> {
 
 /// Sets `fields` (the API's JSON) on a camera's table: `null` removes a key (its default
 /// applies), anything else replaces it. `motion` is its own table, set the same way.
-fn set_camera_fields(
-    table: &mut Table,
-    fields: &Map<String, Json>,
-    stored_url: Option<&str>,
-) -> Result<(), EditError> {
+fn set_camera_fields(table: &mut Table, fields: &Map<String, Json>) -> Result<(), EditError> {
     for (key, value) in fields {
         if !CAMERA_FIELDS.contains(&key.as_str()) {
             return Err(EditError::field(
@@ -347,11 +349,12 @@ fn set_camera_fields(
                 }
             }
             ("motion", _) => return Err(EditError::field("motion", "must be an object")),
-            ("url", Json::String(url)) => {
-                let url =
-                    unmask_url(url, stored_url).map_err(|why| EditError::field("url", why))?;
-                check_camera_url(&url).map_err(|why| EditError::field("url", why))?;
-                set_value(table, "url", Value::from(url));
+            // The camera's URLs: a masked password stands for the one the file has.
+            (key @ ("url" | "detect_url"), Json::String(url)) => {
+                let stored = table.get(key).and_then(Item::as_str);
+                let url = unmask_url(url, stored).map_err(|why| EditError::field(key, why))?;
+                check_camera_url(&url).map_err(|why| EditError::field(key, why))?;
+                set_value(table, key, Value::from(url));
             }
             (key, value) => set_value(table, key, to_toml(key, value)?),
         }
@@ -381,7 +384,7 @@ pub fn add_camera(doc: &mut DocumentMut, fields: &Map<String, Json>) -> Result<S
         return Err(EditError::Exists(id));
     }
     let mut table = Table::new();
-    set_camera_fields(&mut table, fields, None)?;
+    set_camera_fields(&mut table, fields)?;
     append_section(doc, "camera", CAMERA_FIELDS, table);
     Ok(id)
 }
@@ -421,13 +424,12 @@ pub fn update_camera(
         }
     }
     let at = camera_position(doc, id).ok_or_else(|| EditError::UnknownCamera(id.into()))?;
-    let stored = stored_url(doc, id);
     let table = cameras_mut(doc)
         .and_then(|all| all.get_mut(at))
         .ok_or_else(|| EditError::UnknownCamera(id.into()))?;
     let mut fields = fields.clone();
     fields.remove("id");
-    set_camera_fields(table, &fields, stored.as_deref())
+    set_camera_fields(table, &fields)
 }
 
 /// Removes camera `id`'s section, and the camera from every wall that lists it.
@@ -805,6 +807,27 @@ cameras = ["door", "yard"]   # both
         }
         let added = json(serde_json::json!({"id": "gate", "url": "rtsp://admin:***@192.0.2.12/s"}));
         assert!(file.edit(|doc| add_camera(doc, &added)).is_err());
+        // A sub-stream's URL keeps its own stored password the same way.
+        let sub =
+            json(serde_json::json!({"detect_url": "rtsp://viewer:sub-pass@192.0.2.10/stream2"}));
+        file.edit(|doc| update_camera(doc, "door", &sub)).unwrap();
+        let masked = json(
+            serde_json::json!({"detect_url": "rtsp://viewer:***@192.0.2.10/s2", "codec": "h264"}),
+        );
+        let (config, ()) = file
+            .edit(|doc| update_camera(doc, "door", &masked))
+            .unwrap();
+        assert_eq!(
+            config.cameras[0].detect_url(),
+            Some("rtsp://viewer:sub-pass@192.0.2.10/s2")
+        );
+        let same_as_main =
+            json(serde_json::json!({"detect_url": "rtsp://admin:***@192.0.2.99:8554/main"}));
+        assert!(
+            file.edit(|doc| update_camera(doc, "door", &same_as_main))
+                .is_err(),
+            "the main stream's password is not the sub-stream's"
+        );
         assert!(!std::fs::read_to_string(file.path())
             .unwrap()
             .contains(":***@"));

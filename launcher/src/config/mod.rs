@@ -290,8 +290,13 @@ pub struct CameraConfig {
     pub id: Spanned<String>,
     pub name: Option<String>,
     pub url: Spanned<String>,
+    /// A smaller second stream of the camera (its sub-stream), decoded and analysed for
+    /// motion all the time; the main stream (`url`) is then decoded only while shown.
+    pub detect_url: Option<Spanned<String>>,
     #[serde(default)]
     pub codec: Codec,
+    /// The sub-stream's codec, when it is not the main stream's.
+    pub detect_codec: Option<Codec>,
     #[serde(default)]
     pub decoder: Decoder,
     #[serde(default)]
@@ -315,6 +320,16 @@ impl CameraConfig {
 
     pub fn url(&self) -> &str {
         self.url.get_ref()
+    }
+
+    /// The sub-stream motion is detected on, if the camera has one.
+    pub fn detect_url(&self) -> Option<&str> {
+        self.detect_url.as_ref().map(|u| u.get_ref().as_str())
+    }
+
+    /// The sub-stream's codec: `detect_codec`, else the main stream's.
+    pub fn detect_codec(&self) -> Codec {
+        self.detect_codec.unwrap_or(self.codec)
     }
 }
 
@@ -603,6 +618,17 @@ impl Config {
             }
             if let Err(why) = check_camera_url(cam.url()) {
                 c.report(&cam.url.span(), key("url"), why);
+            }
+            if let Some(detect) = &cam.detect_url {
+                if let Err(why) = check_camera_url(detect.get_ref()) {
+                    c.report(&detect.span(), key("detect_url"), why);
+                } else if detect.get_ref() == cam.url() {
+                    c.report(
+                        &detect.span(),
+                        key("detect_url"),
+                        "is the main stream's url: give the camera's sub-stream, or leave it out",
+                    );
+                }
             }
             if let Some(name) = &cam.name {
                 if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {

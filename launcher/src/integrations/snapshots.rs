@@ -68,15 +68,23 @@ fn convert(sample: &gst::Sample, caps: &gst::Caps) -> Result<Bytes, SnapshotErro
     Ok(Bytes::copy_from_slice(&map))
 }
 
+/// How long a snapshot of a camera with a sub-stream waits for its main stream's picture
+/// (decoded from its last keyframe) before it takes the sub-stream's.
+const MAIN_FRAME_WAIT: Duration = Duration::from_millis(1500);
+
 /// The newest frame of camera `id`, encoded now on a blocking thread.
 pub async fn camera_jpeg(state: &AppState, id: &str) -> Result<Bytes, SnapshotError> {
     let index = state
         .camera_index(id)
         .ok_or_else(|| SnapshotError::UnknownCamera(id.to_string()))?;
-    let sample = state
+    let camera = state
         .cameras
         .get(index)
-        .and_then(|c| c.taps.latest())
+        .ok_or_else(|| SnapshotError::UnknownCamera(id.to_string()))?;
+    // A camera with a sub-stream: its main stream's picture, decoded for it.
+    let sample = camera
+        .main_frame(MAIN_FRAME_WAIT)
+        .await
         .ok_or_else(|| SnapshotError::NoFrame(id.to_string()))?;
     tokio::task::spawn_blocking(move || encode_jpeg(&sample))
         .await
@@ -172,10 +180,14 @@ pub async fn on_alarms(
                 return;
             }
             let camera = alarm.camera.to_string();
-            let Some(sample) = state
+            let runtime = state
                 .camera_index(&camera)
-                .and_then(|i| state.cameras.get(i)?.taps.latest())
-            else {
+                .and_then(|i| state.cameras.get(i));
+            let sample = match runtime {
+                Some(runtime) => runtime.main_frame(MAIN_FRAME_WAIT).await,
+                None => None,
+            };
+            let Some(sample) = sample else {
                 warn!(camera = %camera, "alarm snapshot: no frame yet");
                 return;
             };

@@ -62,7 +62,7 @@ pub fn camera_entry(cam: &CameraConfig, walls: Vec<String>) -> Json {
     put("analysis_width", m.analysis_width.map(|v| json!(v)));
     put("zones", m.zones.as_ref().map(|v| json!(v.get_ref())));
     put("learn_ignore", m.learn_ignore.map(|v| json!(v)));
-    json!({
+    let mut entry = json!({
         "id": cam.id(),
         "name": cam.name(),
         "url": mask_url(cam.url()),
@@ -73,7 +73,14 @@ pub fn camera_entry(cam: &CameraConfig, walls: Vec<String>) -> Json {
         "enabled": cam.enabled,
         "motion": motion,
         "walls": walls,
-    })
+    });
+    if let Some(detect) = cam.detect_url() {
+        entry["detect_url"] = json!(mask_url(detect));
+    }
+    if let Some(codec) = cam.detect_codec {
+        entry["detect_codec"] = json!(codec);
+    }
+    entry
 }
 
 /// Everyone who may use camwall as the API shows them: names and roles, never a token.

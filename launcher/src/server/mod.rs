@@ -251,16 +251,27 @@ async fn test_camera(
             url,
             camera: Some(id),
         })) => {
-            let stored = state
+            // The camera's main stream or its sub-stream: the stored URL whose user it names.
+            let mut stored = state
                 .config_file
                 .get()
                 .and_then(|f| f.document().ok())
-                .and_then(|doc| crate::config::edit::stored_url(&doc, &id))
-                .or_else(|| {
-                    let i = state.camera_index(&id)?;
-                    Some(state.cameras.get(i)?.config.url().to_string())
+                .map(|doc| crate::config::edit::stored_urls(&doc, &id))
+                .unwrap_or_default();
+            if stored.is_empty() {
+                if let Some(cam) = state.camera_index(&id).and_then(|i| state.cameras.get(i)) {
+                    stored.push(cam.config.url().to_string());
+                    stored.extend(cam.config.detect_url().map(str::to_string));
+                }
+            }
+            let unmasked = stored
+                .iter()
+                .map(|s| crate::config::edit::unmask_url(&url, Some(s)))
+                .find(Result::is_ok)
+                .unwrap_or_else(|| {
+                    crate::config::edit::unmask_url(&url, stored.first().map(String::as_str))
                 });
-            match crate::config::edit::unmask_url(&url, stored.as_deref()) {
+            match unmasked {
                 Ok(url) => url,
                 Err(why) => return ApiError::bad_request(why).response(),
             }

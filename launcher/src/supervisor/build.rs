@@ -4,6 +4,7 @@
 //! signal handlers that keep each camera's links, frame count and thread class right.
 
 use super::*;
+use crate::state::ENCODE_GRACE;
 
 pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
     let config = &state.config;
@@ -153,12 +154,16 @@ pub(super) fn add_camera(
         .by_name(&pipeline::motion_name(index))
         .and_then(|m| m.static_pad("src"))
         .context("camera branch without motionalarm")?;
-    let src = gst::GhostPad::builder_with_target(&motion_src)?
+    let out = match bin.by_name(&pipeline::merge_name(index)) {
+        Some(merge) => gate_main_stream(state, &runtime, index, &bin, &merge, &motion_src)?,
+        None => motion_src,
+    };
+    let src = gst::GhostPad::builder_with_target(&out)?
         .name("src")
         .build();
     bin.add_pad(&src)?;
     let answered = Arc::new(AtomicBool::new(false));
-    relink_on_reconnect(&bin, index, answered.clone())?;
+    relink_on_reconnect(&bin, &pipeline::camera_links(cam, index), answered.clone())?;
     schedule_receivers(state, index, &bin);
     // A camera's bin lives its own life: a camera that cannot connect must not hold the
     // whole pipeline back from PLAYING, and restarting it must not touch the others.
@@ -294,52 +299,75 @@ pub(super) fn unlink_from_wall(running: &mut Running, position: usize, index: us
     }
 }
 
+/// A camera with a sub-stream: sets up its main stream's gate (see [`gate`]) in `bin`, whose
+/// main and sub-stream meet in the funnel `merge`; `detection` is the sub-stream's
+/// `motionalarm`'s output. Answers the funnel's output.
+fn gate_main_stream(
+    state: &Arc<AppState>,
+    runtime: &Arc<CameraRuntime>,
+    index: usize,
+    bin: &gst::Bin,
+    merge: &gst::Element,
+    detection: &gst::Pad,
+) -> anyhow::Result<gst::Pad> {
+    let gate = gate::MainGate::new();
+    let at_gate = bin
+        .by_name(&pipeline::gate_name(index))
+        .and_then(|g| g.static_pad("src"))
+        .context("camera branch without its main stream's gate")?;
+    let weak = Arc::downgrade(state);
+    gate.guard(&at_gate, move || {
+        weak.upgrade().is_some_and(|s| s.main_wanted(index))
+    });
+    let decoded = merge
+        .sink_pads()
+        .into_iter()
+        .filter_map(|p| p.peer())
+        .find(|p| p != detection)
+        .context("the funnel has no main stream")?;
+    let cam = Arc::downgrade(runtime);
+    gate.after_decoder(&decoded, move |width, height| {
+        if let Some(cam) = cam.upgrade() {
+            cam.main_width.store(width, Ordering::Relaxed);
+            cam.main_height.store(height, Ordering::Relaxed);
+        }
+    });
+    gate.after_detection(detection, merge);
+    merge.static_pad("src").context("funnel without src pad")
+}
+
 /// Links every new pad of the camera's elements that make pads as streams appear (rtspsrc,
-/// and decodebin for `codec = "auto"`) to the element after it. gst-launch's delayed link gives
-/// up after its first success, and these elements make new pads each time the bin restarts:
-/// without this, a camera that streamed once and dropped would come back to a dead end
-/// (`not-linked`) forever.
+/// and decodebin or parsebin for `codec = "auto"`: `links` names each with the element after
+/// it) to the element after it. gst-launch's delayed link gives up after its first success,
+/// and these elements make new pads each time the bin restarts: without this, a camera that
+/// streamed once and dropped would come back to a dead end (`not-linked`) forever.
 fn relink_on_reconnect(
     bin: &gst::Bin,
-    index: usize,
+    links: &[(String, String)],
     answered: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    let source = bin
-        .by_name(&pipeline::source_name(index))
-        .context("camera branch without rtspsrc")?;
-    let decodebin = bin
-        .iterate_elements()
-        .into_iter()
-        .flatten()
-        .find(|e| e.type_().name() == "GstDecodeBin");
-    // The sink pads left unlinked after parsing: the one rtspsrc feeds (the depayloader's or
-    // decodebin's) and, after decodebin, the converter's.
-    let free: Vec<gst::Pad> = bin
-        .iterate_elements()
-        .into_iter()
-        .flatten()
-        .filter(|e| e != &source)
-        .filter_map(|e| e.static_pad("sink").filter(|p| !p.is_linked()))
-        .collect();
-    let sink = match &decodebin {
-        Some(d) => {
-            let d_sink = d.static_pad("sink").context("decodebin without sink pad")?;
-            let after = free
-                .iter()
-                .find(|p| **p != d_sink)
-                .context("nothing after decodebin")?
-                .clone();
-            link_each_new_pad(d, after);
-            d_sink
+    for (from, to) in links {
+        let element = bin
+            .by_name(from)
+            .with_context(|| format!("camera branch without {from}"))?;
+        let sink = bin
+            .by_name(to)
+            .and_then(|e| e.static_pad("sink"))
+            .with_context(|| format!("camera branch without {to}"))?;
+        if element.type_().name() == "GstRTSPSrc" {
+            pick_video_only(&element);
+            let answered = answered.clone();
+            element.connect_pad_added(move |_, _| answered.store(true, Ordering::Release));
         }
-        None => match free.as_slice() {
-            [one] => one.clone(),
-            _ => anyhow::bail!("camera branch without one free sink pad for rtspsrc"),
-        },
-    };
-    // Cameras send audio and metadata tracks too: set up the first video stream only, so
-    // that nothing else reaches the decoder and no bandwidth goes to what is not shown.
-    // Called on rtspsrc's thread for each stream of each session, in order.
+        link_each_new_pad(&element, sink);
+    }
+    Ok(())
+}
+
+/// Cameras send audio and metadata tracks too: `source` (an rtspsrc) sets up the first video
+/// stream only, so that nothing else reaches the decoder and no bandwidth goes to what is not
+/// shown. Called on rtspsrc's thread for each stream of each session, in order.
+fn pick_video_only(source: &gst::Element) {
     let picked: Arc<Mutex<Option<u32>>> = Arc::default();
     source.connect("select-stream", false, move |args| {
         let num = args[1].get::<u32>().unwrap_or(u32::MAX);
@@ -360,9 +388,6 @@ fn relink_on_reconnect(
         }
         Some(take.to_value())
     });
-    source.connect_pad_added(move |_, _| answered.store(true, Ordering::Release));
-    link_each_new_pad(&source, sink);
-    Ok(())
 }
 
 /// Links each new source pad of `element` to `sink` while `sink` is free.
@@ -492,10 +517,6 @@ fn add_h264_branch(
     )?;
     Ok(bin.upcast())
 }
-
-/// How long a wall goes on encoding after its last viewer left: a page reloaded, or a viewer
-/// coming back, gets its first frame at once rather than one camera frame later.
-const ENCODE_GRACE: Duration = Duration::from_secs(5);
 
 /// A wall (or a peek) nobody watches encodes nothing: what comes through `pad` (a selector's
 /// output, a peek branch's input) is dropped before scaling and encoding while its feed is not

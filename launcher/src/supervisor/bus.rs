@@ -128,6 +128,9 @@ fn mask_urls_in(state: &AppState, text: &str) -> String {
     let mut out = text.to_string();
     for (_, cam) in state.cameras.all() {
         out = out.replace(cam.config.url(), &cam.url);
+        if let Some(detect) = cam.config.detect_url() {
+            out = out.replace(detect, &crate::config::mask_url(detect));
+        }
     }
     out
 }

@@ -29,6 +29,7 @@ use gstcamwall::lock;
 mod build;
 mod bus;
 mod cameras;
+mod gate;
 mod live;
 use crate::faults;
 pub use live::Applied;

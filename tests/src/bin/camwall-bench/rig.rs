@@ -179,11 +179,29 @@ impl Camwall {
         extra: &str,
         motion: &str,
     ) -> anyhow::Result<Camwall> {
+        let cameras: Vec<_> = cameras
+            .iter()
+            .map(|(id, url)| (id.clone(), url.clone(), None))
+            .collect();
+        Self::start_detecting(camwall, &cameras, extra, motion)
+    }
+
+    /// [`Camwall::start_with`] on cameras of `(id, url, detect_url)`.
+    pub fn start_detecting(
+        camwall: &Path,
+        cameras: &[(String, String, Option<String>)],
+        extra: &str,
+        motion: &str,
+    ) -> anyhow::Result<Camwall> {
         let addr = format!("127.0.0.1:{}", free_port()?);
         let mut text = format!("[server]\nlisten = \"{addr}\"\n{extra}\n");
-        for (id, url) in cameras {
+        for (id, url, detect) in cameras {
+            let detect = detect
+                .as_ref()
+                .map(|d| format!("detect_url = \"{d}\"\n"))
+                .unwrap_or_default();
             text.push_str(&format!(
-                "\n[[camera]]\nid = \"{id}\"\nurl = \"{url}\"\ncodec = \"h264\"\n\
+                "\n[[camera]]\nid = \"{id}\"\nurl = \"{url}\"\n{detect}codec = \"h264\"\n\
                  [camera.motion]\nzones = \"{}\"\n{motion}\n",
                 camwall::demo::fakecam_zones()
             ));
