@@ -67,6 +67,26 @@ pub fn decode_stamp(jpeg: &[u8]) -> anyhow::Result<(usize, usize, Option<Stamp>)
     Ok((w, h, stamp))
 }
 
+/// A JPEG's width and height from its frame header, without decoding it.
+pub fn jpeg_size(jpeg: &[u8]) -> Option<(usize, usize)> {
+    let mut at = 2;
+    while at + 9 < jpeg.len() {
+        if jpeg[at] != 0xFF {
+            return None;
+        }
+        let marker = jpeg[at + 1];
+        let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        // Start of frame (baseline, extended, progressive, lossless): P, Y, X.
+        if matches!(marker, 0xC0..=0xC3) {
+            let h = u16::from_be_bytes([jpeg[at + 5], jpeg[at + 6]]);
+            let w = u16::from_be_bytes([jpeg[at + 7], jpeg[at + 8]]);
+            return Some((usize::from(w), usize::from(h)));
+        }
+        at += 2 + len;
+    }
+    None
+}
+
 impl Viewer {
     /// Connects to `ws://addr/ws` (with `?token=` when given).
     pub async fn connect(addr: &str, token: Option<&str>) -> anyhow::Result<Viewer> {
@@ -109,7 +129,8 @@ impl Viewer {
                     let (width, height, stamp) = if self.decode {
                         decode_stamp(&jpeg)?
                     } else {
-                        (0, 0, None)
+                        let (w, h) = jpeg_size(&jpeg).unwrap_or((0, 0));
+                        (w, h, None)
                     };
                     Ok(Received::Frame(ViewerFrame {
                         camera: f.camera.map(|c| c.to_string()),

@@ -363,11 +363,18 @@ async fn switches(
     use camwall_tests::viewer::Viewer;
     use std::time::Instant;
     let mut viewer = Viewer::connect(addr, None).await?;
+    // Sizes from the JPEG header only: decoding would put the viewer behind the stream.
+    viewer.decode = false;
     let mut seen = Vec::new();
     for i in 0..n {
         let id = ids[(i + 1) % ids.len()].to_string();
-        // Let the camera left behind settle back to its sub-stream.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Let the camera left behind settle back to its sub-stream; read what came meanwhile,
+        // so that the next frame read is a fresh one.
+        let settle = Instant::now() + Duration::from_millis(1500);
+        while Instant::now() < settle {
+            viewer.next(Duration::from_secs(5)).await?;
+        }
+        while viewer.next(Duration::from_millis(15)).await.is_ok() {}
         let (a, cam) = (addr.to_string(), id.clone());
         let t0 = Instant::now();
         let put = tokio::task::spawn_blocking(move || crate::rig::select(&a, &cam));
