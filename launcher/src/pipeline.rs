@@ -132,8 +132,19 @@ pub fn missing_decoders(config: &Config) -> Vec<String> {
         return vec![format!("GStreamer cannot start: {e}")];
     }
     for cam in config.enabled_cameras() {
-        let element = decoder_for(cam).unwrap_or("decodebin");
         let setting = |v: &dyn std::fmt::Debug| format!("{v:?}").to_ascii_lowercase();
+        // The sub-stream's decoder, when its codec is another one.
+        if let Some(codec) = cam.detect_codec.filter(|c| *c != cam.codec && cam.detect_url.is_some()) {
+            let element = choose_decoder(codec, cam.decoder, decoder_usable).unwrap_or("decodebin");
+            if gst::ElementFactory::find(element).is_none() {
+                out.push(format!(
+                    "camera '{}' needs the {element} element for detect_codec = \"{}\"",
+                    cam.id(),
+                    setting(&codec)
+                ));
+            }
+        }
+        let element = decoder_for(cam).unwrap_or("decodebin");
         if gst::ElementFactory::find(element).is_none() {
             let package = match element {
                 "decodebin" => "gstreamer1.0-plugins-base",

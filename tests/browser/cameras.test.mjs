@@ -288,6 +288,10 @@ describe('the cameras screen', () => {
         otherUser: m.cameraBody({ ...m.formOf(entry), url: 'rtsp://v:***@192.0.2.10/s1' }, entry).errors.map((e) => e.field),
         freshMasked: m.cameraBody({ ...fresh, url: 'rtsp://u:***@192.0.2.11/s1' }, null).errors.map((e) => e.field),
         unlearnt: m.cameraBody({ ...m.formOf(entry), motion_learn_ignore: false }, entry).body,
+        sub: m.cameraBody({ ...m.formOf(entry), detect_url: ' rtsp://u:***@192.0.2.10/s2 ' }, entry).errors.map((e) => e.field),
+        subAdded: m.cameraBody({ ...m.formOf(entry), detect_url: 'rtsp://u:p@192.0.2.10/s2' }, entry).body,
+        subKept: m.cameraBody(m.formOf({ ...entry, detect_url: 'rtsp://u:***@192.0.2.10/s2' }), { ...entry, detect_url: 'rtsp://u:***@192.0.2.10/s2' }).body,
+        subRemoved: m.cameraBody({ ...m.formOf(entry), detect_url: '' }, { ...entry, detect_url: 'rtsp://u:***@192.0.2.10/s2' }).body,
       };
     });
     assert.deepEqual(out.fresh, { body: { id: 'gate', url: 'rtsp://192.0.2.11/s1' }, errors: [] }, 'defaults unsaid');
@@ -304,6 +308,10 @@ describe('the cameras screen', () => {
       'a new host with the password still ***: sent, camwall keeps the stored password');
     assert.deepEqual(out.otherUser, ['url'], 'another user with the password still *** is not sent');
     assert.deepEqual(out.freshMasked, ['url'], 'a new camera has no stored password to keep');
+    assert.deepEqual(out.sub, ['detect_url'], 'a sub-stream with no stored password to keep is not sent masked');
+    assert.deepEqual(out.subAdded, { detect_url: 'rtsp://u:p@192.0.2.10/s2' }, 'a sub-stream added');
+    assert.deepEqual(out.subKept, {}, 'a stored sub-stream left as it is is not sent');
+    assert.deepEqual(out.subRemoved, { detect_url: null }, 'emptied: the camera has no sub-stream');
     await page.close();
   });
 

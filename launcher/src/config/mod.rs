@@ -835,6 +835,29 @@ codec = "h264"
     }
 
     #[test]
+    fn a_sub_stream_is_checked_like_the_main_one() {
+        let e = Config::parse(
+            "d.toml",
+            "[[camera]]\nid = \"a\"\nurl = \"rtsp://h/a\"\ndetect_url = \"http://u:pw@h/b\"\n\
+             [[camera]]\nid = \"b\"\nurl = \"rtsp://h/b\"\ndetect_url = \"rtsp://h/b\"\n\
+             [[camera]]\nid = \"c\"\nurl = \"rtsp://h/c\"\ndetect_codec = \"h266\"\n",
+        )
+        .unwrap_err();
+        let all: Vec<String> = e.all().map(ToString::to_string).collect();
+        assert!(all[0].starts_with("d.toml:4: camera[0].detect_url: "), "{all:?}");
+        assert!(!all[0].contains("pw@"), "password masked: {all:?}");
+        assert!(all[1].starts_with("d.toml:8: camera[1].detect_url: is the main stream"), "{all:?}");
+        assert!(all[2].starts_with("d.toml:12: camera[2].detect_codec"), "{all:?}");
+        let ok = Config::parse(
+            "d.toml",
+            "[[camera]]\nid = \"a\"\nurl = \"rtsp://h/a\"\ndetect_url = \"rtsp://h/a2\"\n",
+        )
+        .unwrap();
+        assert_eq!(ok.cameras[0].detect_url(), Some("rtsp://h/a2"));
+        assert_eq!(ok.cameras[0].detect_codec(), Codec::Auto);
+    }
+
+    #[test]
     fn passwords_never_appear_in_errors() {
         let e = parse_err(&GOOD.replace(
             "rtsp://admin:hunter2@192.0.2.10/stream1",

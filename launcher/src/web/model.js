@@ -196,6 +196,7 @@ export const MOTION_KEYS = /** @type {{key: 'threshold' | 'min_area' | 'min_fram
  * @property {string} id
  * @property {string | null} name
  * @property {string} url
+ * @property {string | null} detect_url   its sub-stream, motion is detected on (password masked)
  * @property {string} codec
  * @property {string} decoder
  * @property {string} transport
@@ -218,6 +219,7 @@ export function normEntry(e) {
     id,
     name: typeof o.name === 'string' && o.name ? o.name : null,
     url: typeof o.url === 'string' ? o.url : '',
+    detect_url: typeof o.detect_url === 'string' && o.detect_url ? o.detect_url : null,
     codec: strOr(o.codec, 'auto'),
     decoder: strOr(o.decoder, 'auto'),
     transport: strOr(o.transport, 'auto'),
@@ -234,6 +236,7 @@ export function normEntry(e) {
  * @property {string} id
  * @property {string} name
  * @property {string} url
+ * @property {string} detect_url
  * @property {string} codec
  * @property {string} decoder
  * @property {string} transport
@@ -256,6 +259,7 @@ export function formOf(e) {
     id: e ? e.id : '',
     name: e && e.name !== null && e.name !== e.id ? e.name : '',
     url: e ? e.url : '',
+    detect_url: e && e.detect_url ? e.detect_url : '',
     codec: e ? e.codec : 'auto',
     decoder: e ? e.decoder : 'auto',
     transport: e ? e.transport : 'auto',
@@ -295,10 +299,12 @@ function userOf(url) {
  * a new camera, or a user other than the stored one's (camwall keeps the stored password for
  * the same user, whatever host or path changed).
  * @param {string} url @param {CameraEntry | null} orig
+ * @param {'url' | 'detect_url'} [key]  which of the camera's addresses `url` is
  */
-export function maskedElsewhere(url, orig) {
+export function maskedElsewhere(url, orig, key = 'url') {
   if (!url.includes(':***@')) return false;
-  return !orig || !orig.url.includes(':***@') || userOf(url) !== userOf(orig.url);
+  const stored = orig ? orig[key] : null;
+  return !stored || !stored.includes(':***@') || userOf(url) !== userOf(stored);
 }
 
 /**
@@ -325,6 +331,9 @@ export function cameraBody(f, orig) {
   if (!url) errors.push({ field: 'url', message: 'the camera\u2019s address is needed: rtsp://...' });
   else if (maskedElsewhere(url, orig)) errors.push({ field: 'url', message: MASKED_CHANGED });
   if (!orig || url !== before.url) body.url = url;
+  const detect = f.detect_url.trim();
+  if (detect && maskedElsewhere(detect, orig, 'detect_url')) errors.push({ field: 'detect_url', message: MASKED_CHANGED });
+  if (detect !== before.detect_url) body.detect_url = detect || null;
   if (name !== before.name) body.name = name || null;
   for (const k of /** @type {const} */ (['codec', 'decoder', 'transport'])) {
     if (f[k] !== before[k]) body[k] = f[k] === 'auto' ? null : f[k];

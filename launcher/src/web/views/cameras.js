@@ -417,6 +417,7 @@ export class CameraAdmin {
       setAttr(p.st, 'title', tip);
       setText(p.url, e.url);
       const cfg = ['codec ' + e.codec, 'decoder ' + e.decoder, 'transport ' + e.transport, 'priority ' + e.priority];
+      if (e.detect_url) cfg.push('motion on sub-stream ' + e.detect_url);
       if (e.motion.enabled === false) cfg.push('no motion alarms');
       if (e.walls.length) cfg.push('walls: ' + e.walls.join(', '));
       setText(p.cfg, cfg.join(' \u00b7 '));
@@ -494,6 +495,7 @@ export class CameraAdmin {
       id: this.input('id').value,
       name: this.input('name').value,
       url: this.input('url').value,
+      detect_url: this.input('detect_url').value,
       codec: this.input('codec').value,
       decoder: this.input('decoder').value,
       transport: this.input('transport').value,
@@ -507,7 +509,7 @@ export class CameraAdmin {
 
   /** @param {CameraForm} f */
   writeForm(f) {
-    for (const k of /** @type {const} */ (['id', 'name', 'url', 'codec', 'decoder', 'transport', 'priority'])) this.input(k).value = f[k];
+    for (const k of /** @type {const} */ (['id', 'name', 'url', 'detect_url', 'codec', 'decoder', 'transport', 'priority'])) this.input(k).value = f[k];
     this.input('enabled').checked = f.enabled;
     this.input('motion.enabled').checked = f.motion_enabled;
     this.input('motion.learn_ignore').checked = f.motion_learn_ignore;
