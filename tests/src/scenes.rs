@@ -5,7 +5,8 @@
 //! at walking speed, a small one far away, a slow one, the same at night) and some with only
 //! the nuisances that make cameras alarm falsely (sensor noise, a light switched on and off,
 //! the infrared day/night switch, auto-exposure drift, keyframe pumping at a starved bitrate,
-//! a burnt-in clock and date, rain, a small shake, a passing cloud shadow).
+//! a burnt-in clock and date, rain, a small shake, a passing cloud shadow; at night, the sensor
+//! noise alone and with a light switched on and off).
 //!
 //! Every clip starts with [`LEAD_MS`] of black (the camera starting): a client of a looping
 //! RTSP server finds the start of each loop at the first frame that is not black. Each scene
@@ -409,6 +410,23 @@ pub fn scene_set(width: u32, height: u32) -> Vec<Scene> {
     let mut cloud = s("cloud", "a soft cloud shadow drifts across");
     cloud.cloud = Some(4.0);
     out.push(cloud);
+
+    let mut night_noise = s(
+        "night-noise",
+        "at night (dark, flat), still, heavy sensor noise as the night walker's",
+    );
+    night_noise.night = true;
+    night_noise.noise = 24;
+    out.push(night_noise);
+
+    let mut night_light = s(
+        "night-light",
+        "at night with heavy sensor noise, a light switched on at 8 s and off at 18 s",
+    );
+    night_light.night = true;
+    night_light.noise = 24;
+    night_light.light = Some((8.0, 18.0));
+    out.push(night_light);
 
     out
 }

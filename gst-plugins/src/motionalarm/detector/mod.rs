@@ -20,7 +20,12 @@
 //! nothing in it (black: a camera starting) is not learnt at all.
 //!
 //! In a flat scene (night, fog) `threshold` shrinks with the background's spread, as objects
-//! stand out less there. A frame whose changed cells mostly hold values that their
+//! stand out less there; there something nearly the background's grey is still seen by a
+//! weak-change cue: a box of 4x12 cells (a slice of a person coming into view) whose mean change
+//! exceeds 0.4 times the threshold plus its cells' noise, with the same sign on two frames
+//! running, marks its cells that changed that way by more than their own noise (sensor noise
+//! neither adds up over a box nor stays; a frame where a quarter of the boxes fire is a
+//! flicker, not counted). A frame whose changed cells mostly hold values that their
 //! neighbourhood's background already holds is the picture shifted by less than a cell (camera
 //! shake), not motion. Patches that change by themselves on a fixed cadence (a burnt-in clock)
 //! are learnt and left out of the watched area (`learned`).
@@ -79,6 +84,21 @@ const FLAT_SPREAD: f32 = 3.0;
 const SHAKE_MIN_FRACTION: f64 = 0.02;
 /// Slack of that explanation, as a fraction of the threshold.
 const SHIFT_MARGIN: f32 = 0.5;
+/// The weak-change cue's box, cells: a slice of a person just come into view (at the default
+/// grid a person is about 13 cells wide and 36 high).
+const WEAK_BOX: (usize, usize) = (4, 12);
+const _: () = assert!(
+    WEAK_BOX.0 == 4,
+    "weak_changes sums a box's 4 columns by hand"
+);
+/// The weak-change cue: a box's mean change must exceed this fraction of the (flat scene's)
+/// threshold, plus its cells' mean noise times [`WEAK_NOISE_GAIN`].
+const WEAK_LEVEL: f32 = 0.4;
+/// See [`WEAK_LEVEL`].
+const WEAK_NOISE_GAIN: f32 = 1.0;
+/// Fraction of the boxes firing at once above which the weak changes are taken for the whole
+/// picture flickering (a keyframe, a lamp), not for something moving.
+const WEAK_MAX_FRACTION: f64 = 0.25;
 
 /// How one pixel's luma is found in the bytes of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,6 +230,15 @@ pub struct MotionDetector {
     current: Vec<f32>,
     background: Vec<f32>,
     noise: Vec<f32>,
+    /// This frame's change of each watched cell after the global change (0 where unwatched).
+    residual: Vec<f32>,
+    /// Per position of the weak-change box (its top left cell), the sign of its mean change
+    /// when it last fired, 0 when it did not (the weak-change cue).
+    weak_signs: Vec<i8>,
+    /// The boxes that fired with the same sign on this frame and the one before.
+    weak_held: Vec<i8>,
+    /// Sums of `WEAK_BOX.1` cells down each column: the changes, then the noise.
+    weak_columns: Vec<f32>,
     /// Changed cells, with a one-cell border of zeros for the neighbour count.
     changed: Vec<u8>,
     column_sums: Vec<u8>,
@@ -247,6 +276,10 @@ impl MotionDetector {
             self.current = vec![0.0; n];
             self.background = vec![0.0; n];
             self.noise = vec![0.0; n];
+            self.residual = vec![0.0; n];
+            self.weak_signs = vec![0; n];
+            self.weak_held = vec![0; n];
+            self.weak_columns = vec![0.0; 2 * grid.width];
             self.changed = vec![0; (grid.width + 2) * (grid.height + 2)];
             self.column_sums = vec![0; grid.width + 2];
             self.fit_keys = vec![0; n];
@@ -375,6 +408,7 @@ impl MotionDetector {
         if self.learnt == 0 {
             self.background.copy_from_slice(&self.current);
             self.noise.fill(0.0);
+            self.weak_signs.fill(0);
             let n = self.current.len().max(1) as f32;
             self.fit_split = self.current.iter().sum::<f32>() / n;
             let split = self.fit_split;
@@ -436,6 +470,7 @@ impl MotionDetector {
             let current = &self.current[cells.clone()];
             let background = &mut self.background[cells.clone()];
             let noise = &mut self.noise[cells.clone()];
+            let signed_out = &mut self.residual[cells.clone()];
             let previous = &self.previous[cells.clone()];
             let pulses = &mut self.pulses[cells.clone()];
             let mask = &self.mask[cells];
@@ -446,7 +481,9 @@ impl MotionDetector {
                 let pulse = u8::from((cur - previous[i]).abs() > pulse_threshold);
                 pulses[i] = pulse;
                 row_pulsing += u32::from(pulse);
-                let residual = (cur - bg - (offset + gain * bg)).abs();
+                let signed = cur - bg - (offset + gain * bg);
+                signed_out[i] = signed * f32::from(mask[i]);
+                let residual = signed.abs();
                 let hit = residual > threshold + NOISE_GAIN * old_noise;
                 let step = if residual > old_noise {
                     noise_step
@@ -492,6 +529,7 @@ impl MotionDetector {
             // (This frame's grid is in `previous` now.)
             self.background.copy_from_slice(&self.previous);
             self.changed.fill(0);
+            self.weak_signs.fill(0);
             return Ok(Analysis {
                 watched_cells: self.watched,
                 lighting_change: true,
@@ -501,7 +539,7 @@ impl MotionDetector {
 
         // Nearly every frame of a quiet camera: nothing to despeckle (a cell counts only
         // with its changed neighbours, so fewer changed cells than that count none).
-        let counted = if raw_changed <= usize::from(DESPECKLE_NEIGHBOURS) {
+        let mut counted = if raw_changed <= usize::from(DESPECKLE_NEIGHBOURS) {
             0
         } else {
             self.despeckle(gw, gh)
@@ -517,11 +555,19 @@ impl MotionDetector {
                 raw_changed,
             );
         if shaken {
+            self.weak_signs.fill(0);
             return Ok(Analysis {
                 watched_cells: self.watched,
                 whole_picture: true,
                 ..Analysis::default()
             });
+        }
+        if contrast < 1.0 {
+            if self.weak_changes(gw, gh, threshold) > 0 {
+                counted = self.despeckle(gw, gh);
+            }
+        } else {
+            self.weak_signs.fill(0);
         }
         Ok(Analysis {
             level: counted as f64 / self.watched as f64,
@@ -675,6 +721,95 @@ impl MotionDetector {
             }
             (histogram_median(&all, sampled[0] + sampled[1]), 0.0)
         }
+    }
+
+    /// The weak-change cue of a flat scene: a box of cells whose mean change (after the global
+    /// change) exceeds a fraction of the threshold plus their mean noise, with the same sign as on
+    /// the previous frame, is something moving that is nearly the background's grey: each of its
+    /// watched cells that changed by more than its own noise that way is marked changed. Sensor
+    /// noise does not add up over a box, nor stays; a picture that changes weakly in many boxes
+    /// at once (a keyframe, a lamp) is not counted. Returns the cells it marked.
+    #[inline(always)]
+    fn weak_changes(&mut self, gw: usize, gh: usize, threshold: f32) -> usize {
+        let (bw, bh) = WEAK_BOX;
+        if gw < bw || gh < bh {
+            return 0;
+        }
+        let level = WEAK_LEVEL * threshold * (bw * bh) as f32;
+        let boxes_x = gw - bw + 1;
+        let boxes = boxes_x * (gh - bh + 1);
+        // Sums of `bh` cells down each column, moved down a row at a time.
+        let (sums, noises) = self.weak_columns.split_at_mut(gw);
+        sums.fill(0.0);
+        noises.fill(0.0);
+        for y in 0..bh - 1 {
+            let row = y * gw..(y + 1) * gw;
+            for (s, &r) in sums.iter_mut().zip(&self.residual[row.clone()]) {
+                *s += r;
+            }
+            for (s, &n) in noises.iter_mut().zip(&self.noise[row]) {
+                *s += n;
+            }
+        }
+        let (mut firing, mut sustained) = (0u32, 0u32);
+        for y in 0..=gh - bh {
+            let add = (y + bh - 1) * gw..(y + bh) * gw;
+            for (s, &r) in sums.iter_mut().zip(&self.residual[add.clone()]) {
+                *s += r;
+            }
+            for (s, &n) in noises.iter_mut().zip(&self.noise[add]) {
+                *s += n;
+            }
+            let signs = &mut self.weak_signs[y * gw..y * gw + boxes_x];
+            let held = &mut self.weak_held[y * gw..y * gw + boxes_x];
+            let (mut row_firing, mut row_sustained) = (0u32, 0u32);
+            for (x, (sign, held)) in signs.iter_mut().zip(held.iter_mut()).enumerate() {
+                // Written out for `WEAK_BOX.0 == 4`, so it vectorises.
+                let s = sums[x] + sums[x + 1] + sums[x + 2] + sums[x + 3];
+                let n = noises[x] + noises[x + 1] + noises[x + 2] + noises[x + 3];
+                let limit = level + WEAK_NOISE_GAIN * n;
+                let now = i8::from(s > limit) - i8::from(s < -limit);
+                row_firing += u32::from(now != 0);
+                let kept = now & -i8::from(now == *sign);
+                row_sustained += u32::from(kept != 0);
+                *held = kept;
+                *sign = now;
+            }
+            firing += row_firing;
+            sustained += row_sustained;
+            let sub = y * gw..(y + 1) * gw;
+            for (s, &r) in sums.iter_mut().zip(&self.residual[sub.clone()]) {
+                *s -= r;
+            }
+            for (s, &n) in noises.iter_mut().zip(&self.noise[sub]) {
+                *s -= n;
+            }
+        }
+        if sustained == 0 || f64::from(firing) > WEAK_MAX_FRACTION * boxes as f64 {
+            return 0;
+        }
+        let padded = gw + 2;
+        let mut marked = 0;
+        for y0 in 0..=gh - bh {
+            for x0 in 0..boxes_x {
+                let sign = f32::from(self.weak_held[y0 * gw + x0]);
+                if sign == 0.0 {
+                    continue;
+                }
+                for y in y0..y0 + bh {
+                    for x in x0..x0 + bw {
+                        let i = y * gw + x;
+                        let out = &mut self.changed[(y + 1) * padded + 1 + x];
+                        if *out == 0 && sign * self.residual[i] > self.noise[i] && self.mask[i] != 0
+                        {
+                            *out = 1;
+                            marked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        marked
     }
 
     /// Counts changed cells with at least `DESPECKLE_NEIGHBOURS` changed neighbours.
@@ -834,6 +969,48 @@ mod tests {
             let a = d.analyse(&view(&f, w, h), &p).unwrap();
             assert!(a.level > 0.01, "frame {i}: level {}", a.level);
         }
+    }
+
+    /// A dark, flat, noisy picture (night), and a person-sized block entering from the right
+    /// that is only 8 levels brighter than the background: well below any one cell's threshold,
+    /// seen by the weak-change cue within a few frames; the noise alone is never motion.
+    #[test]
+    fn faint_person_at_night_is_seen_and_noise_is_not() {
+        let (w, h) = (640, 360);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut frame = |person: Option<usize>| -> Vec<u8> {
+            let mut out = vec![0u8; w * h];
+            for y in 0..h {
+                for x in 0..w {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let noise = ((seed >> 32) % 17) as i32 - 8;
+                    let mut v = 40 + ((x / 4 * 7 + y / 4 * 3) % 20) as i32;
+                    if person.is_some_and(|left| x >= left && (h / 3..h * 11 / 15).contains(&y)) {
+                        v += 8;
+                    }
+                    out[y * w + x] = (v + noise).clamp(0, 255) as u8;
+                }
+            }
+            out
+        };
+        let mut d = MotionDetector::new();
+        let p = DetectorParams::default();
+        for i in 0..60 {
+            let a = d.analyse(&view(&frame(None), w, h), &p).unwrap();
+            assert_eq!(a.level, 0.0, "frame {i}");
+        }
+        let mut seen = None;
+        for i in 0..8 {
+            let a = d
+                .analyse(&view(&frame(Some(w - 4 - 4 * i)), w, h), &p)
+                .unwrap();
+            if a.level >= 0.002 {
+                seen.get_or_insert(i);
+            }
+        }
+        assert!(seen.is_some_and(|i| i <= 5), "first seen on frame {seen:?}");
     }
 
     #[test]
