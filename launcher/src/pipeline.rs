@@ -134,7 +134,10 @@ pub fn missing_decoders(config: &Config) -> Vec<String> {
     for cam in config.enabled_cameras() {
         let setting = |v: &dyn std::fmt::Debug| format!("{v:?}").to_ascii_lowercase();
         // The sub-stream's decoder, when its codec is another one.
-        if let Some(codec) = cam.detect_codec.filter(|c| *c != cam.codec && cam.detect_url.is_some()) {
+        if let Some(codec) = cam
+            .detect_codec
+            .filter(|c| *c != cam.codec && cam.detect_url.is_some())
+        {
             let element = choose_decoder(codec, cam.decoder, decoder_usable).unwrap_or("decodebin");
             if gst::ElementFactory::find(element).is_none() {
                 out.push(format!(

@@ -844,10 +844,19 @@ codec = "h264"
         )
         .unwrap_err();
         let all: Vec<String> = e.all().map(ToString::to_string).collect();
-        assert!(all[0].starts_with("d.toml:4: camera[0].detect_url: "), "{all:?}");
+        assert!(
+            all[0].starts_with("d.toml:4: camera[0].detect_url: "),
+            "{all:?}"
+        );
         assert!(!all[0].contains("pw@"), "password masked: {all:?}");
-        assert!(all[1].starts_with("d.toml:8: camera[1].detect_url: is the main stream"), "{all:?}");
-        assert!(all[2].starts_with("d.toml:12: camera[2].detect_codec"), "{all:?}");
+        assert!(
+            all[1].starts_with("d.toml:8: camera[1].detect_url: is the main stream"),
+            "{all:?}"
+        );
+        assert!(
+            all[2].starts_with("d.toml:12: camera[2].detect_codec"),
+            "{all:?}"
+        );
         let ok = Config::parse(
             "d.toml",
             "[[camera]]\nid = \"a\"\nurl = \"rtsp://h/a\"\ndetect_url = \"rtsp://h/a2\"\n",

@@ -16,6 +16,8 @@ use camwall_tests::clipserver::{repeat_after_lead, ClipServer};
 
 use std::process::Command;
 
+use gst::prelude::*;
+
 use crate::procs::{CpuWindow, Proc};
 use crate::report::Report;
 use crate::rig::{CamSize, Camwall};
@@ -56,7 +58,10 @@ async fn camwall_on(
         Camwall::start_detecting(&exe, &cameras, BENCH_SELECTOR, "")
     })
     .await??;
-    tokio::time::sleep(p.warmup).await;
+    // A wall is encoded for its first seconds (a viewer coming then gets a frame at once), and
+    // its camera's main stream decoded: measured after that, every camera is hidden.
+    let grace = camwall::state::ENCODE_GRACE + Duration::from_secs(1);
+    tokio::time::sleep(p.warmup.max(grace)).await;
     let cpu = CpuWindow::threads(cw.proc.pid())?.after(p.window).await?;
     let res = camwall_tests::http("GET", &cw.addr, "/api/cameras", None)?;
     let min_fps = res
@@ -112,6 +117,18 @@ async fn floor_on(url: &str, n: usize, p: &Params) -> anyhow::Result<(f64, f64)>
         0.0
     };
     Ok((cpu, min))
+}
+
+/// A client that stays on `url` (received, not decoded) for the rest of the bench: the server's
+/// shared stream then plays on between runs, and a run's clients never join it while it is
+/// being torn down after the last run's left (GStreamer's RTSP server can block for good then).
+fn keep_playing(url: &str) -> anyhow::Result<()> {
+    let keeper = gst::parse::launch(&format!(
+        "rtspsrc location={url} latency=0 protocols=tcp ! fakesink sync=false"
+    ))?;
+    keeper.set_state(gst::State::Playing)?;
+    std::mem::forget(keeper);
+    Ok(())
 }
 
 /// The scene made at `size` for `seconds` (with a sub-stream's bitrate cap when `max_kbps`).
@@ -194,11 +211,13 @@ pub async fn cameras(exe: &std::path::Path, p: &Params, report: &mut Report) -> 
     let sub_clip = make_clip(dir.path(), CamSize::parse("640x360")?, Some(768)).await?;
     let sub_server = ClipServer::start(&[("sub".to_string(), sub_clip)])?;
     let sub = sub_server.url("sub");
+    keep_playing(&sub)?;
     let (mut rows, mut slopes, mut carried) = (Vec::new(), Vec::new(), Vec::new());
     for size in sizes {
         let clip = make_clip(dir.path(), size, None).await?;
         let server = ClipServer::start(&[("cam".to_string(), clip)])?;
         let url = server.url("cam");
+        keep_playing(&url)?;
         let (mut xs, mut ours, mut subs, mut floors) = (vec![], vec![], vec![], vec![]);
         for &n in counts {
             let row = async {
@@ -422,6 +441,8 @@ pub async fn sub_switch(
     let sub = make_clip(dir.path(), CamSize::parse("640x360")?, Some(768)).await?;
     let server = ClipServer::start(&[("main".to_string(), main), ("sub".to_string(), sub)])?;
     let server = std::mem::ManuallyDrop::new(server);
+    keep_playing(&server.url("main"))?;
+    keep_playing(&server.url("sub"))?;
     let n = p.switches.min(30);
     let mut rows = Vec::new();
     for detect in [false, true] {
