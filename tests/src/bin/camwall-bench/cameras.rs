@@ -145,8 +145,8 @@ async fn make_clip(
             clip.max_kbps = k;
         }
         let once = clip.make(&path)?;
-        // Longer than any run (each client's session starts it again): no stream ends in one.
-        repeat_after_lead(&once, 0, 4, &path.with_extension("long.mp4"))
+        // 15 minutes: a client stays on it from its start (see [`keep_playing`]) to the end.
+        repeat_after_lead(&once, 0, 45, &path.with_extension("long.mp4"))
     })
     .await?
 }
