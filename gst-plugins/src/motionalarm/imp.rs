@@ -35,6 +35,10 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const DEFAULT_CAMERA_ID: &str = "";
 const DEFAULT_THRESHOLD: u32 = 25;
+const _: () = assert!(
+    DEFAULT_THRESHOLD == super::detector::WEAK_FULL_UP_TO,
+    "the weak-change cue is tuned at the default threshold"
+);
 const DEFAULT_MIN_AREA: f64 = 0.002;
 const DEFAULT_MIN_FRAMES: u32 = 3;
 const DEFAULT_HOLD_MS: u32 = 2000;

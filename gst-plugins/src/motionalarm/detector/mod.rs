@@ -96,6 +96,11 @@ const _: () = assert!(
 const WEAK_LEVEL: f32 = 0.4;
 /// See [`WEAK_LEVEL`].
 const WEAK_NOISE_GAIN: f32 = 1.0;
+/// The highest threshold (the element's default) at which the weak-change cue keeps its full
+/// sensitivity. Above it the cue's level grows with the square of the threshold, so a site that
+/// raises the threshold to hear only strong changes does not hear weak ones either: from about
+/// 2.5 times this the cue asks for more than the threshold itself, and at 255 it never fires.
+pub(crate) const WEAK_FULL_UP_TO: u32 = 25;
 /// Fraction of the boxes firing at once above which the weak changes are taken for the whole
 /// picture flickering (a keyframe, a lamp), not for something moving.
 const WEAK_MAX_FRACTION: f64 = 0.25;
@@ -563,7 +568,9 @@ impl MotionDetector {
             });
         }
         if contrast < 1.0 {
-            if self.weak_changes(gw, gh, threshold) > 0 {
+            let weak_threshold =
+                threshold * (params.threshold as f32 / WEAK_FULL_UP_TO as f32).max(1.0);
+            if self.weak_changes(gw, gh, weak_threshold) > 0 {
                 counted = self.despeckle(gw, gh);
             }
         } else {

@@ -23,7 +23,9 @@ impl MotionAlarm {
                     .blurb(
                         "Luma change (0-255) a downscaled pixel must show, beyond the frame's \
                          global brightness change and 2.5 times the pixel's own noise, to \
-                         count as changed",
+                         count as changed (lowered to as little as 0.4 of it in a flat \
+                         scene, where a person-sized patch that changes weakly but steadily \
+                         also counts; above the default that cue fades, and at 255 it is off)",
                     )
                     .minimum(1)
                     .maximum(255)
