@@ -324,6 +324,13 @@ impl Scene {
 /// cores).
 pub fn scene_set(width: u32, height: u32) -> Vec<Scene> {
     let s = |name, about| Scene::new(name, about, width, height);
+    // Dark and flat, with the heavy sensor noise of a camera at night.
+    let night_scene = |name, about| {
+        let mut scene = s(name, about);
+        scene.night = true;
+        scene.noise = 24;
+        scene
+    };
     let mut out = Vec::new();
 
     let mut walker = s("walker", "a person crosses at walking speed, twice");
@@ -348,12 +355,10 @@ pub fn scene_set(width: u32, height: u32) -> Vec<Scene> {
     slow.movers = vec![creeper];
     out.push(slow);
 
-    let mut night = s(
+    let mut night = night_scene(
         "night-walker",
         "at night (dark, flat, heavy sensor noise), a person crosses twice",
     );
-    night.night = true;
-    night.noise = 24;
     night.movers = vec![night.person(6.0, true), night.person(18.0, false)];
     out.push(night);
 
@@ -411,20 +416,15 @@ pub fn scene_set(width: u32, height: u32) -> Vec<Scene> {
     cloud.cloud = Some(4.0);
     out.push(cloud);
 
-    let mut night_noise = s(
+    out.push(night_scene(
         "night-noise",
         "at night (dark, flat), still, heavy sensor noise as the night walker's",
-    );
-    night_noise.night = true;
-    night_noise.noise = 24;
-    out.push(night_noise);
+    ));
 
-    let mut night_light = s(
+    let mut night_light = night_scene(
         "night-light",
         "at night with heavy sensor noise, a light switched on at 8 s and off at 18 s",
     );
-    night_light.night = true;
-    night_light.noise = 24;
     night_light.light = Some((8.0, 18.0));
     out.push(night_light);
 
