@@ -276,6 +276,16 @@ pub fn unmask_url(url: &str, stored: Option<&str>) -> Result<String, String> {
     }
 }
 
+/// [`unmask_url`] against whichever of a camera's stored URLs (its main stream's and its
+/// sub-stream's) names the same user as `url`, or the first when none does.
+pub fn unmask_url_among(url: &str, stored: &[String]) -> Result<String, String> {
+    let user = credentials_of(url).map(|(user, _)| user);
+    let same_user = stored
+        .iter()
+        .find(|s| user.is_some() && credentials_of(s).map(|(u, _)| u) == user);
+    unmask_url(url, same_user.or(stored.first()).map(String::as_str))
+}
+
 /// A JSON value of the API as a TOML value of the file.
 fn to_toml(field: &str, json: &Json) -> Result<Value, EditError> {
     Ok(match json {
@@ -831,6 +841,28 @@ cameras = ["door", "yard"]   # both
         assert!(!std::fs::read_to_string(file.path())
             .unwrap()
             .contains(":***@"));
+    }
+
+    #[test]
+    fn a_masked_url_is_unmasked_against_the_stored_url_of_its_user() {
+        let stored = [
+            "rtsp://admin:main-pass@192.0.2.10/stream1".to_string(),
+            "rtsp://viewer:sub-pass@192.0.2.10/stream2".to_string(),
+        ];
+        assert_eq!(
+            unmask_url_among("rtsp://viewer:***@192.0.2.10/s2", &stored).unwrap(),
+            "rtsp://viewer:sub-pass@192.0.2.10/s2"
+        );
+        assert_eq!(
+            unmask_url_among("rtsp://admin:***@192.0.2.10/s1", &stored).unwrap(),
+            "rtsp://admin:main-pass@192.0.2.10/s1"
+        );
+        assert!(unmask_url_among("rtsp://guest:***@192.0.2.10/s", &stored).is_err());
+        assert!(unmask_url_among("rtsp://admin:***@192.0.2.10/s", &[]).is_err());
+        assert_eq!(
+            unmask_url_among("rtsp://192.0.2.10/open", &stored).unwrap(),
+            "rtsp://192.0.2.10/open"
+        );
     }
 
     #[test]

@@ -264,14 +264,7 @@ async fn test_camera(
                     stored.extend(cam.config.detect_url().map(str::to_string));
                 }
             }
-            let unmasked = stored
-                .iter()
-                .map(|s| crate::config::edit::unmask_url(&url, Some(s)))
-                .find(Result::is_ok)
-                .unwrap_or_else(|| {
-                    crate::config::edit::unmask_url(&url, stored.first().map(String::as_str))
-                });
-            match unmasked {
+            match crate::config::edit::unmask_url_among(&url, &stored) {
                 Ok(url) => url,
                 Err(why) => return ApiError::bad_request(why).response(),
             }
