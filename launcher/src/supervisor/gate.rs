@@ -103,8 +103,8 @@ impl MainGate {
             let Some(buffer) = info.buffer() else {
                 return gst::PadProbeReturn::Ok;
             };
-            let mut kept = lock(&gate.kept);
-            kept.keep(buffer);
+            // `wanted` reads the application's state: never called under the kept frames' lock.
+            lock(&gate.kept).keep(buffer);
             if !wanted() {
                 gate.open.store(false, Ordering::Relaxed);
                 return gst::PadProbeReturn::Drop;
@@ -112,14 +112,17 @@ impl MainGate {
             if gate.open.load(Ordering::Relaxed) {
                 return gst::PadProbeReturn::Ok;
             }
-            if !kept.whole {
-                // Nothing to decode from before the next keyframe.
-                return gst::PadProbeReturn::Drop;
-            }
-            // Opening: the decoder gets the frames since the last keyframe at once, then this
-            // one; it shows only the newest.
-            let burst: Vec<gst::Buffer> = kept.frames[..kept.frames.len() - 1].to_vec();
-            drop(kept);
+            // Only this streaming thread keeps frames: they are as left above.
+            let burst: Vec<gst::Buffer> = {
+                let kept = lock(&gate.kept);
+                if !kept.whole {
+                    // Nothing to decode from before the next keyframe.
+                    return gst::PadProbeReturn::Drop;
+                }
+                // Opening: the decoder gets the frames since the last keyframe at once, then
+                // this one; it shows only the newest.
+                kept.frames[..kept.frames.len() - 1].to_vec()
+            };
             gate.open.store(true, Ordering::Relaxed);
             let newest = burst.iter().filter_map(|b| b.pts()).max();
             let current = buffer.pts();
