@@ -6,7 +6,9 @@
 //! does) and VLC, an RTSP server written by others, streaming a clip made with ffmpeg that looks
 //! like a camera's (sensor noise, B-frames, an audio track). Also: a camera that comes back with
 //! another resolution and another codec, and a server that stays up while its path is gone (404)
-//! and then returns. Every case runs at once on one camwall, beside two healthy cameras.
+//! and then returns; and cameras with a sub-stream (`detect_url`) whose main stream's server or
+//! sub-stream's server dies and returns. Every case runs at once on one camwall, beside two
+//! healthy cameras.
 //!
 //! Each case must be noticed from the event itself (offline within 0.5 s of the kill), be back
 //! live within 3 s of the server's return, every time; the healthy cameras never miss a frame;
@@ -176,6 +178,13 @@ impl Drop for Server {
     }
 }
 
+/// A sub-streamed case's stream that stays up: its main stream (the case's server is its
+/// sub-stream's) or its sub-stream (the case's server is its main stream's).
+enum Other {
+    Main(String),
+    Sub(String),
+}
+
 /// Every `camera` event of `/api/events`, as camwall sent them.
 #[derive(Clone, Default)]
 struct Events(Arc<Mutex<Vec<Value>>>);
@@ -309,8 +318,15 @@ fn cameras_whose_servers_die_and_return_come_back_live_within_3_s_every_time() {
     let dir = tempfile::tempdir().unwrap();
     let clip = make_clip(dir.path());
 
-    // The cases: (name, server, signal, outage, the server it comes back as).
-    let mut cases: Vec<(String, Server, i32, Duration, Option<Serve>)> = Vec::new();
+    // Two healthy cameras from one more fakecam process, with its control endpoint; its
+    // `cam3` and `cam4` are the streams that stay up beside a sub-streamed case's killed one.
+    let mut healthy = Server::new(fakecam(4, 320, 192, "h264"));
+    let healthy_port = healthy.port;
+    let steady = move |i: usize| format!("rtsp://127.0.0.1:{healthy_port}/cam{i}");
+
+    // The cases: (name, server, signal, outage, the server it comes back as, the camera's
+    // other stream when it has a sub-stream).
+    let mut cases: Vec<(String, Server, i32, Duration, Option<Serve>, Option<Other>)> = Vec::new();
     for (label, serve) in [
         ("fakecam", fakecam(1, 320, 192, "h264")),
         ("vlc", Serve::Vlc(clip.clone())),
@@ -323,21 +339,40 @@ fn cameras_whose_servers_die_and_return_come_back_live_within_3_s_every_time() {
                     sig,
                     Duration::from_secs(s),
                     None,
+                    None,
                 ));
             }
         }
     }
+    // A camera with a sub-stream: its main stream's server dies (the sub-stream stays up), or
+    // its sub-stream's server dies (the main stream stays up).
+    cases.push((
+        "fakecam main stream (with a sub-stream) SIGKILL 5 s".into(),
+        Server::new(fakecam(1, 640, 384, "h264")),
+        libc::SIGKILL,
+        Duration::from_secs(5),
+        None,
+        Some(Other::Sub(steady(3))),
+    ));
+    cases.push((
+        "fakecam sub-stream SIGKILL 5 s".into(),
+        Server::new(fakecam(1, 320, 192, "h264")),
+        libc::SIGKILL,
+        Duration::from_secs(5),
+        None,
+        Some(Other::Main(steady(4))),
+    ));
+    // Last: its size is checked at the end.
     cases.push((
         "fakecam SIGKILL 5 s, back as 640x360 MJPEG".into(),
         Server::new(fakecam(1, 320, 192, "h264")),
         libc::SIGKILL,
         Duration::from_secs(5),
         Some(fakecam(1, 640, 360, "mjpeg")),
+        None,
     ));
     let mut gone = Server::new(fakecam(1, 320, 192, "h264"));
 
-    // Two healthy cameras from one more fakecam process, with its control endpoint.
-    let mut healthy = Server::new(fakecam(2, 320, 192, "h264"));
     healthy.start();
     let healthy_control = format!("127.0.0.1:{}", healthy.control_port);
     for (_, server, ..) in cases.iter_mut() {
@@ -347,19 +382,25 @@ fn cameras_whose_servers_die_and_return_come_back_live_within_3_s_every_time() {
 
     // camwall as a user runs it: default codec (auto), default timeouts and backoff.
     let mut toml = "[server]\nlisten = \"127.0.0.1:0\"\n".to_string();
-    let mut cam = |id: &str, url: &str| {
+    let mut cam = |id: &str, url: &str, detect_url: Option<&str>| {
         toml.push_str(&format!("\n[[camera]]\nid = \"{id}\"\nurl = \"{url}\"\n"));
+        if let Some(detect) = detect_url {
+            toml.push_str(&format!("detect_url = \"{detect}\"\n"));
+        }
     };
     for i in 1..=2 {
-        cam(
-            &format!("healthy{i}"),
-            &format!("rtsp://127.0.0.1:{}/cam{i}", healthy.port),
-        );
+        cam(&format!("healthy{i}"), &steady(i), None);
     }
-    for (i, (_, server, ..)) in cases.iter().enumerate() {
-        cam(&format!("case{i}"), &server.url());
+    for (i, (_, server, .., other)) in cases.iter().enumerate() {
+        let url = server.url();
+        let (main, sub) = match other {
+            None => (url.as_str(), None),
+            Some(Other::Sub(sub)) => (url.as_str(), Some(sub.as_str())),
+            Some(Other::Main(main)) => (main.as_str(), Some(url.as_str())),
+        };
+        cam(&format!("case{i}"), main, sub);
     }
-    cam("gone", &gone.url());
+    cam("gone", &gone.url(), None);
     let n = cases.len() + 3;
     for (_, server, ..) in cases.iter_mut() {
         server.wait_up();
@@ -381,7 +422,7 @@ fn cameras_whose_servers_die_and_return_come_back_live_within_3_s_every_time() {
     let results: Vec<Outcome> = std::thread::scope(|scope| {
         let (events, addr) = (&events, addr.as_str());
         let mut handles = Vec::new();
-        for (i, (name, server, signal, outage, comeback)) in cases.iter_mut().enumerate() {
+        for (i, (name, server, signal, outage, comeback, _)) in cases.iter_mut().enumerate() {
             let camera = format!("case{i}");
             handles.push(scope.spawn(move || {
                 // Spread the kills so that they do not all land in the same instant.
