@@ -10,12 +10,19 @@
 //! and each clip is one shared media sent as it is (no decoding, no re-encoding), paced by the
 //! server's clock. SPS and PPS go with every keyframe, so a client joining late decodes from
 //! the next keyframe.
+//!
+//! [`ClipServer::start_live`] serves clips as cameras do instead: each clip plays in a loop from
+//! the server's start, in real time, whether or not anyone watches, into a live media. Clients
+//! join the stream where it is (no range, no seek), as they join a camera's, and however many
+//! join, nobody's stream is rewound or held. (A file media is seekable: GStreamer's RTSP
+//! server seeks a shared one at each client's PLAY, which blocks while other clients play.)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context};
+use gst::prelude::*;
 use gst_rtsp_server::prelude::*;
 use gst_rtsp_server::{RTSPMediaFactory, RTSPServer};
 
@@ -84,13 +91,26 @@ pub struct ClipServer {
     source: Mutex<Option<glib::SourceId>>,
     thread: Option<std::thread::JoinHandle<()>>,
     port: u16,
+    /// The live clips' readers ([`ClipServer::start_live`]).
+    readers: Vec<gst::Element>,
 }
 
 impl ClipServer {
     /// Serves each `(name, file)`; each file plays once, from its first client's PLAY, for
     /// every client.
     pub fn start(clips: &[(String, PathBuf)]) -> anyhow::Result<ClipServer> {
+        Self::serve(clips, false)
+    }
+
+    /// Serves each `(name, file)` as a camera: the file plays in a loop, in real time, from
+    /// now on; clients join it where it is.
+    pub fn start_live(clips: &[(String, PathBuf)]) -> anyhow::Result<ClipServer> {
+        Self::serve(clips, true)
+    }
+
+    fn serve(clips: &[(String, PathBuf)], live: bool) -> anyhow::Result<ClipServer> {
         gst::init()?;
+        let mut readers = Vec::new();
         let server = RTSPServer::new();
         server.set_address("127.0.0.1");
         server.set_service("0");
@@ -102,10 +122,27 @@ impl ClipServer {
             let location = file
                 .to_str()
                 .ok_or_else(|| anyhow!("{} is not UTF-8", file.display()))?;
-            factory.set_launch(&format!(
-                "( filesrc location=\"{location}\" ! qtdemux ! h264parse \
-                 ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
-            ));
+            if live {
+                let (reader, feed) = live_reader(location)?;
+                factory.set_launch(
+                    "( appsrc name=feed is-live=true format=time do-timestamp=true \
+                     ! rtph264pay name=pay0 pt=96 config-interval=-1 )",
+                );
+                factory.connect_media_configure(move |_, media| {
+                    let bin = media.element().downcast::<gst::Bin>().ok();
+                    let src = bin.and_then(|b| b.by_name("feed"));
+                    if let Some(src) = src.and_then(|e| e.downcast::<gst_app::AppSrc>().ok()) {
+                        src.set_caps(Some(&live_caps()));
+                        *feed.lock().unwrap_or_else(|e| e.into_inner()) = Some(src);
+                    }
+                });
+                readers.push(reader);
+            } else {
+                factory.set_launch(&format!(
+                    "( filesrc location=\"{location}\" ! qtdemux ! h264parse \
+                     ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+                ));
+            }
             factory.set_shared(true);
             // Over TCP: lossless on loopback however busy the machine is, so the detectors
             // see every picture the clip has.
@@ -133,6 +170,7 @@ impl ClipServer {
             source: Mutex::new(Some(source)),
             thread: Some(thread),
             port,
+            readers,
         })
     }
 
@@ -141,8 +179,90 @@ impl ClipServer {
     }
 }
 
+/// What a live clip's media takes: H.264 access units, parameter sets in the stream.
+fn live_caps() -> gst::Caps {
+    gst::Caps::builder("video/x-h264")
+        .field("stream-format", "byte-stream")
+        .field("alignment", "au")
+        .build()
+}
+
+/// A pipeline that plays `location` in a loop, in real time, into whichever media's appsrc
+/// the returned slot holds (none until a client first asks for the stream: until then its
+/// pictures go by unseen, as a camera's do).
+fn live_reader(
+    location: &str,
+) -> anyhow::Result<(gst::Element, Arc<Mutex<Option<gst_app::AppSrc>>>)> {
+    let reader = gst::parse::launch(&format!(
+        "filesrc location=\"{location}\" ! qtdemux ! h264parse config-interval=-1 \
+         ! capsfilter caps=\"{}\" ! appsink name=out sync=true max-buffers=2",
+        live_caps()
+    ))?
+    .downcast::<gst::Pipeline>()
+    .map_err(|_| anyhow!("not a pipeline"))?;
+    let feed: Arc<Mutex<Option<gst_app::AppSrc>>> = Arc::default();
+    let out = reader
+        .by_name("out")
+        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+        .ok_or_else(|| anyhow!("no appsink"))?;
+    let slot = feed.clone();
+    out.set_callbacks(
+        gst_app::app_sink::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                if let Some(buffer) = sample.buffer_owned() {
+                    let src = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    if let Some(src) = src {
+                        // Timestamped on arrival (do-timestamp): the media's own clock.
+                        let mut buffer = buffer;
+                        {
+                            let b = buffer.make_mut();
+                            b.set_pts(gst::ClockTime::NONE);
+                            b.set_dts(gst::ClockTime::NONE);
+                        }
+                        // A media being torn down refuses buffers: the next one takes over.
+                        let _ = src.push_buffer(buffer);
+                    }
+                }
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    // At the end, from the start again: the stream goes on as a camera's does.
+    let bus = reader.bus().ok_or_else(|| anyhow!("no bus"))?;
+    let weak = reader.downgrade();
+    std::thread::Builder::new()
+        .name("clip-loop".into())
+        .spawn(move || {
+            // Ends with the reader.
+            while let Some(reader) = weak.upgrade() {
+                let Some(msg) = bus.timed_pop(gst::ClockTime::from_seconds(1)) else {
+                    continue;
+                };
+                match msg.view() {
+                    gst::MessageView::Eos(_) => {
+                        let _ = reader.seek_simple(
+                            gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
+                            gst::ClockTime::ZERO,
+                        );
+                    }
+                    gst::MessageView::Error(e) => {
+                        eprintln!("clip reader: {}", e.error());
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        })?;
+    reader.set_state(gst::State::Playing)?;
+    Ok((reader.upcast(), feed))
+}
+
 impl Drop for ClipServer {
     fn drop(&mut self) {
+        for reader in &self.readers {
+            let _ = reader.set_state(gst::State::Null);
+        }
         // Disconnects every client (which stops the shared media) and stops listening, in
         // the server's own thread.
         let (tx, rx) = std::sync::mpsc::channel();

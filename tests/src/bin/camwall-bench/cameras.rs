@@ -209,13 +209,13 @@ pub async fn cameras(exe: &std::path::Path, p: &Params, report: &mut Report) -> 
     let dir = tempfile::tempdir()?;
     // The sub-stream: the same scene at 640x360 and a sub-stream's bitrate.
     let sub_clip = make_clip(dir.path(), CamSize::parse("640x360")?, Some(768)).await?;
-    let sub_server = ClipServer::start(&[("sub".to_string(), sub_clip)])?;
+    let sub_server = ClipServer::start_live(&[("sub".to_string(), sub_clip)])?;
     let sub = sub_server.url("sub");
     keep_playing(&sub)?;
     let (mut rows, mut slopes, mut carried) = (Vec::new(), Vec::new(), Vec::new());
     for size in sizes {
         let clip = make_clip(dir.path(), size, None).await?;
-        let server = ClipServer::start(&[("cam".to_string(), clip)])?;
+        let server = ClipServer::start_live(&[("cam".to_string(), clip)])?;
         let url = server.url("cam");
         keep_playing(&url)?;
         let (mut xs, mut ours, mut subs, mut floors) = (vec![], vec![], vec![], vec![]);
@@ -291,8 +291,9 @@ pub async fn cameras(exe: &std::path::Path, p: &Params, report: &mut Report) -> 
     report.note(&format!(
         "Each camera a session of its own (RTSP over TCP) on one shared stream of a clip made with ffmpeg (a still, \
          detailed scene with film grain, a walker, sensor noise; H.264 at about 4 Mbit/s per \
-         1280x720, a keyframe a second), served as it is by GStreamer's RTSP server \
-         (`tests/src/clipserver.rs`, in the bench's process), so the cameras cost almost nothing. camwall: `camwall \
+         1280x720, a keyframe a second), served as it is, live and in a loop as a camera's stream (clients join it where it is), \
+         by GStreamer's RTSP server (`tests/src/clipserver.rs`, in the bench's process), so the \
+         cameras cost almost nothing. camwall: `camwall \
          run` with N such cameras, nobody watching (every frame decoded and analysed by \
          motionalarm, none encoded); with `detect_url`: each camera also has a sub-stream (the \
          same scene at 640x360, 768 kbit/s at most), decoded and analysed, while \
