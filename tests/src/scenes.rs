@@ -2,11 +2,12 @@
 
 //! A labelled scene set for scoring motion alarms, made with ffmpeg at test or bench time (no
 //! downloads): clips that look like a fixed camera's, some with real motion (a person crossing
-//! at walking speed, a small one far away, a slow one, the same at night) and some with only
-//! the nuisances that make cameras alarm falsely (sensor noise, a light switched on and off,
-//! the infrared day/night switch, auto-exposure drift, keyframe pumping at a starved bitrate,
-//! a burnt-in clock and date, rain, a small shake, a passing cloud shadow; at night, the sensor
-//! noise alone and with a light switched on and off).
+//! at walking speed, a small one far away, a slow one, the same at night, also at a starved
+//! bitrate) and some with only the nuisances that make cameras alarm falsely (sensor noise, a
+//! light switched on and off, the infrared day/night switch, auto-exposure drift, keyframe
+//! pumping at a starved bitrate, a burnt-in clock and date, rain, a small shake, a passing cloud
+//! shadow; at night, the sensor noise alone, with a light switched on and off, and with keyframe
+//! pumping).
 //!
 //! Every clip starts with [`LEAD_MS`] of black (the camera starting): a client of a looping
 //! RTSP server finds the start of each loop at the first frame that is not black. Each scene
@@ -427,6 +428,24 @@ pub fn scene_set(width: u32, height: u32) -> Vec<Scene> {
     );
     night_light.light = Some((8.0, 18.0));
     out.push(night_light);
+
+    let mut night_pumping = night_scene(
+        "night-pumping",
+        "at night with heavy sensor noise, still, at a starved 120 kbit/s: every keyframe pumps",
+    );
+    night_pumping.starved_kbps = Some(120);
+    out.push(night_pumping);
+
+    let mut night_starved = night_scene(
+        "night-starved",
+        "at night at a starved 120 kbit/s (keyframes pump), a person crosses twice",
+    );
+    night_starved.starved_kbps = Some(120);
+    night_starved.movers = vec![
+        night_starved.person(6.0, true),
+        night_starved.person(18.0, false),
+    ];
+    out.push(night_starved);
 
     out
 }

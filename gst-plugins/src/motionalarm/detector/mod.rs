@@ -25,10 +25,12 @@
 //! exceeds 0.4 times the threshold plus its cells' noise, with the same sign on two frames
 //! running, marks its cells that changed that way by more than their own noise (sensor noise
 //! neither adds up over a box nor stays; a frame where a quarter of the boxes fire is a
-//! flicker, not counted). A frame whose changed cells mostly hold values that their
-//! neighbourhood's background already holds is the picture shifted by less than a cell (camera
-//! shake), not motion. Patches that change by themselves on a fixed cadence (a burnt-in clock)
-//! are learnt and left out of the watched area (`learned`).
+//! flicker, not counted; a box that changes the way it stepped when the whole picture last
+//! jumped is a starved stream's keyframe redrawing a patch that then holds still, not counted
+//! either). A frame whose changed cells mostly hold values that their neighbourhood's background
+//! already holds is the picture shifted by less than a cell (camera shake), not motion. Patches
+//! that change by themselves on a fixed cadence (a burnt-in clock) are learnt and left out of
+//! the watched area (`learned`).
 //!
 //! The result is the *level*: the counted fraction of the watched cells.
 
@@ -104,6 +106,21 @@ pub(crate) const WEAK_FULL_UP_TO: u32 = 25;
 /// Fraction of the boxes firing at once above which the weak changes are taken for the whole
 /// picture flickering (a keyframe, a lamp), not for something moving.
 const WEAK_MAX_FRACTION: f64 = 0.25;
+/// A flat picture *jumps* when its watched cells' mean change from the previous frame is more
+/// than this many times the previous frame's: a starved stream's keyframe, which redraws
+/// patches of the picture that the frames before had left as they were (measured at 120 kbit/s
+/// at night: 0.03-0.4 levels between keyframes, 2.3-2.8 at one; a stream that codes its noise
+/// changes 2-3 levels a frame and 5.5-6 at a keyframe).
+const JUMP_RATIO: f32 = 4.0;
+/// Least mean change from the previous frame, levels, of a jump.
+const JUMP_MIN: f32 = 1.0;
+/// A box whose cells' mean step at a jump, in the direction it now changes, exceeds this
+/// fraction of its weak-change limit changes by that step: the keyframe's redrawing, held
+/// still since, not something moving into it.
+const JUMP_STEP: f32 = 0.5;
+/// Frames after a jump during which its steps are held against the boxes: by then the
+/// background has taken nine tenths of them (at [`BACKGROUND_RATE`]).
+const JUMP_FRAMES: u32 = 45;
 
 /// How one pixel's luma is found in the bytes of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,7 +259,14 @@ pub struct MotionDetector {
     weak_signs: Vec<i8>,
     /// The boxes that fired with the same sign on this frame and the one before.
     weak_held: Vec<i8>,
-    /// Sums of `WEAK_BOX.1` cells down each column: the changes, then the noise.
+    /// Per box, the sign of its step at the last jump of the picture, 0 when it did not step.
+    weak_stepped: Vec<i8>,
+    /// Mean change of the watched cells from the previous frame, levels (infinite when not
+    /// measured: the picture was not flat).
+    stir: f32,
+    /// Frames since the last jump, up to [`JUMP_FRAMES`].
+    since_jump: u32,
+    /// Sums of `WEAK_BOX.1` cells down each column: the changes, the noise, then the steps.
     weak_columns: Vec<f32>,
     /// Changed cells, with a one-cell border of zeros for the neighbour count.
     changed: Vec<u8>,
@@ -284,7 +308,10 @@ impl MotionDetector {
             self.residual = vec![0.0; n];
             self.weak_signs = vec![0; n];
             self.weak_held = vec![0; n];
-            self.weak_columns = vec![0.0; 2 * grid.width];
+            self.weak_stepped = vec![0; n];
+            self.stir = f32::INFINITY;
+            self.since_jump = JUMP_FRAMES;
+            self.weak_columns = vec![0.0; 3 * grid.width];
             self.changed = vec![0; (grid.width + 2) * (grid.height + 2)];
             self.column_sums = vec![0; grid.width + 2];
             self.fit_keys = vec![0; n];
@@ -414,6 +441,7 @@ impl MotionDetector {
             self.background.copy_from_slice(&self.current);
             self.noise.fill(0.0);
             self.weak_signs.fill(0);
+            self.stir = f32::INFINITY;
             let n = self.current.len().max(1) as f32;
             self.fit_split = self.current.iter().sum::<f32>() / n;
             let split = self.fit_split;
@@ -519,6 +547,17 @@ impl MotionDetector {
                 ..Analysis::default()
             });
         }
+        // The weak-change cue works in a flat scene only; it follows the picture's jumps on
+        // every frame there, whatever else the frame turns out to be.
+        let flat = contrast < 1.0;
+        let weak_threshold =
+            threshold * (params.threshold as f32 / WEAK_FULL_UP_TO as f32).max(1.0);
+        let jumped = if flat {
+            self.picture_jumped()
+        } else {
+            self.stir = f32::INFINITY;
+            false
+        };
         if params.learn_ignore
             && self
                 .learner
@@ -560,6 +599,11 @@ impl MotionDetector {
                 raw_changed,
             );
         if shaken {
+            if jumped {
+                // A starved stream's keyframe redraws texture, which can look like a shake:
+                // its steps are taken all the same.
+                self.weak_changes(gw, gh, weak_threshold, true);
+            }
             self.weak_signs.fill(0);
             return Ok(Analysis {
                 watched_cells: self.watched,
@@ -567,10 +611,8 @@ impl MotionDetector {
                 ..Analysis::default()
             });
         }
-        if contrast < 1.0 {
-            let weak_threshold =
-                threshold * (params.threshold as f32 / WEAK_FULL_UP_TO as f32).max(1.0);
-            if self.weak_changes(gw, gh, weak_threshold) > 0 {
+        if flat {
+            if self.weak_changes(gw, gh, weak_threshold, jumped) > 0 {
                 counted = self.despeckle(gw, gh);
             }
         } else {
@@ -730,14 +772,62 @@ impl MotionDetector {
         }
     }
 
+    /// Whether the watched picture jumped on this frame (a starved stream's keyframe): its mean
+    /// change from the previous frame is [`JUMP_RATIO`] times the previous frame's, and at least
+    /// [`JUMP_MIN`]. Counts the frames since the last jump. Reads this frame's grid from
+    /// `previous` and the previous frame's from `current` (after the swap); eight running sums,
+    /// so it vectorises and gives the same result on every build.
+    #[inline(always)]
+    fn picture_jumped(&mut self) -> bool {
+        let mut lanes = [0.0f32; 8];
+        let n = self
+            .previous
+            .len()
+            .min(self.current.len())
+            .min(self.mask.len());
+        let (now, before, mask) = (&self.previous[..n], &self.current[..n], &self.mask[..n]);
+        let mut chunks = now
+            .chunks_exact(8)
+            .zip(before.chunks_exact(8).zip(mask.chunks_exact(8)));
+        for (now, (before, mask)) in &mut chunks {
+            for (((lane, &a), &b), &m) in lanes.iter_mut().zip(now).zip(before).zip(mask) {
+                *lane += (a - b).abs() * f32::from(m);
+            }
+        }
+        let rest = n - n % 8;
+        for (((lane, &a), &b), &m) in lanes
+            .iter_mut()
+            .zip(&now[rest..])
+            .zip(&before[rest..])
+            .zip(&mask[rest..])
+        {
+            *lane += (a - b).abs() * f32::from(m);
+        }
+        let stir = lanes.iter().sum::<f32>() / self.watched.max(1) as f32;
+        let jumped = stir >= JUMP_MIN && stir > JUMP_RATIO * self.stir;
+        self.stir = stir;
+        if jumped {
+            self.since_jump = 0;
+        } else if self.since_jump < JUMP_FRAMES {
+            self.since_jump += 1;
+            if self.since_jump == JUMP_FRAMES {
+                self.weak_stepped.fill(0);
+            }
+        }
+        jumped
+    }
+
     /// The weak-change cue of a flat scene: a box of cells whose mean change (after the global
     /// change) exceeds a fraction of the threshold plus their mean noise, with the same sign as on
     /// the previous frame, is something moving that is nearly the background's grey: each of its
     /// watched cells that changed by more than its own noise that way is marked changed. Sensor
     /// noise does not add up over a box, nor stays; a picture that changes weakly in many boxes
-    /// at once (a keyframe, a lamp) is not counted. Returns the cells it marked.
+    /// at once (a keyframe, a lamp) is not counted. Nor is a box that changes the way it stepped
+    /// at the last jump of the picture (`jumped`: this frame is one), within [`JUMP_FRAMES`]:
+    /// a starved stream's keyframe redraws patches that then hold still, while something moving
+    /// steps into new boxes on every frame. Returns the cells it marked.
     #[inline(always)]
-    fn weak_changes(&mut self, gw: usize, gh: usize, threshold: f32) -> usize {
+    fn weak_changes(&mut self, gw: usize, gh: usize, threshold: f32, jumped: bool) -> usize {
         let (bw, bh) = WEAK_BOX;
         if gw < bw || gh < bh {
             return 0;
@@ -745,17 +835,32 @@ impl MotionDetector {
         let level = WEAK_LEVEL * threshold * (bw * bh) as f32;
         let boxes_x = gw - bw + 1;
         let boxes = boxes_x * (gh - bh + 1);
-        // Sums of `bh` cells down each column, moved down a row at a time.
-        let (sums, noises) = self.weak_columns.split_at_mut(gw);
+        // Sums of `bh` cells down each column, moved down a row at a time; the steps (this
+        // frame's grid, in `previous`, less the previous frame's, in `current`) only on a jump.
+        let (sums, rest) = self.weak_columns.split_at_mut(gw);
+        let (noises, steps) = rest.split_at_mut(gw);
         sums.fill(0.0);
         noises.fill(0.0);
+        steps.fill(0.0);
+        let add_steps = |steps: &mut [f32], row: std::ops::Range<usize>, sign: f32| {
+            for ((s, &now), &before) in steps
+                .iter_mut()
+                .zip(&self.previous[row.clone()])
+                .zip(&self.current[row])
+            {
+                *s += sign * (now - before);
+            }
+        };
         for y in 0..bh - 1 {
             let row = y * gw..(y + 1) * gw;
             for (s, &r) in sums.iter_mut().zip(&self.residual[row.clone()]) {
                 *s += r;
             }
-            for (s, &n) in noises.iter_mut().zip(&self.noise[row]) {
+            for (s, &n) in noises.iter_mut().zip(&self.noise[row.clone()]) {
                 *s += n;
+            }
+            if jumped {
+                add_steps(steps, row, 1.0);
             }
         }
         let (mut firing, mut sustained) = (0u32, 0u32);
@@ -764,20 +869,34 @@ impl MotionDetector {
             for (s, &r) in sums.iter_mut().zip(&self.residual[add.clone()]) {
                 *s += r;
             }
-            for (s, &n) in noises.iter_mut().zip(&self.noise[add]) {
+            for (s, &n) in noises.iter_mut().zip(&self.noise[add.clone()]) {
                 *s += n;
+            }
+            if jumped {
+                add_steps(steps, add, 1.0);
             }
             let signs = &mut self.weak_signs[y * gw..y * gw + boxes_x];
             let held = &mut self.weak_held[y * gw..y * gw + boxes_x];
+            let stepped = &mut self.weak_stepped[y * gw..y * gw + boxes_x];
             let (mut row_firing, mut row_sustained) = (0u32, 0u32);
-            for (x, (sign, held)) in signs.iter_mut().zip(held.iter_mut()).enumerate() {
+            for (x, ((sign, held), stepped)) in signs
+                .iter_mut()
+                .zip(held.iter_mut())
+                .zip(stepped.iter_mut())
+                .enumerate()
+            {
                 // Written out for `WEAK_BOX.0 == 4`, so it vectorises.
                 let s = sums[x] + sums[x + 1] + sums[x + 2] + sums[x + 3];
                 let n = noises[x] + noises[x + 1] + noises[x + 2] + noises[x + 3];
+                let step = steps[x] + steps[x + 1] + steps[x + 2] + steps[x + 3];
                 let limit = level + WEAK_NOISE_GAIN * n;
                 let now = i8::from(s > limit) - i8::from(s < -limit);
                 row_firing += u32::from(now != 0);
-                let kept = now & -i8::from(now == *sign);
+                // A jump sets every box's mark; other frames (their steps not summed) keep it.
+                let step_limit = JUMP_STEP * limit;
+                let new_step = i8::from(step > step_limit) - i8::from(step < -step_limit);
+                *stepped = if jumped { new_step } else { *stepped };
+                let kept = now & -i8::from(now == *sign) & -i8::from(now != *stepped);
                 row_sustained += u32::from(kept != 0);
                 *held = kept;
                 *sign = now;
@@ -788,8 +907,11 @@ impl MotionDetector {
             for (s, &r) in sums.iter_mut().zip(&self.residual[sub.clone()]) {
                 *s -= r;
             }
-            for (s, &n) in noises.iter_mut().zip(&self.noise[sub]) {
+            for (s, &n) in noises.iter_mut().zip(&self.noise[sub.clone()]) {
                 *s -= n;
+            }
+            if jumped {
+                add_steps(steps, sub, -1.0);
             }
         }
         if sustained == 0 || f64::from(firing) > WEAK_MAX_FRACTION * boxes as f64 {
@@ -1012,6 +1134,68 @@ mod tests {
         for i in 0..8 {
             let a = d
                 .analyse(&view(&frame(Some(w - 4 - 4 * i)), w, h), &p)
+                .unwrap();
+            if a.level >= 0.002 {
+                seen.get_or_insert(i);
+            }
+        }
+        assert!(seen.is_some_and(|i| i <= 5), "first seen on frame {seen:?}");
+    }
+
+    /// A still night scene at a starved bitrate: the picture holds still between keyframes (its
+    /// noise and all) and each keyframe (every 25th frame) redraws it with new noise and three
+    /// patches a few boxes big 7 levels brighter or darker, which then hold. The weak-change cue
+    /// takes none of it for motion (never 3 frames running at the element's default
+    /// `min-area`); a faint person walking in, coming into view on a keyframe, is still seen
+    /// within a few frames.
+    #[test]
+    fn starved_keyframes_at_night_are_not_motion_but_a_faint_person_is() {
+        let (w, h) = (640, 360);
+        let frame = |f: usize, person: Option<usize>| -> Vec<u8> {
+            let mut seed = 0x2545_f491_4f6c_dd1du64 ^ (((f / 25) as u64 + 1) << 20);
+            let mut rand = move || {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (seed >> 32) as usize
+            };
+            let patches: Vec<(usize, usize, i32)> = (0..3)
+                .map(|_| {
+                    let (x, y) = (rand() % (w - 64), rand() % (h - 96));
+                    (x, y, if rand() % 2 == 0 { 7 } else { -7 })
+                })
+                .collect();
+            let mut out = vec![0u8; w * h];
+            for y in 0..h {
+                for x in 0..w {
+                    let noise = (rand() % 17) as i32 - 8;
+                    let mut v = 40 + ((x / 4 * 7 + y / 4 * 3) % 20) as i32;
+                    for &(px, py, step) in &patches {
+                        if (px..px + 64).contains(&x) && (py..py + 96).contains(&y) {
+                            v += step;
+                        }
+                    }
+                    if person.is_some_and(|left| x >= left && (h / 3..h * 11 / 15).contains(&y)) {
+                        v -= 8;
+                    }
+                    out[y * w + x] = (v + noise).clamp(0, 255) as u8;
+                }
+            }
+            out
+        };
+        let mut d = MotionDetector::new();
+        let p = DetectorParams::default();
+        let mut running = 0;
+        for f in 0..300 {
+            let a = d.analyse(&view(&frame(f, None), w, h), &p).unwrap();
+            running = if a.level >= 0.002 { running + 1 } else { 0 };
+            assert!(running < 3, "frame {f}: level {}", a.level);
+        }
+        assert_eq!(300 % 25, 0, "the person comes into view on a keyframe");
+        let mut seen = None;
+        for i in 0..8 {
+            let a = d
+                .analyse(&view(&frame(300 + i, Some(w - 4 - 4 * i)), w, h), &p)
                 .unwrap();
             if a.level >= 0.002 {
                 seen.get_or_insert(i);
