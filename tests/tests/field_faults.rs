@@ -185,6 +185,10 @@ enum Other {
     Sub(String),
 }
 
+/// A case: its name, its server, the signal that stops it, the outage, the server it comes
+/// back as, and the camera's other stream when it has a sub-stream.
+type Case = (String, Server, i32, Duration, Option<Serve>, Option<Other>);
+
 /// Every `camera` event of `/api/events`, as camwall sent them.
 #[derive(Clone, Default)]
 struct Events(Arc<Mutex<Vec<Value>>>);
@@ -324,9 +328,7 @@ fn cameras_whose_servers_die_and_return_come_back_live_within_3_s_every_time() {
     let healthy_port = healthy.port;
     let steady = move |i: usize| format!("rtsp://127.0.0.1:{healthy_port}/cam{i}");
 
-    // The cases: (name, server, signal, outage, the server it comes back as, the camera's
-    // other stream when it has a sub-stream).
-    let mut cases: Vec<(String, Server, i32, Duration, Option<Serve>, Option<Other>)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     for (label, serve) in [
         ("fakecam", fakecam(1, 320, 192, "h264")),
         ("vlc", Serve::Vlc(clip.clone())),
