@@ -19,18 +19,18 @@
 //! After a reset, the first [`WARMUP_FRAMES`] frames only learn the scene, and a picture with
 //! nothing in it (black: a camera starting) is not learnt at all.
 //!
-//! In a flat scene (night, fog) `threshold` shrinks with the background's spread, as objects
-//! stand out less there; there something nearly the background's grey is still seen by a
-//! weak-change cue: a box of 4x12 cells (a slice of a person coming into view) whose mean change
-//! exceeds 0.4 times the threshold plus its cells' noise, with the same sign on two frames
-//! running, marks its cells that changed that way by more than their own noise (sensor noise
-//! neither adds up over a box nor stays; a frame where a quarter of the boxes fire is a
-//! flicker, not counted; a box that changes the way it stepped when the whole picture last
-//! jumped is a starved stream's keyframe redrawing a patch that then holds still, not counted
-//! either). A frame whose changed cells mostly hold values that their neighbourhood's background
-//! already holds is the picture shifted by less than a cell (camera shake), not motion. Patches
-//! that change by themselves on a fixed cadence (a burnt-in clock) are learnt and left out of
-//! the watched area (`learned`).
+//! In a flat scene (night, fog) `threshold` shrinks with the background's spread, as objects stand
+//! out less there; once a scene has been flat for some seconds (not while a cloud's shadow passes)
+//! something nearly the background's grey is still seen by a weak-change cue: a box of 4x12 cells
+//! (a slice of a person coming into view) whose mean change exceeds 0.4 times the threshold plus
+//! its cells' noise, with the same sign on two frames running, marks its cells that changed that
+//! way by more than their own noise (sensor noise neither adds up over a box nor stays; a frame
+//! where a quarter of the boxes fire is a flicker, not counted; a box that changes the way it
+//! stepped when the whole picture last jumped is a starved stream's keyframe redrawing a patch that
+//! then holds still, not counted either). A frame whose changed cells mostly hold values that their
+//! neighbourhood's background already holds is the picture shifted by less than a cell (camera
+//! shake), not motion. Patches that change by themselves on a fixed cadence (a burnt-in clock) are
+//! learnt and left out of the watched area (`learned`).
 //!
 //! The result is the *level*: the counted fraction of the watched cells.
 
@@ -75,6 +75,13 @@ const FIT_DISCARD: u16 = 1022;
 const SCENE_SPREAD: f32 = 24.0;
 /// See [`SCENE_SPREAD`].
 const MIN_THRESHOLD_SCALE: f32 = 0.4;
+/// A scene is flat (night, fog: the weak-change cue listens) when its spread is below
+/// [`SCENE_SPREAD`] both now and on average over the last seconds: this is the weight of each
+/// frame in that average (a time constant of 250 frames, 10 s at 25 fps). Night falls, and the
+/// infrared switch turns a picture grey, for good; a cloud's shadow drifting over a contrasty
+/// scene flattens it for a second or two (measured: 30 levels down to 23 for about a second),
+/// and its soft moving edge is just the weak, sustained change the cue listens for.
+const SETTLED_SPREAD_RATE: f32 = 1.0 / 250.0;
 /// A picture whose cells deviate less than this from their mean (levels) shows nothing to
 /// watch (black, a covered lens, a camera starting): the detector waits for a real one.
 const FLAT_SPREAD: f32 = 3.0;
@@ -248,6 +255,8 @@ pub struct MotionDetector {
     learnt_changes: u64,
     /// Mean absolute deviation of the background from its mean over watched cells.
     spread: f32,
+    /// `spread` averaged over the last seconds ([`SETTLED_SPREAD_RATE`]).
+    settled_spread: f32,
     watched: usize,
     current: Vec<f32>,
     background: Vec<f32>,
@@ -463,6 +472,12 @@ impl MotionDetector {
 
         let (offset, gain) = self.global_change();
         let contrast = (self.spread / SCENE_SPREAD).clamp(MIN_THRESHOLD_SCALE, 1.0);
+        // While warming up the scene is what it shows now.
+        self.settled_spread = if self.learnt < WARMUP_FRAMES {
+            self.spread
+        } else {
+            self.settled_spread + SETTLED_SPREAD_RATE * (self.spread - self.settled_spread)
+        };
         let threshold = params.threshold as f32 * contrast;
         // Pulses (changes from the previous frame) take the full threshold: a clock's digits
         // are drawn at full contrast whatever the scene.
@@ -547,9 +562,10 @@ impl MotionDetector {
                 ..Analysis::default()
             });
         }
-        // The weak-change cue works in a flat scene only; it follows the picture's jumps on
-        // every frame there, whatever else the frame turns out to be.
-        let flat = contrast < 1.0;
+        // The weak-change cue works in a flat scene only (flat now and over the last seconds);
+        // it follows the picture's jumps on every frame there, whatever else the frame turns
+        // out to be.
+        let flat = contrast < 1.0 && self.settled_spread < SCENE_SPREAD;
         let weak_threshold =
             threshold * (params.threshold as f32 / WEAK_FULL_UP_TO as f32).max(1.0);
         let jumped = if flat {
@@ -1202,6 +1218,47 @@ mod tests {
             }
         }
         assert!(seen.is_some_and(|i| i <= 5), "first seen on frame {seen:?}");
+    }
+
+    /// A contrasty daylight scene that a broad, soft cloud shadow, darkening by up to 45 % at
+    /// its middle, crosses at a walker's speed: the shadow flattens the picture below the
+    /// daylight spread for about 5 s, and the weak-change cue of flat scenes, which its soft
+    /// moving edge sets off (3 frames running without the scene's settled spread), stays off as
+    /// the scene has not been flat for long. Nothing is motion.
+    #[test]
+    fn a_passing_cloud_shadow_is_not_motion() {
+        let (w, h) = (640, 360);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let (cw, ch) = (h as f32 * 1.5, h as f32);
+        let (sx, sy) = (cw / 3.0, ch / 2.0);
+        let speed = w as f32 / 7.0 / 25.0;
+        let mut frame = |f: usize| -> Vec<u8> {
+            // The shadow's middle, from a shadow's width left of the picture.
+            let cx = -cw / 2.0 + speed * f as f32;
+            let mut out = vec![0u8; w * h];
+            for y in 0..h {
+                let gy = (y as f32 - ch / 2.0).powi(2) / (2.0 * sy * sy);
+                for x in 0..w {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let noise = ((seed >> 32) % 9) as f32 - 4.0;
+                    let v = 60.0 + ((x / 4 * 7 + y / 4 * 3) % 104) as f32;
+                    let shade = 0.45 * (-(x as f32 - cx).powi(2) / (2.0 * sx * sx) - gy).exp();
+                    out[y * w + x] = (v * (1.0 - shade) + noise).clamp(0.0, 255.0) as u8;
+                }
+            }
+            out
+        };
+        let mut d = MotionDetector::new();
+        let p = DetectorParams::default();
+        let mut running = 0;
+        let frames = ((w as f32 + cw) / speed) as usize;
+        for f in 0..frames {
+            let a = d.analyse(&view(&frame(f), w, h), &p).unwrap();
+            running = if a.level >= 0.002 { running + 1 } else { 0 };
+            assert!(running < 3, "frame {f}: level {}", a.level);
+        }
     }
 
     #[test]
