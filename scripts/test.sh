@@ -25,7 +25,14 @@ fi
 # (SCHED_IDLE, lowest I/O class), in a target directory of its own so that neither waits on
 # the other's lock; its result is awaited before the end.
 lint_pid=
+waiting_pid=
 lint_log=target/lint/clippy.log
+# A step that fails stops the run: what still runs in the background stops with it.
+stop_background() {
+  local pid
+  for pid in $lint_pid $waiting_pid; do kill "$pid" 2>/dev/null || true; done
+}
+trap stop_background EXIT
 if cargo clippy --version >/dev/null 2>&1; then
   step "lint (started, on idle CPU)"
   mkdir -p target/lint
@@ -33,7 +40,6 @@ if cargo clippy --version >/dev/null 2>&1; then
     cargo clippy --release --locked --workspace --all-targets -- -D warnings \
     >"$lint_log" 2>&1 &
   lint_pid=$!
-  trap '[ -z "$lint_pid" ] || kill "$lint_pid" 2>/dev/null || true' EXIT
 else
   echo "warning: clippy is not installed; lint skipped" >&2
 fi
@@ -42,7 +48,29 @@ step "build (release)"
 cargo build --release --locked --workspace --all-targets
 
 step "tests"
-cargo test --release --locked --workspace
+# The two longest end-to-end tests mostly wait: on camera servers kept down for up to 120 s
+# (field_faults) and on network cuts (netem). They run beside the others, which the build
+# already compiled; their output is shown when they end.
+waiting=(field_faults netem)
+others=()
+for file in tests/tests/*.rs; do
+  name=$(basename "$file" .rs)
+  [[ " ${waiting[*]} " == *" $name "* ]] || others+=(--test "$name")
+done
+waiting_log=target/waiting-tests.log
+cargo test --release --locked -p camwall-tests "${waiting[@]/#/--test=}" >"$waiting_log" 2>&1 &
+waiting_pid=$!
+cargo test --release --locked --workspace --exclude camwall-tests
+cargo test --release --locked -p camwall-tests --lib --bins "${others[@]}"
+cargo test --release --locked -p camwall-tests --doc
+waiting_status=0
+wait "$waiting_pid" || waiting_status=$?
+waiting_pid=
+cat "$waiting_log" >&2
+if [ "$waiting_status" -ne 0 ]; then
+  echo "tests ${waiting[*]} failed (exit $waiting_status)" >&2
+  exit 1
+fi
 
 step "browser tests (headless Chromium)"
 bash tests/browser/run.sh
