@@ -49,20 +49,21 @@ cargo build --release --locked --workspace --all-targets
 
 step "tests"
 # The two longest end-to-end tests mostly wait: on camera servers kept down for up to 120 s
-# (field_faults) and on network cuts (netem). They run beside the others, which the build
-# already compiled; their output is shown when they end.
+# (field_faults) and on network cuts (netem). They run beside the others; their output is
+# shown when they end. Every run selects the whole workspace, as the build did, so that cargo
+# reuses what the build compiled (a narrower selection unifies features differently and
+# compiles the crates again); the test files are found, so a new one is never left out.
 waiting=(field_faults netem)
 others=()
-for file in tests/tests/*.rs; do
+for file in */tests/*.rs; do
   name=$(basename "$file" .rs)
   [[ " ${waiting[*]} " == *" $name "* ]] || others+=(--test "$name")
 done
 waiting_log=target/waiting-tests.log
-cargo test --release --locked -p camwall-tests "${waiting[@]/#/--test=}" >"$waiting_log" 2>&1 &
+cargo test --release --locked --workspace "${waiting[@]/#/--test=}" >"$waiting_log" 2>&1 &
 waiting_pid=$!
-cargo test --release --locked --workspace --exclude camwall-tests
-cargo test --release --locked -p camwall-tests --lib --bins "${others[@]}"
-cargo test --release --locked -p camwall-tests --doc
+cargo test --release --locked --workspace --lib --bins "${others[@]}"
+cargo test --release --locked --workspace --doc
 waiting_status=0
 wait "$waiting_pid" || waiting_status=$?
 waiting_pid=

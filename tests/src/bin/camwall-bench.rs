@@ -8,6 +8,8 @@
 
 #[path = "camwall-bench/cameras.rs"]
 mod cameras;
+#[path = "camwall-bench/delivery.rs"]
+mod delivery;
 #[path = "camwall-bench/mjpeg.rs"]
 mod mjpeg;
 #[path = "camwall-bench/peers.rs"]
@@ -41,7 +43,7 @@ use report::{Findings, PeerFinding, Report};
 use rig::{CamSize, Camwall, Fakecam};
 use stats::{fmt, Summary};
 
-const SECTIONS: [&str; 16] = [
+const SECTIONS: [&str; 17] = [
     "first-frame",
     "switch",
     "alarm",
@@ -56,6 +58,7 @@ const SECTIONS: [&str; 16] = [
     "video",
     "cameras",
     "sub-switch",
+    "delivery",
     "motion-trust",
     "detector-cost",
 ];
@@ -364,6 +367,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if wanted("sub-switch") {
         let r = rt.block_on(cameras::sub_switch(&exe, &p, &mut report));
         record("sub-switch", r, &mut report);
+    }
+    if wanted("delivery") {
+        let r = rt.block_on(delivery::delivery(&exe, &mut report));
+        record("delivery", r, &mut report);
     }
     // Only when asked for (`--only cameras`): it takes about 15 minutes.
     if cli.only.iter().any(|o| o == "cameras") {

@@ -193,8 +193,7 @@ impl Camwall {
         extra: &str,
         motion: &str,
     ) -> anyhow::Result<Camwall> {
-        let addr = format!("127.0.0.1:{}", free_port()?);
-        let mut text = format!("[server]\nlisten = \"{addr}\"\n{extra}\n");
+        let mut text = String::new();
         for (id, url, detect) in cameras {
             let detect = detect
                 .as_ref()
@@ -206,6 +205,14 @@ impl Camwall {
                 camwall::demo::fakecam_zones()
             ));
         }
+        Self::start_cameras(camwall, &format!("{extra}\n{text}"))
+    }
+
+    /// `camwall run` on `config` (TOML: its `[server]` table is added) until every camera in
+    /// it is live.
+    pub fn start_cameras(camwall: &Path, config: &str) -> anyhow::Result<Camwall> {
+        let addr = format!("127.0.0.1:{}", free_port()?);
+        let text = format!("[server]\nlisten = \"{addr}\"\n{config}\n");
         let config = std::env::temp_dir().join(format!(
             "camwall-bench-{}-{}.toml",
             std::process::id(),
