@@ -472,17 +472,17 @@ impl MotionDetector {
 
         let (offset, gain) = self.global_change();
         let contrast = (self.spread / SCENE_SPREAD).clamp(MIN_THRESHOLD_SCALE, 1.0);
-        // While warming up the scene is what it shows now.
-        self.settled_spread = if self.learnt < WARMUP_FRAMES {
-            self.spread
-        } else {
-            self.settled_spread + SETTLED_SPREAD_RATE * (self.spread - self.settled_spread)
-        };
         let threshold = params.threshold as f32 * contrast;
         // Pulses (changes from the previous frame) take the full threshold: a clock's digits
         // are drawn at full contrast whatever the scene.
         let pulse_threshold = params.threshold as f32;
         let warming_up = self.learnt < WARMUP_FRAMES;
+        // While warming up the scene is what it shows now.
+        self.settled_spread = if warming_up {
+            self.spread
+        } else {
+            self.settled_spread + SETTLED_SPREAD_RATE * (self.spread - self.settled_spread)
+        };
         if self.learnt == 1 {
             // The first comparison sets each cell's noise outright; the tracker refines it.
             for ((noise, &cur), &bg) in self

@@ -20,7 +20,7 @@ use gst::prelude::*;
 
 use crate::procs::{CpuWindow, Proc};
 use crate::report::Report;
-use crate::rig::{CamSize, Camwall};
+use crate::rig::{frames_counted, CamSize, Camwall};
 use crate::sections::{one_line, BENCH_SELECTOR};
 use crate::stats::fmt;
 use crate::Params;
@@ -64,20 +64,10 @@ async fn camwall_on(
     tokio::time::sleep(p.warmup.max(grace)).await;
     // The frames each camera counted over the whole window: the API's `fps` is a per-second
     // count, a frame either way from one second to the next.
-    let frames = || -> anyhow::Result<Vec<u64>> {
-        let res = camwall_tests::http("GET", &cw.addr, "/api/cameras", None)?;
-        Ok(res
-            .json()?
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| c["frames"].as_u64().unwrap_or(0))
-            .collect())
-    };
-    let before = frames()?;
+    let before = frames_counted(&cw.addr)?;
     let started = std::time::Instant::now();
     let cpu = CpuWindow::threads(cw.proc.pid())?.after(p.window).await?;
-    let after = frames()?;
+    let after = frames_counted(&cw.addr)?;
     let seconds = started.elapsed().as_secs_f64();
     let min_fps = before
         .iter()

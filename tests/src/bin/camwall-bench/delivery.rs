@@ -15,9 +15,9 @@ use gst::prelude::*;
 use gstcamwall::protocol::{unix_ms_now, Message};
 
 use crate::report::Report;
-use crate::rig::Camwall;
+use crate::rig::{frames_counted, Camwall};
 use crate::sections::BENCH_SELECTOR;
-use crate::stats::{fmt, percentile};
+use crate::stats::{fmt, summarize};
 use crate::wsclient::record;
 
 /// How long the viewer watches each camera.
@@ -118,25 +118,24 @@ impl Drop for Reference {
     }
 }
 
-/// Sorted gaps between successive times: p99, the largest, and how many exceed 2 intervals.
+/// The gaps between successive times: p99, the largest, and how many exceed 2 intervals.
 fn gaps(times: &[f64]) -> [String; 3] {
-    let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
-    gaps.sort_by(f64::total_cmp);
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    let s = summarize(&gaps);
     let over = gaps.iter().filter(|&&g| g > 2.0 * INTERVAL_MS).count();
     [
-        fmt(Some(percentile(&gaps, 99.0)), 0),
-        fmt(gaps.last().copied(), 0),
+        fmt(s.map(|s| s.p99), 0),
+        fmt(s.map(|s| s.max), 0),
         over.to_string(),
     ]
 }
 
-/// The camera's decoded frames, from `/api/cameras`.
+/// The frames the one camera of camwall at `addr` decoded.
 fn decoded(addr: &str) -> anyhow::Result<u64> {
-    let res = camwall_tests::http("GET", addr, "/api/cameras", None)?;
-    let cams = res.json()?;
-    cams[0]["frames"]
-        .as_u64()
-        .ok_or_else(|| anyhow::anyhow!("no frame count: {cams}"))
+    frames_counted(addr)?
+        .first()
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("camwall at {addr} lists no camera"))
 }
 
 pub async fn delivery(exe: &Path, report: &mut Report) -> anyhow::Result<()> {

@@ -271,6 +271,18 @@ pub fn selection(addr: &str) -> anyhow::Result<serde_json::Value> {
     http("GET", addr, "/api/selection", None)?.json()
 }
 
+/// The frames each camera of camwall at `addr` has counted (`frames` in `/api/cameras`, in its
+/// order).
+pub fn frames_counted(addr: &str) -> anyhow::Result<Vec<u64>> {
+    let cams = http("GET", addr, "/api/cameras", None)?.json()?;
+    Ok(cams
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| c["frames"].as_u64().unwrap_or(0))
+        .collect())
+}
+
 impl Drop for Camwall {
     fn drop(&mut self) {
         self.proc.stop();
