@@ -111,6 +111,9 @@ impl Moment {
     }
 }
 
+/// A camera live this long that fails is retried at once, without the backoff.
+pub const SETTLED: Duration = Duration::from_secs(10);
+
 /// The time limits of [`CameraHealth`].
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -146,7 +149,9 @@ enum Phase {
         started: Instant,
         frames_at: u64,
     },
-    Live,
+    Live {
+        since: Instant,
+    },
     /// Failed; the next attempt starts at `retry_at`.
     Waiting {
         retry_at: Instant,
@@ -212,7 +217,7 @@ impl CameraHealth {
 
     pub fn state(&self) -> CameraState {
         match self.phase {
-            Phase::Live => CameraState::Live,
+            Phase::Live { .. } => CameraState::Live,
             Phase::Waiting { .. } => CameraState::Offline,
             Phase::Connecting { .. } => CameraState::Connecting,
         }
@@ -242,8 +247,17 @@ impl CameraHealth {
     }
 
     fn fail(&mut self, now: Moment, kind: FailureKind, message: &str) -> Step {
-        self.failures = self.failures.saturating_add(1);
-        let retry_in = self.timing.backoff(self.failures);
+        // A camera that had been live a while lost its stream (its server ended the session or
+        // restarted it, the camera rebooted): it is tried again at once. The backoff is for a
+        // camera that keeps failing; one that fails again soon after it came up waits as ever.
+        let settled = matches!(self.phase, Phase::Live { since }
+            if now.at.saturating_duration_since(since) >= SETTLED);
+        let retry_in = if settled {
+            Duration::ZERO
+        } else {
+            self.failures = self.failures.saturating_add(1);
+            self.timing.backoff(self.failures)
+        };
         self.phase = Phase::Waiting {
             retry_at: now.at + retry_in,
         };
@@ -280,7 +294,7 @@ impl CameraHealth {
                     return self.fail(now, kind, &message);
                 }
                 if seen.frames > frames_at {
-                    self.phase = Phase::Live;
+                    self.phase = Phase::Live { since: now.at };
                     self.failures = 0;
                     self.offline_since = None;
                     self.error = None;
@@ -305,7 +319,7 @@ impl CameraHealth {
                 }
                 Step::Stay
             }
-            Phase::Live => {
+            Phase::Live { .. } => {
                 let age = seen.last_frame.map(|t| now.at.saturating_duration_since(t));
                 if age.is_some_and(|a| a > self.timing.stall_timeout) {
                     let ms = age.unwrap_or_default().as_millis();
@@ -511,6 +525,70 @@ mod tests {
             step,
             Step::Offline {
                 retry_in: Duration::from_millis(250)
+            }
+        );
+    }
+
+    #[test]
+    fn a_camera_that_ran_a_while_is_retried_at_once_and_backs_off_if_it_fails_again() {
+        let mut clock = FakeClock::new();
+        let mut h = CameraHealth::new(timing(), clock.now(), 0);
+        assert_eq!(h.tick(clock.advance_ms(100), answered(1)), Step::Live);
+        // Live for 10 s, then the server ends the session (VLC does at each loop of a clip).
+        clock.advance_ms(SETTLED.as_millis() as u64);
+        let ended = h.failed(clock.now(), FailureKind::Stalled, "ended", answered(250));
+        assert_eq!(
+            ended,
+            Step::Offline {
+                retry_in: Duration::ZERO
+            }
+        );
+        assert_eq!(h.state(), CameraState::Offline);
+        assert_eq!(h.error().unwrap().kind, FailureKind::Stalled);
+        assert_eq!(h.tick(clock.now(), answered(250)), Step::Restart);
+        // The server's port is closed for a moment: that failure waits the first backoff...
+        let refused = h.failed(
+            clock.advance_ms(5),
+            FailureKind::Refused,
+            "r",
+            Seen::default(),
+        );
+        assert_eq!(
+            refused,
+            Step::Offline {
+                retry_in: Duration::from_millis(250)
+            }
+        );
+        assert_eq!(
+            h.tick(clock.advance_ms(250), Seen::default()),
+            Step::Restart
+        );
+        assert_eq!(h.tick(clock.advance_ms(100), answered(251)), Step::Live);
+        // ...and a camera that fails again soon after it came up backs off as ever.
+        let again = h.failed(
+            clock.advance_ms(9_000),
+            FailureKind::Stalled,
+            "x",
+            answered(400),
+        );
+        assert_eq!(
+            again,
+            Step::Offline {
+                retry_in: Duration::from_millis(250)
+            }
+        );
+        // A stall of a camera that ran a while is retried at once too.
+        h.tick(clock.advance_ms(250), Seen::default());
+        h.tick(clock.advance_ms(100), answered(401));
+        let last = clock.advance_ms(SETTLED.as_millis() as u64).at;
+        let seen = Seen {
+            last_frame: Some(last),
+            ..answered(650)
+        };
+        assert_eq!(
+            h.tick(clock.advance_ms(2001), seen),
+            Step::Offline {
+                retry_in: Duration::ZERO
             }
         );
     }

@@ -117,8 +117,10 @@ pub(super) fn build(state: &Arc<AppState>) -> anyhow::Result<Running> {
     if result.is_err() || current != gst::State::Playing {
         return Err(anyhow!("the pipeline did not reach PLAYING"));
     }
-    for slot in running.cameras.iter().flatten() {
-        restart_bin(slot);
+    for (index, slot) in running.cameras.iter_mut().enumerate() {
+        if let Some(slot) = slot {
+            restart_bin(slot, index);
+        }
     }
     info!(cameras = state.cameras.count(), "pipeline playing");
     Ok(running)
@@ -230,6 +232,8 @@ pub(super) fn add_camera(
         restarting: Arc::new(AtomicBool::new(false)),
         stopping: running.stopping.clone(),
         fps_window: (Instant::now(), 0),
+        attempt: 0,
+        bus_attempt: 0,
     });
     for position in 0..running.walls.len() {
         if state.walls[position].has(index) {
@@ -643,14 +647,21 @@ fn count_frames(
             }
             if let Some(ev) = info.event() {
                 // The camera ended its stream (its server closed the session): say so now,
-                // not when the stall timer runs out.
-                if let (gst::EventView::Eos(_), Some(bin)) = (ev.view(), bin.upgrade()) {
-                    post_failure(
-                        &bin,
-                        index,
-                        FailureKind::Stalled,
-                        "the camera ended the stream",
-                    );
+                // not when the stall timer runs out. The supervisor connects again; the EOS
+                // goes no further (motionalarm has seen it and cleared its alarm): the walls
+                // and branches after it stay open, and a wall of this one camera does not end
+                // the pipeline.
+                if let gst::EventView::Eos(_) = ev.view() {
+                    if let Some(bin) = bin.upgrade() {
+                        post_failure(
+                            &bin,
+                            index,
+                            None,
+                            FailureKind::Stalled,
+                            "the camera ended the stream",
+                        );
+                    }
+                    return gst::PadProbeReturn::Drop;
                 }
                 if let gst::EventView::Caps(c) = ev.view() {
                     cam.taps.caps(c.caps_owned());

@@ -53,7 +53,7 @@ pub(super) fn handle_message(
                 Some(i) => {
                     let debug = e.debug().map(|d| d.to_string());
                     match faults::classify_error(&e.error(), debug.as_deref()) {
-                        Some(kind) => camera_failed(state, running, i, kind, &text),
+                        Some(kind) => camera_failed(state, running, i, None, kind, &text),
                         None => look_at_network(state, running, i),
                     }
                     false
@@ -70,7 +70,7 @@ pub(super) fn handle_message(
             match msg.src().and_then(|s| camera_of(running, s)) {
                 Some(i) if faults::warning_ends_session(&w.error(), debug.as_deref()) => {
                     let why = "the server closed the connection";
-                    camera_failed(state, running, i, FailureKind::Stalled, why);
+                    camera_failed(state, running, i, None, FailureKind::Stalled, why);
                 }
                 Some(i) => {
                     let camera = state
@@ -86,16 +86,32 @@ pub(super) fn handle_message(
             false
         }
         gst::MessageView::Application(a) => {
-            if let Some(s) = a.structure().filter(|s| s.name() == CAMERA_FAILED) {
-                let index = s.get::<u32>("camera").ok().map(|i| i as usize);
+            let Some(s) = a.structure() else {
+                return false;
+            };
+            // Posted by camera `camera`'s bin: the one at that index now, not one taken down.
+            let index = s
+                .get::<u32>("camera")
+                .ok()
+                .map(|i| i as usize)
+                .filter(|&i| msg.src().and_then(|o| camera_of(running, o)) == Some(i));
+            let Some(i) = index else {
+                return false;
+            };
+            if s.name() == CAMERA_ATTEMPT {
+                if let (Ok(attempt), Some(slot)) = (s.get::<u64>("attempt"), running.camera_mut(i))
+                {
+                    slot.bus_attempt = slot.bus_attempt.max(attempt);
+                }
+            } else if s.name() == CAMERA_FAILED {
                 let kind = s
                     .get::<&str>("kind")
                     .ok()
                     .and_then(|k| FailureKind::ALL.into_iter().find(|f| f.as_str() == k));
                 let message = s.get::<&str>("message").unwrap_or_default().to_string();
-                if let (Some(i), Some(kind)) = (index.filter(|i| *i < running.cameras.len()), kind)
-                {
-                    camera_failed(state, running, i, kind, &message);
+                if let Some(kind) = kind {
+                    let attempt = s.get::<u64>("attempt").ok();
+                    camera_failed(state, running, i, attempt, kind, &message);
                 }
             }
             false

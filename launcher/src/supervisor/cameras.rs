@@ -13,8 +13,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(6);
 /// half an answer, or nothing.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
 /// Posted by a camera's bin when its stream ended (EOS), and by the look at the network
-/// after a connection failed; carries `camera` (index), `kind` and `message`.
+/// after a connection failed; carries `camera` (index), `kind` and `message`, and `attempt`
+/// when it is not the newest on the bus.
 pub(super) const CAMERA_FAILED: &str = "camwall-camera-failed";
+/// Posted by a restart once the bin's previous session is stopped, before the new attempt
+/// starts; carries `camera` (index) and `attempt`. Everything the bus said of the camera
+/// before it is of the session before.
+pub(super) const CAMERA_ATTEMPT: &str = "camwall-camera-attempt";
 
 /// The camera time limits the configuration sets.
 pub(super) fn timing(state: &AppState) -> Timing {
@@ -43,11 +48,18 @@ pub(super) fn publish_status(state: &AppState, index: usize, health: &CameraHeal
 
 /// Posts a camera's failure on the bus from any thread; the supervisor acts on it in order
 /// with the pipeline's own messages.
-pub(super) fn post_failure(bin: &gst::Bin, index: usize, kind: FailureKind, message: &str) {
+pub(super) fn post_failure(
+    bin: &gst::Bin,
+    index: usize,
+    attempt: Option<u64>,
+    kind: FailureKind,
+    message: &str,
+) {
     let s = gst::Structure::builder(CAMERA_FAILED)
         .field("camera", index as u32)
         .field("kind", kind.as_str())
         .field("message", message)
+        .field_if_some("attempt", attempt)
         .build();
     let _ = bin.post_message(gst::message::Application::builder(s).src(bin).build());
 }
@@ -60,11 +72,12 @@ pub(super) fn look_at_network(state: &AppState, running: &Running, index: usize)
     };
     let url = cam.config.url().to_string();
     let bin = slot.bin.clone();
+    let attempt = slot.attempt;
     let _ = std::thread::Builder::new()
         .name("camwall-probe".into())
         .spawn(move || {
             let (kind, message) = faults::reachability(&url);
-            post_failure(&bin, index, kind, &message);
+            post_failure(&bin, index, Some(attempt), kind, &message);
         });
 }
 
@@ -82,12 +95,19 @@ pub(super) fn camera_failed(
     state: &Arc<AppState>,
     running: &mut Running,
     index: usize,
+    attempt: Option<u64>,
     kind: FailureKind,
     why: &str,
 ) {
     let (Some(cam), Some(slot)) = (state.cameras.get(index), running.camera_mut(index)) else {
         return;
     };
+    // The session before, stopped by the restart, saying how it ended (its server closed the
+    // connection, then its stream's EOS): over already, and no failure of the new attempt.
+    if slot.is_stale(attempt) {
+        debug!(camera = %cam.id, kind = kind.as_str(), "the session before: {why}");
+        return;
+    }
     let seen = seen(&cam, slot);
     let step = slot.health.failed(Moment::now(), kind, why, seen);
     apply(state, &cam, slot, index, step);
@@ -114,10 +134,19 @@ fn apply(state: &AppState, cam: &CameraRuntime, slot: &mut CameraSlot, index: us
         Step::Restart => {
             slot.answered.store(false, Ordering::Release);
             cam.reconnects.fetch_add(1, Ordering::Relaxed);
-            restart_bin(slot);
+            restart_bin(slot, index);
         }
     }
     publish_status(state, index, &slot.health);
+    // Retried at once (it had been live a while): now, not at the next tick.
+    if step
+        == (Step::Offline {
+            retry_in: Duration::ZERO,
+        })
+    {
+        let now = slot.health.tick(Moment::now(), seen(cam, slot));
+        apply(state, cam, slot, index, now);
+    }
 }
 
 pub(super) fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
@@ -139,9 +168,11 @@ pub(super) fn watch_cameras(state: &Arc<AppState>, running: &mut Running) {
     }
 }
 
-/// Restarts a camera's bin on its own thread: rtspsrc may take a while to let go of a dead
-/// connection, and the other cameras must not wait for it.
-pub(super) fn restart_bin(slot: &CameraSlot) {
+/// Restarts a camera's bin (camera `index`) on its own thread: rtspsrc may take a while to let
+/// go of a dead connection, and the other cameras must not wait for it. A new attempt.
+pub(super) fn restart_bin(slot: &mut CameraSlot, index: usize) {
+    slot.attempt += 1;
+    let attempt = slot.attempt;
     let bin = slot.bin.clone();
     let busy = slot.restarting.clone();
     let stopping = slot.stopping.clone();
@@ -155,6 +186,13 @@ pub(super) fn restart_bin(slot: &CameraSlot) {
                 return;
             }
             let _ = bin.set_state(gst::State::Null);
+            // The session before is stopped: what the bus says of the camera from here on is
+            // of the new attempt.
+            let s = gst::Structure::builder(CAMERA_ATTEMPT)
+                .field("camera", index as u32)
+                .field("attempt", attempt)
+                .build();
+            let _ = bin.post_message(gst::message::Application::builder(s).src(&bin).build());
             // A pipeline on its way down (shutdown, rebuild) must not get a bin started behind
             // its back: the bin would be disposed in PLAYING, its threads still running.
             let parent = bin.parent().and_downcast::<gst::Element>().filter(|p| {

@@ -170,8 +170,8 @@ fn bring_up(state: &Arc<AppState>, running: Option<&mut Running>, index: usize) 
         take_down(r, index);
         return;
     }
-    if let Some(slot) = r.camera(index) {
-        restart_bin(slot);
+    if let Some(slot) = r.camera_mut(index) {
+        restart_bin(slot, index);
     }
 }
 

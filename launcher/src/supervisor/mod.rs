@@ -38,7 +38,7 @@ use self::build::build;
 use self::bus::handle_message;
 use self::cameras::{
     camera_failed, look_at_network, post_failure, publish_status, restart_bin, timing,
-    watch_cameras, CAMERA_FAILED,
+    watch_cameras, CAMERA_ATTEMPT, CAMERA_FAILED,
 };
 
 /// How often the supervisor looks at every camera.
@@ -123,6 +123,19 @@ struct CameraSlot {
     stopping: Arc<Mutex<bool>>,
     /// For the frame rate.
     fps_window: (Instant, u64),
+    /// Attempts started (each start or restart of the bin is one).
+    attempt: u64,
+    /// The newest attempt whose start the bus has shown (its [`CAMERA_ATTEMPT`] message): what
+    /// the bus says before that comes from the session before, which is over.
+    bus_attempt: u64,
+}
+
+impl CameraSlot {
+    /// Whether a failure reported on the bus now belongs to an attempt already replaced
+    /// (`attempt`: the one it names, if it does).
+    fn is_stale(&self, attempt: Option<u64>) -> bool {
+        self.bus_attempt < self.attempt || attempt.is_some_and(|a| a < self.attempt)
+    }
 }
 
 /// One wall's part of the running pipeline.

@@ -274,12 +274,17 @@ pub fn selection(addr: &str) -> anyhow::Result<serde_json::Value> {
 /// The frames each camera of camwall at `addr` has counted (`frames` in `/api/cameras`, in its
 /// order).
 pub fn frames_counted(addr: &str) -> anyhow::Result<Vec<u64>> {
+    counted(addr, "frames")
+}
+
+/// A count of each camera of camwall at `addr` (`frames`, `reconnects`: `/api/cameras`).
+pub fn counted(addr: &str, field: &str) -> anyhow::Result<Vec<u64>> {
     let cams = http("GET", addr, "/api/cameras", None)?.json()?;
     Ok(cams
         .as_array()
         .into_iter()
         .flatten()
-        .map(|c| c["frames"].as_u64().unwrap_or(0))
+        .map(|c| c[field].as_u64().unwrap_or(0))
         .collect())
 }
 
