@@ -29,7 +29,7 @@
 //! on_offline = "stay"            # the chosen camera stays when it dies; "next-live": a stand-in
 //!
 //! [reconnect]
-//! initial_ms = 250               # first retry of a failed camera
+//! initial_ms = 250               # first retry of a failed camera (one live for 10 s: at once)
 //! max_ms = 1000                  # retries back off up to this, and go on forever
 //!
 //! [[camera]]
