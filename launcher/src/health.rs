@@ -274,6 +274,14 @@ impl CameraHealth {
         Step::Offline { retry_in }
     }
 
+    /// The attempt's restart has stopped the session before: frames counted until now were that
+    /// session's, and do not make the new attempt live.
+    pub fn session_stopped(&mut self, frames: u64) {
+        if let Phase::Connecting { frames_at, .. } = &mut self.phase {
+            *frames_at = frames;
+        }
+    }
+
     /// Looks at the camera; call it often (the supervisor does every 100 ms).
     pub fn tick(&mut self, now: Moment, seen: Seen) -> Step {
         match self.phase {
@@ -591,6 +599,21 @@ mod tests {
                 retry_in: Duration::ZERO
             }
         );
+    }
+
+    #[test]
+    fn frames_of_the_session_before_do_not_make_the_new_attempt_live() {
+        let mut clock = FakeClock::new();
+        let mut h = CameraHealth::new(timing(), clock.now(), 0);
+        assert_eq!(h.tick(clock.advance_ms(100), answered(1)), Step::Live);
+        clock.advance_ms(SETTLED.as_millis() as u64);
+        h.failed(clock.now(), FailureKind::Stalled, "closed", answered(250));
+        assert_eq!(h.tick(clock.now(), answered(250)), Step::Restart);
+        // The old session still decodes a frame or two before the restart stops it.
+        h.session_stopped(252);
+        assert_eq!(h.tick(clock.advance_ms(100), answered(252)), Step::Stay);
+        assert_eq!(h.state(), CameraState::Connecting);
+        assert_eq!(h.tick(clock.advance_ms(100), answered(253)), Step::Live);
     }
 
     #[test]

@@ -661,7 +661,9 @@ fn count_frames(
                             "the camera ended the stream",
                         );
                     }
-                    return gst::PadProbeReturn::Drop;
+                    // Handled, not Drop: the binding has taken the event from the probe's
+                    // info, and GStreamer 1.22 unrefs a dropped event's (now empty) slot.
+                    return gst::PadProbeReturn::Handled;
                 }
                 if let gst::EventView::Caps(c) = ev.view() {
                     cam.taps.caps(c.caps_owned());

@@ -99,9 +99,16 @@ pub(super) fn handle_message(
                 return false;
             };
             if s.name() == CAMERA_ATTEMPT {
+                let frames = state
+                    .cameras
+                    .get(i)
+                    .map(|c| c.frames.load(Ordering::Relaxed));
                 if let (Ok(attempt), Some(slot)) = (s.get::<u64>("attempt"), running.camera_mut(i))
                 {
                     slot.bus_attempt = slot.bus_attempt.max(attempt);
+                    if attempt == slot.attempt {
+                        slot.health.session_stopped(frames.unwrap_or_default());
+                    }
                 }
             } else if s.name() == CAMERA_FAILED {
                 let kind = s

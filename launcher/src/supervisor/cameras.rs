@@ -70,6 +70,10 @@ pub(super) fn look_at_network(state: &AppState, running: &Running, index: usize)
     let (Some(cam), Some(slot)) = (state.cameras.get(index), running.camera(index)) else {
         return;
     };
+    // A connection of the session before, stopped by a restart: nothing to look at.
+    if slot.is_stale(None) {
+        return;
+    }
     let url = cam.config.url().to_string();
     let bin = slot.bin.clone();
     let attempt = slot.attempt;
